@@ -1,0 +1,1 @@
+public enum AutoPruneVersion { public static let string = "0.1.0" }

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `cblas_sgemm` found at run time with `dlopen`, so the build never needs a BLAS.
+final class BLAS: @unchecked Sendable {
+  private typealias SGEMM = @convention(c) (
+    Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+    UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+  ) -> Void
+  private typealias SetThreads = @convention(c) (Int32) -> Void
+
+  // CBLAS enum values fixed by the reference header.
+  private static let rowMajor: Int32 = 101
+  private static let noTrans: Int32 = 111
+  private static let trans: Int32 = 112
+
+  static let candidates = [
+    "libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+    "/System/Library/Frameworks/Accelerate.framework/Accelerate",
+  ]
+
+  /// The loaded library, or nil when none of the candidates provides `cblas_sgemm`.
+  static let shared: BLAS? = {
+    for path in candidates {
+      if let blas = BLAS(path: path) { return blas }
+    }
+    return nil
+  }()
+
+  let path: String
+  private let sgemmFunction: SGEMM
+  private let setThreadsFunction: SetThreads?
+
+  private init?(path: String) {
+    guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { return nil }
+    guard let symbol = dlsym(handle, "cblas_sgemm") else {
+      dlclose(handle)
+      return nil
+    }
+    self.path = path
+    sgemmFunction = unsafeBitCast(symbol, to: SGEMM.self)
+    setThreadsFunction = dlsym(handle, "openblas_set_num_threads").map {
+      unsafeBitCast($0, to: SetThreads.self)
+    }
+    setThreads(Parallel.threads)
+  }
+
+  func setThreads(_ n: Int) { setThreadsFunction?(Int32(n)) }
+
+  func sgemm(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    sgemmFunction(
+      BLAS.rowMajor, transA == .none ? BLAS.noTrans : BLAS.trans,
+      transB == .none ? BLAS.noTrans : BLAS.trans, Int32(m), Int32(n), Int32(k), alpha, a,
+      Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Whether a GEMM operand is read as stored or transposed.
+public enum Transpose: Sendable {
+  case none, transposed
+}
+
+/// The matrix-multiply implementation behind `GEMM.multiply`.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+  /// `cblas_sgemm` from a system BLAS loaded at run time (OpenBLAS on Debian).
+  case blas
+  /// The blocked SIMD kernel in this module.
+  case builtin
+}
+
+/// Single-precision GEMM on row-major matrices: `C = alpha · op(A) · op(B) + beta · C`.
+///
+/// `op(A)` is `m × k`, `op(B)` is `k × n`, `C` is `m × n`; `lda`, `ldb`, `ldc` are the row
+/// strides of the matrices *as stored*. The backend is OpenBLAS when it can be loaded, else the
+/// built-in kernel; `AUTOPRUNE_GEMM=builtin|blas` forces one.
+///
+/// ```swift
+/// GEMM.multiply(.none, .transposed, m: 100, n: 300, k: 784,
+///               a: x, lda: 784, b: w, ldb: 784, c: y, ldc: 300)
+/// ```
+public enum GEMM {
+  nonisolated(unsafe) private static var forced: GEMMBackend? = {
+    guard let raw = getenv("AUTOPRUNE_GEMM") else { return nil }
+    return GEMMBackend(rawValue: String(cString: raw))
+  }()
+
+  /// The backend `multiply` uses now.
+  public static var backend: GEMMBackend {
+    get {
+      if let forced { return forced == .blas && BLAS.shared == nil ? .builtin : forced }
+      return BLAS.shared == nil ? .builtin : .blas
+    }
+    set { forced = newValue }
+  }
+
+  /// Backends usable in this process (built-in always; BLAS when a library was found).
+  public static var availableBackends: [GEMMBackend] {
+    BLAS.shared == nil ? [.builtin] : [.blas, .builtin]
+  }
+
+  /// Path of the loaded BLAS library, if any.
+  public static var blasLibrary: String? { BLAS.shared?.path }
+
+  static func threadsDidChange() { BLAS.shared?.setThreads(Parallel.threads) }
+
+  /// Computes `C = alpha · op(A) · op(B) + beta · C` with the active backend.
+  public static func multiply(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+    using chosen: GEMMBackend? = nil
+  ) {
+    if m == 0 || n == 0 { return }
+    switch chosen ?? backend {
+    case .blas where BLAS.shared != nil:
+      BLAS.shared!.sgemm(
+        transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+        beta: beta, c: c, ldc: ldc)
+    default:
+      BuiltinGEMM.multiply(
+        transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+        beta: beta, c: c, ldc: ldc)
+    }
+  }
+
+  /// Triple-loop reference used by tests to check both backends (Double accumulation).
+  public static func reference(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = 0.0
+        for p in 0..<k {
+          let av = transA == .none ? a[i * lda + p] : a[p * lda + i]
+          let bv = transB == .none ? b[p * ldb + j] : b[j * ldb + p]
+          sum += Double(av) * Double(bv)
+        }
+        let prior = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+        c[i * ldc + j] = Float(Double(alpha) * sum + prior)
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A raw pointer that may cross into `DispatchQueue.concurrentPerform` closures.
+///
+/// Swift 6 rejects capturing raw pointers in concurrent closures; the kernels guarantee that
+/// concurrent tasks write disjoint ranges, so this one wrapper carries that promise.
+public struct SharedPointer<Element>: @unchecked Sendable {
+  public let base: UnsafeMutablePointer<Element>
+  public init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+  @inline(__always) public subscript(i: Int) -> Element {
+    get { base[i] }
+    nonmutating set { base[i] = newValue }
+  }
+  @inline(__always) public static func + (p: SharedPointer, offset: Int) -> UnsafeMutablePointer<Element> {
+    p.base + offset
+  }
+}
+
+/// Thread settings and a tiny deterministic parallel-for shared by every kernel.
+public enum Parallel {
+  nonisolated(unsafe) private static var configuredThreads: Int = Parallel.coreCount
+
+  /// Number of logical cores the process may use.
+  public static var coreCount: Int {
+    #if canImport(Glibc)
+      return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    #else
+      return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    #endif
+  }
+
+  /// Threads used by kernels (default: every core). Set once at start-up, before any work.
+  public static var threads: Int {
+    get { configuredThreads }
+    set {
+      configuredThreads = max(1, newValue)
+      GEMM.threadsDidChange()
+    }
+  }
+
+  /// Runs `body(chunk)` for `chunk in 0..<chunks`, spread over `threads` workers.
+  ///
+  /// Work is split into fixed chunks, so which chunk computes which output never depends on
+  /// timing: results are identical from run to run for the same thread count.
+  @inlinable
+  public static func forEach(_ chunks: Int, _ body: (Int) -> Void) {
+    if chunks <= 0 { return }
+    if chunks == 1 || threads == 1 {
+      for c in 0..<chunks { body(c) }
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      let box = UncheckedBox(escapable)
+      DispatchQueue.concurrentPerform(iterations: chunks) { c in box.value(c) }
+    }
+  }
+
+  /// Splits `0..<count` into at most `threads` contiguous ranges and runs them in parallel.
+  /// Below `minPerThread` items per range the work stays on one thread (spawning costs more).
+  @inlinable
+  public static func forRanges(_ count: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    let parts = max(1, min(threads, count / max(1, minPerThread)))
+    if parts == 1 {
+      if count > 0 { body(0..<count) }
+      return
+    }
+    forEach(parts) { p in
+      let lo = count * p / parts
+      let hi = count * (p + 1) / parts
+      if hi > lo { body(lo..<hi) }
+    }
+  }
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform`; callers ensure disjoint writes.
+@usableFromInline
+struct UncheckedBox<T>: @unchecked Sendable {
+  @usableFromInline let value: T
+  @usableFromInline init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,72 @@
+/// A contiguous row-major Float32 array with a shape; value semantics (copy-on-write).
+///
+/// ```swift
+/// var x = Tensor(shape: [2, 3])          // zeros
+/// x[0] = 1                               // flat index
+/// let y = Tensor(shape: [3], values: [1, 2, 3])
+/// ```
+public struct Tensor: Equatable, Sendable {
+  public private(set) var shape: [Int]
+  public var storage: [Float]
+
+  /// A zero-filled tensor.
+  public init(shape: [Int]) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+    self.shape = shape
+    storage = [Float](repeating: 0, count: shape.reduce(1, *))
+  }
+
+  /// A tensor over `values` (count must equal the shape's product).
+  public init(shape: [Int], values: [Float]) {
+    precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+    self.shape = shape
+    storage = values
+  }
+
+  /// A tensor filled with `value`.
+  public init(shape: [Int], repeating value: Float) {
+    self.shape = shape
+    storage = [Float](repeating: value, count: shape.reduce(1, *))
+  }
+
+  public var count: Int { storage.count }
+
+  @inlinable public subscript(i: Int) -> Float {
+    get { storage[i] }
+    set { storage[i] = newValue }
+  }
+
+  /// Same data, new shape of the same element count.
+  public func reshaped(_ newShape: [Int]) -> Tensor {
+    Tensor(shape: newShape, values: storage)
+  }
+
+  public mutating func reshape(_ newShape: [Int]) {
+    precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+    shape = newShape
+  }
+
+  @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    try storage.withUnsafeBufferPointer(body)
+  }
+
+  @inlinable public mutating func withUnsafeMutableBufferPointer<R>(
+    _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
+  ) rethrows -> R {
+    try storage.withUnsafeMutableBufferPointer(body)
+  }
+
+  /// Pointer to the first element, for kernels (valid only inside `body`).
+  @inlinable public func withPointer<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+    try storage.withUnsafeBufferPointer { try body($0.baseAddress!) }
+  }
+
+  @inlinable public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    try storage.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+  }
+
+  /// Sets every element to zero, keeping the allocation.
+  public mutating func zero() {
+    storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+  }
+}
