@@ -8,7 +8,7 @@ import AutoPruneKernels
 /// ```swift
 /// let conv1 = Conv2D(1, 20, kernelSize: 5, rng: rng)
 /// ```
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, InputGradientOptional {
   public let inputChannels: Int
   public let outputChannels: Int
   public let kernelSize: Int
@@ -16,6 +16,7 @@ public final class Conv2D: Layer {
   public let padding: Int
   public let weight: Parameter
   public let bias: Parameter
+  public var computesInputGradient = true
   private var cachedColumns = Tensor(shape: [0])
   private var cachedGeometry: ConvGeometry?
   private var cachedBatch = 0
@@ -99,7 +100,7 @@ public final class Conv2D: Layer {
         Layout.batchMajorToChannelMajor(dyp, batch: n, channels: outputChannels, positions: positions, into: $0)
       }
     }
-    var dCols = Tensor(shape: [g.patchSize, columns])
+    var dCols = Tensor(shape: computesInputGradient ? [g.patchSize, columns] : [0])
     dProduct.withPointer { dp in
       cachedColumns.withPointer { cp in
         weight.grad.withMutablePointer { dwp in
@@ -116,6 +117,7 @@ public final class Conv2D: Layer {
           dbp[o] += sum
         }
       }
+      guard computesInputGradient else { return }
       weight.value.withPointer { wp in
         dCols.withMutablePointer { dcp in
           GEMM.multiply(
@@ -124,6 +126,7 @@ public final class Conv2D: Layer {
         }
       }
     }
+    guard computesInputGradient else { return Tensor(shape: [0]) }
     var dX = Tensor(shape: [n, g.channels, g.height, g.width])
     dCols.withPointer { dcp in dX.withMutablePointer { Im2Col.raise(dcp, batch: n, geometry: g, into: $0) } }
     return dX

@@ -7,11 +7,12 @@ import AutoPruneKernels
 /// ```swift
 /// let fc1 = Dense(784, 300, rng: rng)
 /// ```
-public final class Dense: Layer {
+public final class Dense: Layer, InputGradientOptional {
   public let inputSize: Int
   public let outputSize: Int
   public let weight: Parameter
   public let bias: Parameter
+  public var computesInputGradient = true
   private var cachedInput = Tensor(shape: [0])
 
   public init(_ inputSize: Int, _ outputSize: Int, rng: RandomSource) {
@@ -53,7 +54,7 @@ public final class Dense: Layer {
   // dWeight (out, in) += dYᵀ · x;  dBias += Σ_n dY;  dX (N, in) = dY · W
   public func backward(_ dY: Tensor) -> Tensor {
     let n = dY.count / outputSize
-    var dX = Tensor(shape: [n, inputSize])
+    var dX = Tensor(shape: computesInputGradient ? [n, inputSize] : [0])
     dY.withPointer { dyp in
       cachedInput.withPointer { xp in
         weight.grad.withMutablePointer { dwp in
@@ -68,6 +69,7 @@ public final class Dense: Layer {
           for j in 0..<outputSize { dbp[j] += row[j] }
         }
       }
+      guard computesInputGradient else { return }
       weight.value.withPointer { wp in
         dX.withMutablePointer { dxp in
           GEMM.multiply(

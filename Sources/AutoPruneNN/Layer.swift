@@ -32,3 +32,9 @@ extension Layer {
   /// Forward in inference mode.
   public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, context: .inference) }
 }
+
+/// A layer whose backward can skip `∂L/∂input` (the network's first trainable layer).
+public protocol InputGradientOptional: AnyObject {
+  /// When false, `backward` only accumulates parameter gradients and returns an empty tensor.
+  var computesInputGradient: Bool { get set }
+}

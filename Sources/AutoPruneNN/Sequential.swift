@@ -25,8 +25,26 @@ public final class Sequential: Layer {
     layers.reduce(x) { $1.layer.forward($0, context: context) }
   }
 
+  /// When true, backward stops at the first layer with parameters and returns an empty
+  /// tensor: the network's input needs no gradient, and for a first conv layer that skips
+  /// its largest GEMM and the col2im.
+  public var skipsInputGradient = false {
+    didSet {
+      if let first = layers.first(where: { !$0.layer.parameters.isEmpty })?.layer as? any InputGradientOptional {
+        first.computesInputGradient = !skipsInputGradient
+      }
+    }
+  }
+
   public func backward(_ dY: Tensor) -> Tensor {
-    layers.reversed().reduce(dY) { $1.layer.backward($0) }
+    var gradient = dY
+    for (_, layer) in layers.reversed() {
+      gradient = layer.backward(gradient)
+      if skipsInputGradient, let optional = layer as? any InputGradientOptional, !optional.computesInputGradient {
+        return Tensor(shape: [0])
+      }
+    }
+    return gradient
   }
 
   /// The layer registered under `name`, if any.

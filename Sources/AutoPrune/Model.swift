@@ -1,0 +1,59 @@
+import AutoPruneNN
+
+/// The architectures the tool knows by name.
+public enum ModelKind: String, CaseIterable, Codable, Sendable {
+  /// LeNet-300-100: 784-300-100-10 fully connected, ReLU.
+  case lenet300
+  /// LeNet-5, Caffe variant: conv 20@5×5 → pool → conv 50@5×5 → pool → fc 800→500 → fc 500→10.
+  case lenet5
+
+  /// Names accepted on the command line, for error messages.
+  public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// A named network with the input shape it expects; parameters named as in PyTorch.
+///
+/// ```swift
+/// let model = Model(.lenet5, rng: RandomSource(seed: 1))
+/// let logits = model.network(images)      // images: [N, 1, 28, 28]
+/// ```
+public final class Model {
+  public let kind: ModelKind
+  public let network: Sequential
+  /// Per-sample input shape, `[channels, height, width]`.
+  public let inputShape: [Int]
+
+  public init(_ kind: ModelKind, rng: RandomSource) {
+    self.kind = kind
+    switch kind {
+    case .lenet300:
+      inputShape = [1, 28, 28]
+      network = Sequential([
+        ("flatten", Flatten()),
+        ("fc1", Dense(784, 300, rng: rng)), ("relu1", ReLU()),
+        ("fc2", Dense(300, 100, rng: rng)), ("relu2", ReLU()),
+        ("fc3", Dense(100, 10, rng: rng)),
+      ])
+    case .lenet5:
+      // Caffe's LeNet-5 sizes (20-50-800-500, 431,080 parameters) with a ReLU after each conv,
+      // as the PyTorch versions used by pruning papers (L0, DNS ports) have.
+      inputShape = [1, 28, 28]
+      network = Sequential([
+        ("conv1", Conv2D(1, 20, kernelSize: 5, rng: rng)), ("relu1", ReLU()),
+        ("pool1", MaxPool2D(2)),
+        ("conv2", Conv2D(20, 50, kernelSize: 5, rng: rng)), ("relu2", ReLU()),
+        ("pool2", MaxPool2D(2)),
+        ("flatten", Flatten()),
+        ("fc1", Dense(800, 500, rng: rng)), ("relu3", ReLU()),
+        ("fc2", Dense(500, 10, rng: rng)),
+      ])
+    }
+    network.skipsInputGradient = true
+  }
+
+  public var parameters: [Parameter] { network.parameters }
+  public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+  /// Parameter by PyTorch name (`fc1.weight`).
+  public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+}

@@ -1,0 +1,135 @@
+import AutoPruneKernels
+import AutoPruneNN
+import Foundation
+
+/// Which optimizer a run uses.
+public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
+  case sgd, adam
+}
+
+/// Which learning-rate schedule a run uses.
+public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
+  case constant, step, cosine
+}
+
+/// Hyper-parameters of dense training.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+  public var epochs = 10
+  public var batchSize = 100
+  public var optimizer = OptimizerKind.sgd
+  public var learningRate: Float = 0.05
+  public var momentum: Float = 0.9
+  public var nesterov = false
+  public var weightDecay: Float = 0
+  public var schedule = ScheduleKind.cosine
+  /// For `.step`: multiply the rate by `stepGamma` every `stepEvery` epochs.
+  public var stepEvery = 5
+  public var stepGamma: Float = 0.1
+  public var seed: UInt64 = 1
+
+  public init() {}
+
+  /// Default learning rate for an optimizer (SGD with momentum: 0.05; Adam: 1e-3).
+  public static func defaultLearningRate(for optimizer: OptimizerKind) -> Float {
+    optimizer == .sgd ? 0.05 : 1e-3
+  }
+
+  public var learningRateSchedule: LearningRateSchedule {
+    switch schedule {
+    case .constant: return .constant(learningRate)
+    case .step: return .step(base: learningRate, every: stepEvery, gamma: stepGamma)
+    case .cosine: return .cosine(base: learningRate, totalEpochs: epochs, minimum: 0)
+    }
+  }
+
+  public func makeOptimizer() -> any Optimizer {
+    switch optimizer {
+    case .sgd: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+    case .adam: return Adam(learningRate: learningRate, weightDecay: weightDecay)
+    }
+  }
+}
+
+/// One epoch's figures.
+public struct EpochReport: Codable, Equatable, Sendable {
+  public var epoch: Int
+  public var learningRate: Float
+  public var trainLoss: Float
+  public var trainAccuracy: Float
+  public var testLoss: Float
+  public var testAccuracy: Float
+  public var seconds: Double
+}
+
+/// Accuracy and mean loss on a dataset.
+public struct Evaluation: Codable, Equatable, Sendable {
+  public var loss: Float
+  public var accuracy: Float
+}
+
+/// Runs dense training epochs: shuffled mini-batches, forward, loss, backward, optimizer step.
+public final class Trainer {
+  public let model: Model
+  public let config: TrainingConfig
+  public let normalization: Normalization
+  public let rng: RandomSource
+  public let optimizer: any Optimizer
+
+  /// `rng` drives shuffling and dropout; seed it once per run for reproducible results.
+  public init(model: Model, config: TrainingConfig, normalization: Normalization, rng: RandomSource) {
+    self.model = model
+    self.config = config
+    self.normalization = normalization
+    self.rng = rng
+    optimizer = config.makeOptimizer()
+  }
+
+  /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
+  public func fit(train: ImageDataset, test: ImageDataset, onEpoch: (EpochReport) -> Void = { _ in }) -> [EpochReport] {
+    let batcher = Batcher(count: train.count, batchSize: config.batchSize)
+    let schedule = config.learningRateSchedule
+    let parameters = model.parameters
+    var reports: [EpochReport] = []
+    for epoch in 0..<config.epochs {
+      optimizer.learningRate = schedule.rate(epoch: epoch)
+      let start = DispatchTime.now()
+      var lossSum = 0.0
+      var correct = 0
+      for indices in batcher.epoch(rng: rng) {
+        let (images, labels) = train.batch(indices, normalization: normalization)
+        for p in parameters { p.zeroGrad() }
+        let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
+        let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        _ = model.network.backward(result.dLogits)
+        optimizer.step(parameters)
+        lossSum += Double(result.loss) * Double(labels.count)
+        correct += result.correct
+      }
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+      let evaluation = Trainer.evaluate(model, on: test, normalization: normalization)
+      let report = EpochReport(
+        epoch: epoch + 1, learningRate: optimizer.learningRate,
+        trainLoss: Float(lossSum / Double(max(1, train.count))),
+        trainAccuracy: Float(correct) / Float(max(1, train.count)), testLoss: evaluation.loss,
+        testAccuracy: evaluation.accuracy, seconds: seconds)
+      reports.append(report)
+      onEpoch(report)
+    }
+    return reports
+  }
+
+  /// Loss and top-1 accuracy of `model` on `data`, in inference mode, batches of 1,000.
+  public static func evaluate(_ model: Model, on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000) -> Evaluation {
+    var lossSum = 0.0
+    var correct = 0
+    for indices in Batcher(count: data.count, batchSize: batchSize).epoch(rng: nil) {
+      let (images, labels) = data.batch(indices, normalization: normalization)
+      let logits = model.network.forward(images, context: .inference)
+      let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+      lossSum += Double(result.loss) * Double(labels.count)
+      correct += result.correct
+    }
+    let n = Float(max(1, data.count))
+    return Evaluation(loss: Float(lossSum) / n, accuracy: Float(correct) / n)
+  }
+}

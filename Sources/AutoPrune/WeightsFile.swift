@@ -1,0 +1,84 @@
+import AutoPruneNN
+import Foundation
+
+/// What can be wrong when loading weights into a model.
+public enum WeightsError: Error, CustomStringConvertible, Equatable {
+  case wrongModel(String, fileModel: String, expected: String)
+  case missingTensor(String, name: String, model: String)
+  case shapeMismatch(String, name: String, fileShape: [Int], modelShape: [Int])
+  case unexpectedTensor(String, name: String, model: String)
+  case badMetadata(String, key: String, value: String)
+
+  public var description: String {
+    switch self {
+    case .wrongModel(let f, let m, let e):
+      return "\(f): weights are for model \(m), not \(e)"
+    case .missingTensor(let f, let n, let m):
+      return "\(f): tensor \(n) of model \(m) is missing (wrong model or incomplete file)"
+    case .shapeMismatch(let f, let n, let fs, let ms):
+      return "\(f): tensor \(n) has shape \(fs) but the model needs \(ms) (wrong model?)"
+    case .unexpectedTensor(let f, let n, let m):
+      return "\(f): tensor \(n) is not a parameter of model \(m) (wrong model?)"
+    case .badMetadata(let f, let k, let v):
+      return "\(f): metadata \(k) = \(v) is not valid"
+    }
+  }
+}
+
+/// A trained model on disk: its parameters as safetensors (PyTorch names and layouts) with the
+/// model kind and input normalisation in the header's metadata.
+public enum WeightsFile {
+  static let formatKey = "format"
+  static let formatValue = "autoprune-weights-1"
+
+  public static func save(_ model: Model, normalization: Normalization, extra: [String: String] = [:], to path: String) throws {
+    var metadata = extra
+    metadata[formatKey] = formatValue
+    metadata["model"] = model.kind.rawValue
+    metadata["normalization_mean"] = "\(normalization.mean)"
+    metadata["normalization_std"] = "\(normalization.std)"
+    let tensors = model.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.storage) }
+    try SafeTensors.write(tensors, metadata: metadata, to: path)
+  }
+
+  /// The model kind a file declares, if it declares one.
+  public static func declaredModel(path: String) throws -> ModelKind? {
+    let file = try SafeTensors.read(path: path)
+    return file.metadata["model"].flatMap(ModelKind.init(rawValue:))
+  }
+
+  /// Loads `path` into `model`, checking every name and shape; returns the stored normalisation
+  /// (nil when the file has none, e.g. one written by PyTorch).
+  @discardableResult
+  public static func load(into model: Model, from path: String) throws -> Normalization? {
+    let file = try SafeTensors.read(path: path)
+    if let declared = file.metadata["model"], declared != model.kind.rawValue {
+      throw WeightsError.wrongModel(path, fileModel: declared, expected: model.kind.rawValue)
+    }
+    let parameterNames = Set(model.parameters.map(\.name))
+    // Tensors the tool itself adds later (masks, gate state) carry a suffix; anything else
+    // unknown means the file belongs to another architecture.
+    if let stray = file.tensors.first(where: { !parameterNames.contains($0.name) && !$0.name.contains("_mask") && !$0.name.hasPrefix("gate.") }) {
+      throw WeightsError.unexpectedTensor(path, name: stray.name, model: model.kind.rawValue)
+    }
+    for p in model.parameters {
+      guard let t = file.tensor(named: p.name) else {
+        throw WeightsError.missingTensor(path, name: p.name, model: model.kind.rawValue)
+      }
+      guard t.shape == p.shape else {
+        throw WeightsError.shapeMismatch(path, name: p.name, fileShape: t.shape, modelShape: p.shape)
+      }
+      p.value = Tensor(shape: t.shape, values: t.values)
+    }
+    guard let meanText = file.metadata["normalization_mean"], let stdText = file.metadata["normalization_std"] else {
+      return nil
+    }
+    guard let mean = Float(meanText), mean.isFinite else {
+      throw WeightsError.badMetadata(path, key: "normalization_mean", value: meanText)
+    }
+    guard let std = Float(stdText), std.isFinite, std > 0 else {
+      throw WeightsError.badMetadata(path, key: "normalization_std", value: stdText)
+    }
+    return Normalization(mean: mean, std: std)
+  }
+}

@@ -1,0 +1,41 @@
+/// What can be wrong with a data file or directory; every message names the path.
+public enum DataError: Error, CustomStringConvertible, Equatable {
+  case missingDirectory(String)
+  case missingFile(directory: String, expected: String)
+  case unreadable(String, reason: String)
+  case badMagic(String, found: String)
+  case unsupportedType(String, code: UInt8)
+  case sizeMismatch(String, expected: Int, actual: Int)
+  case truncatedGzip(String)
+  case corruptGzip(String, reason: String)
+  case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+  case labelOutOfRange(String, index: Int, label: Int, classes: Int)
+  case badShape(String, shape: [Int], expected: String)
+
+  public var description: String {
+    switch self {
+    case .missingDirectory(let path):
+      return "\(path): data directory not found"
+    case .missingFile(let dir, let expected):
+      return "\(dir): no \(expected) or \(expected).gz in the data directory"
+    case .unreadable(let path, let reason):
+      return "\(path): cannot read file (\(reason))"
+    case .badMagic(let path, let found):
+      return "\(path): not an IDX file (magic number \(found); expected 00 00 08 0N)"
+    case .unsupportedType(let path, let code):
+      return "\(path): IDX element type 0x\(String(code, radix: 16)) is not supported (only unsigned bytes, 0x08)"
+    case .sizeMismatch(let path, let expected, let actual):
+      return "\(path): dimensions describe \(expected) data bytes but the file holds \(actual)"
+    case .truncatedGzip(let path):
+      return "\(path): gzip stream is truncated"
+    case .corruptGzip(let path, let reason):
+      return "\(path): corrupt gzip stream (\(reason))"
+    case .countMismatch(let images, let imageCount, let labels, let labelCount):
+      return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
+    case .labelOutOfRange(let path, let index, let label, let classes):
+      return "\(path): label \(label) at index \(index) is not below the class count \(classes)"
+    case .badShape(let path, let shape, let expected):
+      return "\(path): shape \(shape), expected \(expected)"
+    }
+  }
+}

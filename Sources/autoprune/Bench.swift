@@ -1,0 +1,139 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import ArgumentParser
+import Foundation
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure GEMM throughput, per-layer forward+backward time and LeNet epoch times.")
+
+  @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
+  var quick = false
+
+  @OptionGroup var dataOptions: DataOptions
+  @OptionGroup var runOptions: RunOptions
+
+  /// Seconds per call of `body`: one warm-up call, then as many as fit in `budget` seconds.
+  static func secondsPerCall(budget: Double, _ body: () -> Void) -> Double {
+    body()
+    var calls = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed = 0.0
+    repeat {
+      body()
+      calls += 1
+      elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    } while elapsed < budget
+    return elapsed / Double(calls)
+  }
+
+  func run() throws {
+    runOptions.apply()
+    let budget = quick ? 0.15 : 0.6
+    print("autoprune bench: \(Parallel.threads) threads, build \(Info.buildTarget)\n")
+    var json: [String: Any] = ["command": "bench", "threads": Parallel.threads]
+    json["gemm"] = gemmTable(budget: budget)
+    json["layers"] = layerTable(budget: budget)
+    json["epochs"] = try epochTable()
+    if runOptions.json { Output.json(json) }
+  }
+
+  /// GEMM GFLOP/s per backend on the LeNets' training shapes (batch 100) and on 1024³.
+  func gemmTable(budget: Double) -> [[String: Any]] {
+    let shapes: [(String, Transpose, Transpose, Int, Int, Int)] = [
+      ("lenet300 fc1 forward", .none, .transposed, 100, 300, 784),
+      ("lenet300 fc1 dWeight", .transposed, .none, 300, 784, 100),
+      ("lenet300 fc2 dInput", .none, .none, 100, 300, 100),
+      ("lenet5 conv1 forward", .none, .none, 20, 57600, 25),
+      ("lenet5 conv2 forward", .none, .none, 50, 6400, 500),
+      ("lenet5 conv2 dWeight", .none, .transposed, 50, 500, 6400),
+      ("lenet5 conv2 dInput", .transposed, .none, 500, 6400, 50),
+      ("lenet5 fc1 forward", .none, .transposed, 100, 500, 800),
+      ("square 1024", .none, .none, 1024, 1024, 1024),
+    ]
+    var rows: [[String]] = []
+    var records: [[String: Any]] = []
+    for (label, ta, tb, m, n, k) in shapes {
+      let a = [Float](repeating: 0.5, count: m * k)
+      let b = [Float](repeating: 0.25, count: k * n)
+      var c = [Float](repeating: 0, count: m * n)
+      var rates: [GEMMBackend: Double] = [:]
+      for backend in GEMM.availableBackends {
+        let s = Bench.secondsPerCall(budget: budget) {
+          GEMM.multiply(ta, tb, m: m, n: n, k: k, a: a, lda: ta == .none ? k : m, b: b, ldb: tb == .none ? n : k, c: &c, ldc: n, using: backend)
+        }
+        rates[backend] = 2 * Double(m * n * k) / s / 1e9
+      }
+      let t = "\(ta == .none ? "N" : "T")\(tb == .none ? "N" : "T")"
+      let blas = rates[.blas].map { String(format: "%.1f", $0) } ?? "n/a"
+      let builtin = String(format: "%.1f", rates[.builtin]!)
+      let ratio = rates[.blas].map { String(format: "%.0f%%", 100 * rates[.builtin]! / $0) } ?? "n/a"
+      rows.append([label, "\(m)×\(n)×\(k) \(t)", blas, builtin, ratio])
+      records.append(["shape": label, "m": m, "n": n, "k": k, "blas_gflops": rates[.blas] ?? NSNull(), "builtin_gflops": rates[.builtin]!])
+    }
+    print("GEMM GFLOP/s (\(GEMM.blasLibrary ?? "no BLAS found"))")
+    print(Output.table(["shape", "m×n×k op", "blas", "builtin", "builtin/blas"], rows))
+    print()
+    return records
+  }
+
+  /// Forward+backward milliseconds of every layer at batch 100, active backend.
+  func layerTable(budget: Double) -> [[String: Any]] {
+    var rows: [[String]] = []
+    var records: [[String: Any]] = []
+    for kind in ModelKind.allCases {
+      let rng = RandomSource(seed: 1)
+      let model = Model(kind, rng: rng)
+      var x = Tensor(shape: [100] + model.inputShape)
+      for i in 0..<x.count { x[i] = rng.normal() }
+      let context = ForwardContext(training: true, rng: rng)
+      for (name, layer) in model.network.layers {
+        let input = x
+        let output = layer.forward(input, context: context)
+        let dY = Tensor(shape: output.shape, repeating: 0.01)
+        let forward = Bench.secondsPerCall(budget: budget / 2) { _ = layer.forward(input, context: context) }
+        let both = Bench.secondsPerCall(budget: budget / 2) {
+          _ = layer.forward(input, context: context)
+          _ = layer.backward(dY)
+        }
+        rows.append([kind.rawValue, name, String(format: "%.3f", forward * 1e3), String(format: "%.3f", (both - forward) * 1e3), String(format: "%.3f", both * 1e3)])
+        records.append(["model": kind.rawValue, "layer": name, "forward_ms": forward * 1e3, "forward_backward_ms": both * 1e3])
+        x = output
+      }
+    }
+    print("Layer time per batch of 100, ms (GEMM \(GEMM.backend.rawValue))")
+    print(Output.table(["model", "layer", "forward", "backward", "fwd+bwd"], rows))
+    print()
+    return records
+  }
+
+  /// Training epoch seconds (batch 100, SGD) of both LeNets, one row per GEMM backend.
+  func epochTable() throws -> [[String: Any]] {
+    let (train, _, label) = try dataOptions.load()
+    let fraction = quick ? 0.1 : 1.0
+    let subset = train.prefix(Int(Double(train.count) * fraction))
+    let normalization = Normalization.fitted(to: train)
+    var rows: [[String]] = []
+    var records: [[String: Any]] = []
+    let active = GEMM.backend
+    defer { GEMM.backend = active }
+    for kind in ModelKind.allCases {
+      for backend in GEMM.availableBackends {
+        GEMM.backend = backend
+        var config = TrainingConfig()
+        config.epochs = 1
+        let rng = RandomSource(seed: 1)
+        let model = Model(kind, rng: rng)
+        let trainer = Trainer(model: model, config: config, normalization: normalization, rng: rng)
+        let report = trainer.fit(train: subset, test: subset.prefix(100))[0]
+        let seconds = report.seconds / fraction
+        rows.append([kind.rawValue, backend.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", seconds)])
+        records.append(["model": kind.rawValue, "gemm": backend.rawValue, "epoch_seconds": seconds, "estimated": quick])
+      }
+    }
+    print("Epoch time, \(train.count) images of \(label), batch 100")
+    print(Output.table(["model", "gemm", "seconds"], rows))
+    return records
+  }
+}

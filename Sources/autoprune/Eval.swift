@@ -1,0 +1,39 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import ArgumentParser
+import Foundation
+
+struct Eval: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Evaluate saved weights on the test set.")
+
+  @Option(help: "Model: \(ModelKind.names) (default: the model named in the weights file).")
+  var model: ModelKind?
+
+  @Option(help: "Weights file (.safetensors) written by train, or by PyTorch with the same names.")
+  var weights: String
+
+  @OptionGroup var dataOptions: DataOptions
+  @OptionGroup var runOptions: RunOptions
+
+  func run() throws {
+    runOptions.apply()
+    guard let kind = try model ?? WeightsFile.declaredModel(path: weights) else {
+      throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
+    }
+    let net = Model(kind, rng: RandomSource(seed: 0))
+    let stored = try WeightsFile.load(into: net, from: weights)
+    let (train, test, label) = try dataOptions.load()
+    let normalization = stored ?? Normalization.fitted(to: train)
+    let start = DispatchTime.now()
+    let result = Trainer.evaluate(net, on: test, normalization: normalization)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    print("\(kind.rawValue) \(weights) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
+    if runOptions.json {
+      Output.json([
+        "command": "eval", "model": kind.rawValue, "parameters": net.parameterCount,
+        "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
+      ])
+    }
+  }
+}

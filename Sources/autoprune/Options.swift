@@ -1,0 +1,144 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import ArgumentParser
+import Foundation
+
+extension ModelKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension ScheduleKind: ExpressibleByArgument {}
+
+/// Where the images come from.
+struct DataOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "Directory with the four MNIST-format IDX files (.gz or not), or 'bundled' for the subset shipped in the package.",
+      discussion: "Default: \(BundledData.systemFashionMNIST) when present, else the bundled subset."))
+  var data: String?
+
+  /// The directory to load and a label for it.
+  func resolve() throws -> (directory: String, label: String) {
+    if let data, data != "bundled" { return (data, data) }
+    if data == nil, MNISTFormat.isPresent(in: BundledData.systemFashionMNIST) {
+      return (BundledData.systemFashionMNIST, BundledData.systemFashionMNIST)
+    }
+    guard let bundled = BundledData.directory else {
+      throw ValidationError("the bundled Fashion-MNIST subset was not found beside the executable; pass --data DIR")
+    }
+    return (bundled, "bundled Fashion-MNIST subset (2,000 train / 500 test)")
+  }
+
+  func load() throws -> (train: ImageDataset, test: ImageDataset, label: String) {
+    let (directory, label) = try resolve()
+    let (train, test) = try MNISTFormat.load(directory: directory)
+    return (train, test, label)
+  }
+}
+
+/// Threads and machine-readable output, shared by every command that computes.
+struct RunOptions: ParsableArguments {
+  @Option(help: "Worker threads for kernels (default: every core).")
+  var threads: Int?
+
+  @Flag(help: "Print one JSON object with the results as the last line of stdout.")
+  var json = false
+
+  func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+  }
+
+  func apply() {
+    if let threads { Parallel.threads = threads }
+  }
+}
+
+/// Dense-training hyper-parameters.
+struct TrainingOptions: ParsableArguments {
+  @Option(help: "Training epochs.")
+  var epochs = 10
+
+  @Option(help: "Mini-batch size.")
+  var batchSize = 100
+
+  @Option(help: "Optimizer: sgd (with momentum) or adam.")
+  var optimizer = OptimizerKind.sgd
+
+  @Option(help: "Learning rate (default: 0.05 for sgd, 0.001 for adam).")
+  var lr: Float?
+
+  @Option(help: "SGD momentum.")
+  var momentum: Float = 0.9
+
+  @Flag(help: "Nesterov momentum (SGD).")
+  var nesterov = false
+
+  @Option(help: "L2 weight decay.")
+  var weightDecay: Float = 0
+
+  @Option(help: "Learning-rate schedule: constant, step (×0.1 every 5 epochs) or cosine.")
+  var schedule = ScheduleKind.cosine
+
+  @Option(help: "Random seed (initialisation, shuffling); same seed and threads give identical weights.")
+  var seed: UInt64 = 1
+
+  func validate() throws {
+    if epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
+    if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+    if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number (got \(lr))") }
+    if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
+    if nesterov && momentum == 0 { throw ValidationError("--nesterov needs --momentum > 0") }
+    if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0 (got \(weightDecay))") }
+  }
+
+  var config: TrainingConfig {
+    var c = TrainingConfig()
+    c.epochs = epochs
+    c.batchSize = batchSize
+    c.optimizer = optimizer
+    c.learningRate = lr ?? TrainingConfig.defaultLearningRate(for: optimizer)
+    c.momentum = momentum
+    c.nesterov = nesterov
+    c.weightDecay = weightDecay
+    c.schedule = schedule
+    c.seed = seed
+    return c
+  }
+}
+
+/// Printing helpers: tables and the final JSON line.
+enum Output {
+  static func json(_ object: [String: Any]) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
+      let text = String(data: data, encoding: .utf8)
+    else { return }
+    print(text)
+  }
+
+  /// A plain-text table with right-aligned numeric columns.
+  static func table(_ header: [String], _ rows: [[String]]) -> String {
+    let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+      cells.enumerated().map { c, cell in
+        let pad = String(repeating: " ", count: widths[c] - cell.count)
+        return c == 0 ? cell + pad : pad + cell
+      }.joined(separator: "  ")
+    }
+    let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+    return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+  }
+
+  static func percent(_ x: Float) -> String { String(format: "%.2f%%", 100 * x) }
+
+  /// Peak resident set size of this process in MiB.
+  static var peakRSSMiB: Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF_WHO, &usage)
+    return Double(usage.ru_maxrss) / 1024
+  }
+}
+
+#if canImport(Glibc)
+  private let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+  private let RUSAGE_SELF_WHO = RUSAGE_SELF
+#endif

@@ -1,0 +1,53 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import ArgumentParser
+import Foundation
+
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Train a dense model and save its weights as safetensors.")
+
+  @Option(help: "Model: \(ModelKind.names).")
+  var model: ModelKind
+
+  @OptionGroup var dataOptions: DataOptions
+  @OptionGroup var training: TrainingOptions
+  @OptionGroup var runOptions: RunOptions
+
+  @Option(help: "Where to write the weights (.safetensors); written atomically at the end.")
+  var out: String
+
+  func validate() throws {
+    let directory = (out as NSString).deletingLastPathComponent
+    if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+      throw ValidationError("--out \(out): directory \(directory) does not exist")
+    }
+  }
+
+  func run() throws {
+    runOptions.apply()
+    let (train, test, label) = try dataOptions.load()
+    let config = training.config
+    let rng = RandomSource(seed: config.seed)
+    let net = Model(model, rng: rng)
+    let normalization = Normalization.fitted(to: train)
+    print("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
+    let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
+    let reports = trainer.fit(train: train, test: test) { r in
+      print(String(format: "epoch %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
+                   r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
+    }
+    try WeightsFile.save(net, normalization: normalization, to: out)
+    let last = reports.last!
+    let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)
+    print("saved \(out): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
+    if runOptions.json {
+      Output.json([
+        "command": "train", "model": model.rawValue, "parameters": net.parameterCount,
+        "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,
+        "epoch_seconds": epochSeconds, "epochs": reports.count, "threads": Parallel.threads,
+        "gemm": GEMM.backend.rawValue, "peak_rss_mib": Output.peakRSSMiB, "out": out, "data": label,
+      ])
+    }
+  }
+}
