@@ -33,7 +33,7 @@ public enum MNISTFormat {
   /// Finds `name` or `name.gz` in `directory`.
   public static func locate(_ name: String, in directory: String) throws -> String {
     for candidate in [name, name + ".gz"] {
-      let path = (directory as NSString).appendingPathComponent(candidate)
+      let path = URL(fileURLWithPath: directory).appendingPathComponent(candidate).path
       if FileManager.default.fileExists(atPath: path) { return path }
     }
     throw DataError.missingFile(directory: directory, expected: name)

@@ -1,5 +1,6 @@
 import AutoPruneKernels
 import ArgumentParser
+import Foundation
 
 @main
 struct AutoPruneCommand: ParsableCommand {
@@ -9,7 +10,13 @@ struct AutoPruneCommand: ParsableCommand {
       var command = try parseAsRoot()
       try command.run()
     } catch {
-      exit(withError: error)
+      // Help and --version go through ArgumentParser as usual; every failure becomes one line
+      // on stderr (no usage dump), so scripts and people see exactly what was wrong.
+      let code = exitCode(for: error)
+      if code == .success { exit(withError: error) }
+      let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      FileHandle.standardError.write(Data("autoprune: error: \(text)\n".utf8))
+      Foundation.exit(code.rawValue)
     }
   }
 

@@ -54,7 +54,7 @@ struct RunOptions: ParsableArguments {
 
 /// Dense-training hyper-parameters.
 struct TrainingOptions: ParsableArguments {
-  @Option(help: "Training epochs.")
+  @Option(parsing: .unconditional, help: "Training epochs.")
   var epochs = 10
 
   @Option(help: "Mini-batch size.")
@@ -63,16 +63,17 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: "Optimizer: sgd (with momentum) or adam.")
   var optimizer = OptimizerKind.sgd
 
-  @Option(help: "Learning rate (default: 0.05 for sgd, 0.001 for adam).")
+  // .unconditional so that `--lr -1` reaches validation instead of reading as a flag.
+  @Option(parsing: .unconditional, help: "Learning rate (default: 0.05 for sgd, 0.001 for adam).")
   var lr: Float?
 
-  @Option(help: "SGD momentum.")
+  @Option(parsing: .unconditional, help: "SGD momentum.")
   var momentum: Float = 0.9
 
   @Flag(help: "Nesterov momentum (SGD).")
   var nesterov = false
 
-  @Option(help: "L2 weight decay.")
+  @Option(parsing: .unconditional, help: "L2 weight decay.")
   var weightDecay: Float = 0
 
   @Option(help: "Learning-rate schedule: constant, step (×0.1 every 5 epochs) or cosine.")
@@ -125,6 +126,15 @@ enum Output {
     }
     let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
     return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+  }
+
+  /// Rejects an output path whose directory does not exist, before any work starts.
+  static func checkWritableDestination(_ path: String, flag: String) throws {
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw ValidationError("\(flag) \(path): directory \(directory) does not exist")
+    }
   }
 
   static func percent(_ x: Float) -> String { String(format: "%.2f%%", 100 * x) }

@@ -18,10 +18,7 @@ struct Train: ParsableCommand {
   var out: String
 
   func validate() throws {
-    let directory = (out as NSString).deletingLastPathComponent
-    if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
-      throw ValidationError("--out \(out): directory \(directory) does not exist")
-    }
+    try Output.checkWritableDestination(out, flag: "--out")
   }
 
   func run() throws {

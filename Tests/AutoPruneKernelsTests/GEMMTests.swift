@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import AutoPruneKernels
+import AutoPruneKernels
 
 final class GEMMTests: XCTestCase {
   /// Deterministic pseudo-random fill (no dependency on the NN module's RNG).
