@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+
+/// Runs the built `autoprune` executable as a user would and checks exit codes, stderr and
+/// output files.
+final class CLITests: XCTestCase {
+  struct Result {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+  }
+
+  var scratch: URL!
+
+  override func setUpWithError() throws {
+    scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
+
+  static var executable: URL {
+    let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+      + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+    return candidates.map { $0.appendingPathComponent("autoprune") }.first {
+      FileManager.default.isExecutableFile(atPath: $0.path)
+    } ?? URL(fileURLWithPath: "autoprune")
+  }
+
+  func autoprune(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = CLITests.executable
+    process.arguments = arguments
+    process.currentDirectoryURL = scratch
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// A failure: non-zero exit, exactly one stderr line containing every `fragment`.
+  func assertFails(_ arguments: [String], mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    let r = try autoprune(arguments)
+    XCTAssertNotEqual(r.status, 0, "should fail: \(arguments)", file: file, line: line)
+    let lines = r.stderr.split(separator: "\n")
+    XCTAssertEqual(lines.count, 1, "one stderr line, got: \(r.stderr)", file: file, line: line)
+    for f in fragments { XCTAssertTrue(r.stderr.contains(f), "stderr lacks '\(f)': \(r.stderr)", file: file, line: line) }
+    XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("crashed"), file: file, line: line)
+  }
+
+  private func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+  /// A tiny valid MNIST-format directory (6 train / 3 test images of 28×28).
+  private func writeData(_ dir: String, trainLabels: [UInt8] = [0, 1, 2, 3, 4, 9], trainImages: [UInt8]? = nil) throws {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    func idx(_ shape: [Int], _ bytes: [UInt8]) -> Data {
+      var out: [UInt8] = [0, 0, 8, UInt8(shape.count)]
+      for s in shape { out += [UInt8(s >> 24 & 255), UInt8(s >> 16 & 255), UInt8(s >> 8 & 255), UInt8(s & 255)] }
+      return Data(out + bytes)
+    }
+    let images = { (n: Int) in idx([n, 28, 28], (0..<(n * 784)).map { UInt8($0 % 256) }) }
+    try (trainImages.map { Data($0) } ?? images(6)).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
+    try idx([trainLabels.count], trainLabels).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
+    try images(3).write(to: URL(fileURLWithPath: dir + "/t10k-images-idx3-ubyte"))
+    try idx([3], [5, 6, 7]).write(to: URL(fileURLWithPath: dir + "/t10k-labels-idx1-ubyte"))
+  }
+
+  func testTrainWritesWeightsAndEndsWithJSON() throws {
+    try writeData(path("data"))
+    let r = try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("w.safetensors"), "--json"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+    XCTAssertEqual(json["parameters"] as? Int, 266_610)
+    XCTAssertNotNil(json["test_accuracy"] as? Double)
+    XCTAssertNotNil(json["epoch_seconds"] as? Double)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("w.safetensors")))
+
+    let e = try autoprune(["eval", "--weights", path("w.safetensors"), "--data", path("data"), "--json"])
+    XCTAssertEqual(e.status, 0, e.stderr)
+    XCTAssertTrue(e.stdout.split(separator: "\n").last!.contains("\"test_accuracy\""))
+  }
+
+  func testMissingDataDirectory() throws {
+    try assertFails(["train", "--model", "lenet300", "--data", path("nope"), "--out", path("w.safetensors")], mentioning: [path("nope"), "not found"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("w.safetensors")))
+  }
+
+  func testBadIDXFilesNameTheFileAndWriteNothing() throws {
+    let cases: [(String, () throws -> Void, String)] = [
+      ("magic", { try self.writeData(self.path("magic"), trainImages: [9, 9, 9, 9, 0, 0, 0, 0]) }, "not an IDX file"),
+      ("length", { try self.writeData(self.path("length"), trainImages: [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2]) }, "data bytes"),
+      ("counts", { try self.writeData(self.path("counts"), trainLabels: [1, 2]) }, "labels"),
+      ("label", { try self.writeData(self.path("label"), trainLabels: [0, 1, 2, 3, 4, 12]) }, "label 12"),
+    ]
+    for (dir, make, fragment) in cases {
+      try make()
+      try assertFails(["train", "--model", "lenet300", "--data", path(dir), "--epochs", "1", "--out", path("\(dir).safetensors")], mentioning: [path(dir), fragment])
+      XCTAssertFalse(FileManager.default.fileExists(atPath: path("\(dir).safetensors")), dir)
+    }
+  }
+
+  func testTruncatedGzip() throws {
+    try writeData(path("gz"))
+    let file = path("gz") + "/train-images-idx3-ubyte"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "gzip '\(file)' && head -c 300 '\(file).gz' > '\(file).cut' && mv '\(file).cut' '\(file).gz'"]
+    try p.run()
+    p.waitUntilExit()
+    try assertFails(["train", "--model", "lenet300", "--data", path("gz"), "--out", path("w.safetensors")], mentioning: [file + ".gz", "truncated"])
+  }
+
+  func testBadArguments() throws {
+    try assertFails(["train", "--model", "resnet9000", "--out", path("w")], mentioning: ["resnet9000", "--model"])
+    try assertFails(["train", "--model", "lenet5", "--epochs", "0", "--out", path("w")], mentioning: ["--epochs"])
+    try assertFails(["train", "--model", "lenet5", "--lr", "-0.1", "--out", path("w")], mentioning: ["--lr"])
+  }
+
+  func testWeightsForWrongModelAndCorruptHeader() throws {
+    try writeData(path("data"))
+    XCTAssertEqual(try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("l300.safetensors")]).status, 0)
+    try assertFails(["eval", "--model", "lenet5", "--weights", path("l300.safetensors"), "--data", path("data")], mentioning: [path("l300.safetensors"), "lenet300"])
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("l300.safetensors"))))
+    bytes[5] = 0x7f  // header length now far beyond the file
+    try Data(bytes).write(to: URL(fileURLWithPath: path("corrupt.safetensors")))
+    try assertFails(["eval", "--model", "lenet300", "--weights", path("corrupt.safetensors"), "--data", path("data")], mentioning: [path("corrupt.safetensors"), "header"])
+  }
+
+  func testInfoNamesBackendAndThreads() throws {
+    let r = try autoprune(["info", "--threads", "1"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("GEMM backend"))
+    XCTAssertTrue(r.stdout.contains("threads             1 of"))
+  }
+}

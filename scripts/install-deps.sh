@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages AutoPrune uses, when missing and when we are root with apt:
+#   libopenblas0-pthread   OpenBLAS, loaded at run time for GEMM (optional: the built-in
+#                          kernel is used without it)
+#   zlib1g-dev             zlib headers for reading gzip'd IDX files (required to build)
+#   dataset-fashion-mnist  full Fashion-MNIST (optional: a subset ships in the package)
+# Nothing else is needed. Set AUTOPRUNE_SKIP_DEPS=1 to skip.
+set -uo pipefail
+[ "${AUTOPRUNE_SKIP_DEPS:-0}" = 1 ] && exit 0
+missing=()
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+ldconfig -p 2>/dev/null | grep -q 'libopenblas.so.0' || missing+=(libopenblas0-pthread)
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "install-deps: missing ${missing[*]}; install them with apt-get (continuing without)" >&2
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  || echo "install-deps: apt-get failed; continuing (OpenBLAS and full data are optional)" >&2
+exit 0
