@@ -20,12 +20,16 @@ enum BuiltinGEMM {
 
     let strips = (n + nr - 1) / nr
     let rowStrips = (m + mr - 1) / mr
+    let kBlocks = (k + kc - 1) / kc
     let threads = Parallel.threads
-    // One parallel region; each part packs what it reads. Splitting the columns makes every
-    // part pack all of A, splitting the rows all of B, so split the way that copies the
-    // smaller operand — unless that leaves too few pieces to keep every thread busy.
+    // Parts split the columns of C (each part reads all of A) or its rows (each reads all of
+    // B). The operand every part reads is packed once, up front, in parallel; each part packs
+    // its own slice of the other. Split the way that shares the smaller operand, unless that
+    // leaves too few pieces to keep every thread busy.
     let splitRows = (m >= n && rowStrips >= threads) || strips < threads
-    let parts = max(1, min(threads, splitRows ? rowStrips : strips))
+    // Below ~8 MFLOP a second thread costs more to start than it saves (measured on
+    // 100×300×100: 66 GFLOP/s on two threads, 88 on one).
+    let parts = m * n * k < 1 << 22 ? 1 : max(1, min(threads, splitRows ? rowStrips : strips))
     // With few rows of A each B strip is reused only a few times, so packing it costs more
     // than it saves: a row-major B is then read in place (its strips are contiguous 32-float
     // runs) and only the ragged last strip is packed. With many rows packing wins (1024³:
@@ -35,45 +39,72 @@ enum BuiltinGEMM {
     let sharedA = SharedPointer(UnsafeMutablePointer(mutating: a))
     let sharedB = SharedPointer(UnsafeMutablePointer(mutating: b))
 
+    // Shared packed operand: block `kBlock` of k, then strip by strip.
+    let sharedStrips = splitRows ? strips : rowStrips
+    let sharedStripSize = (splitRows ? nr : mr) * kc
+    let packedShared = SharedPointer(UnsafeMutablePointer<Float>.allocate(capacity: kBlocks * sharedStrips * sharedStripSize))
+    defer { packedShared.base.deallocate() }
+    func sharedStrip(_ kBlock: Int, _ strip: Int, _ kb: Int) -> UnsafeMutablePointer<Float> {
+      packedShared + (kBlock * sharedStrips * sharedStripSize + strip * (splitRows ? nr : mr) * kb)
+    }
+    // Packing a small operand is quicker than waking a second thread for it.
+    let packItems = kBlocks * sharedStrips
+    let itemsPerThread = max(4, packItems * 65_536 / max(1, kBlocks * sharedStrips * sharedStripSize))
+    Parallel.forRanges(packItems, minPerThread: itemsPerThread) { items in
+      for item in items {
+        let kBlock = item / sharedStrips, strip = item % sharedStrips
+        let pc = kBlock * kc, kb = min(kc, k - pc)
+        if splitRows {
+          if strip >= directStrips {
+            packB(transB, sharedB.base, ldb, row0: pc, kb: kb, col0: strip * nr, n: n, into: sharedStrip(kBlock, strip, kb))
+          }
+        } else {
+          packA(transA, sharedA.base, lda, row0: strip * mr, rows: min(mr, m - strip * mr), col0: pc, kb: kb, alpha: alpha,
+                into: sharedStrip(kBlock, strip, kb))
+        }
+      }
+    }
+
     Parallel.forEach(parts) { part in
       let rowRange = splitRows ? split(rowStrips, part, parts) : 0..<rowStrips
       let stripRange = splitRows ? 0..<strips : split(strips, part, parts)
-      let packedA = UnsafeMutablePointer<Float>.allocate(capacity: mc * kc)
-      let packedB = UnsafeMutablePointer<Float>.allocate(capacity: max(1, stripRange.count) * kc * nr)
+      let ownA = UnsafeMutablePointer<Float>.allocate(capacity: splitRows ? mc * kc : 0)
+      let ownB = UnsafeMutablePointer<Float>.allocate(capacity: splitRows ? 0 : stripRange.count * kc * nr)
       defer {
-        packedA.deallocate()
-        packedB.deallocate()
+        ownA.deallocate()
+        ownB.deallocate()
       }
-      var pc = 0
-      while pc < k {
-        let kb = min(kc, k - pc)
-        for s in stripRange where s >= directStrips {
-          packB(transB, sharedB.base, ldb, row0: pc, kb: kb, col0: s * nr, n: n,
-                into: packedB + (s - stripRange.lowerBound) * kb * nr)
+      for kBlock in 0..<kBlocks {
+        let pc = kBlock * kc, kb = min(kc, k - pc)
+        if !splitRows {
+          for s in stripRange where s >= directStrips {
+            packB(transB, sharedB.base, ldb, row0: pc, kb: kb, col0: s * nr, n: n, into: ownB + (s - stripRange.lowerBound) * kb * nr)
+          }
         }
         var blockStart = rowRange.lowerBound
         while blockStart < rowRange.upperBound {
           let blockEnd = min(rowRange.upperBound, blockStart + mc / mr)
-          let row0 = blockStart * mr
-          let rows = min(m, blockEnd * mr) - row0
-          packA(transA, sharedA.base, lda, row0: row0, rows: rows, col0: pc, kb: kb, alpha: alpha, into: packedA)
+          if splitRows {
+            let row0 = blockStart * mr
+            packA(transA, sharedA.base, lda, row0: row0, rows: min(m, blockEnd * mr) - row0, col0: pc, kb: kb, alpha: alpha, into: ownA)
+          }
           for s in stripRange {
             let col0 = s * nr
             let direct = s < directStrips
-            let bStrip = direct
-              ? UnsafePointer(sharedB + (pc * ldb + col0))
-              : UnsafePointer(packedB + (s - stripRange.lowerBound) * kb * nr)
-            for r in 0..<(blockEnd - blockStart) {
-              let tileRow = row0 + r * mr
+            let bStrip: UnsafePointer<Float> =
+              direct ? UnsafePointer(sharedB + (pc * ldb + col0))
+              : UnsafePointer(splitRows ? sharedStrip(kBlock, s, kb) : ownB + (s - stripRange.lowerBound) * kb * nr)
+            for r in blockStart..<blockEnd {
+              let aStrip = splitRows ? ownA + (r - blockStart) * mr * kb : sharedStrip(kBlock, r, kb)
+              let tileRow = r * mr
               microKernel(
-                kb, UnsafePointer(packedA + r * mr * kb), bStrip, bStride: direct ? ldb : nr,
+                kb, UnsafePointer(aStrip), bStrip, bStride: direct ? ldb : nr,
                 sharedC + (tileRow * ldc + col0), ldc: ldc, rows: min(mr, m - tileRow),
                 cols: min(nr, n - col0))
             }
           }
           blockStart = blockEnd
         }
-        pc += kb
       }
     }
   }
@@ -115,15 +146,12 @@ enum BuiltinGEMM {
       }
     } else {
       if cols < nr { dst.update(repeating: 0, count: kb * nr) }
-      // Blocks of 16 rows keep the scattered writes within 16 cache lines.
-      var p0 = 0
-      while p0 < kb {
-        let p1 = min(kb, p0 + 16)
-        for j in 0..<cols {
-          let src = b + (col0 + j) * ldb + row0
-          for p in p0..<p1 { dst[p * nr + j] = src[p] }
-        }
-        p0 = p1
+      // Row by row of the packed strip: contiguous writes, and 32 read streams that each
+      // advance one float per row, so every cache line read serves 16 rows.
+      let origin = b + col0 * ldb + row0
+      for p in 0..<kb {
+        let d = dst + p * nr
+        for j in 0..<cols { d[j] = origin[j * ldb + p] }
       }
     }
   }

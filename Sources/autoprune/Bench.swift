@@ -11,6 +11,9 @@ struct Bench: ParsableCommand {
   @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
   var quick = false
 
+  @Option(help: "Comma-separated sections to run: gemm, layers, epochs (default: all).")
+  var only: String = "gemm,layers,epochs"
+
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var runOptions: RunOptions
 
@@ -28,14 +31,23 @@ struct Bench: ParsableCommand {
     return elapsed / Double(calls)
   }
 
+  static let sections = ["gemm", "layers", "epochs"]
+
+  func validate() throws {
+    for section in only.split(separator: ",") where !Bench.sections.contains(String(section)) {
+      throw ValidationError("--only: unknown section '\(section)' (choose from \(Bench.sections.joined(separator: ", ")))")
+    }
+  }
+
   func run() throws {
     runOptions.apply()
+    let chosen = Set(only.split(separator: ",").map(String.init))
     let budget = quick ? 0.15 : 0.6
     print("autoprune bench: \(Parallel.threads) threads, build \(Info.buildTarget)\n")
     var json: [String: Any] = ["command": "bench", "threads": Parallel.threads]
-    json["gemm"] = gemmTable(budget: budget)
-    json["layers"] = layerTable(budget: budget)
-    json["epochs"] = try epochTable()
+    if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
+    if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }
+    if chosen.contains("epochs") { json["epochs"] = try epochTable() }
     if runOptions.json { Output.json(json) }
   }
 
