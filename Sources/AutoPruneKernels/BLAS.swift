@@ -46,7 +46,8 @@ final class BLAS: @unchecked Sendable {
     setThreadsFunction = dlsym(handle, "openblas_set_num_threads").map {
       unsafeBitCast($0, to: SetThreads.self)
     }
-    setThreads(Parallel.threads)
+    // Threads come from GEMM's own split (see `GEMM.blasInParts`), never from OpenBLAS.
+    setThreads(1)
   }
 
   func setThreads(_ n: Int) { setThreadsFunction?(Int32(n)) }

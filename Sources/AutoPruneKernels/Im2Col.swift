@@ -72,7 +72,7 @@ public enum Im2Col {
         let lo = max(0, -start)
         let hi = min(ow, g.width - start)
         if lo > 0 { o.update(repeating: 0, count: min(lo, ow)) }
-        if hi > lo { (o + lo).update(from: line + start + lo, count: hi - lo) }
+        if hi > lo { Runs.copy(line + start + lo, to: o + lo, count: hi - lo) }
         if hi < ow { (o + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
       } else {
         for ox in 0..<ow {
@@ -108,15 +108,55 @@ public enum Im2Col {
                 if iy < 0 || iy >= g.height { continue }
                 let line = plane + iy * g.width
                 let c0 = col + oy * g.outputWidth
-                for ox in 0..<g.outputWidth {
-                  let ix = ox * g.stride - g.padding + kx
-                  if ix >= 0 && ix < g.width { line[ix] += c0[ox] }
+                if g.stride == 1 {
+                  // Valid outputs form one contiguous run: a branch-free, vectorisable add.
+                  let start = kx - g.padding
+                  let lo = max(0, -start), hi = min(g.outputWidth, g.width - start)
+                  if hi > lo { Runs.add(c0 + lo, to: line + start + lo, count: hi - lo) }
+                } else {
+                  for ox in 0..<g.outputWidth {
+                    let ix = ox * g.stride - g.padding + kx
+                    if ix >= 0 && ix < g.width { line[ix] += c0[ox] }
+                  }
                 }
               }
             }
           }
         }
       }
+    }
+  }
+}
+
+/// Short contiguous copies and sums with vector loads. Convolution rows are often only 8–24
+/// floats wide, where a `memmove` call per row cost more than the copy (LeNet-5 profile).
+enum Runs {
+  @inline(__always)
+  static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+    while i + 8 <= count {
+      d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      dst[i] = src[i]
+      i += 1
+    }
+  }
+
+  @inline(__always)
+  static func add(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+    while i + 8 <= count {
+      let sum = d.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+      d.storeBytes(of: sum, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      dst[i] += src[i]
+      i += 1
     }
   }
 }

@@ -38,10 +38,7 @@ public enum Parallel {
   /// Threads used by kernels (default: every core). Set once at start-up, before any work.
   public static var threads: Int {
     get { configuredThreads }
-    set {
-      configuredThreads = max(1, newValue)
-      GEMM.threadsDidChange()
-    }
+    set { configuredThreads = max(1, newValue) }
   }
 
   /// Runs `body(chunk)` for `chunk in 0..<chunks`, spread over `threads` workers.

@@ -59,24 +59,24 @@ public final class Conv2D: Layer, InputGradientOptional {
     let g = geometry(for: Array(x.shape.dropFirst()))
     let n = x.shape[0]
     let positions = g.outputPositions
-    var cols = Tensor(shape: [g.patchSize, n * positions])
-    x.withPointer { xp in cols.withMutablePointer { Im2Col.lower(xp, batch: n, geometry: g, into: $0) } }
-    var product = Tensor(shape: [outputChannels, n * positions])
-    weight.value.withPointer { wp in
+    // Every buffer below is overwritten whole by its kernel, so none is zero-filled first.
+    let cols = x.withPointer { xp in
+      Tensor(shape: [g.patchSize, n * positions]) { Im2Col.lower(xp, batch: n, geometry: g, into: $0.baseAddress!) }
+    }
+    let product = weight.value.withPointer { wp in
       cols.withPointer { cp in
-        product.withMutablePointer { pp in
+        Tensor(shape: [outputChannels, n * positions]) { pp in
           GEMM.multiply(
             .none, .none, m: outputChannels, n: n * positions, k: g.patchSize, a: wp,
-            lda: g.patchSize, b: cp, ldb: n * positions, c: pp, ldc: n * positions)
+            lda: g.patchSize, b: cp, ldb: n * positions, c: pp.baseAddress!, ldc: n * positions)
         }
       }
     }
-    var y = Tensor(shape: [n, outputChannels, g.outputHeight, g.outputWidth])
-    product.withPointer { pp in
+    let y = product.withPointer { pp in
       bias.value.withPointer { bp in
-        y.withMutablePointer { yp in
+        Tensor(shape: [n, outputChannels, g.outputHeight, g.outputWidth]) { yp in
           Layout.channelMajorToBatchMajor(
-            pp, batch: n, channels: outputChannels, positions: positions, bias: bp, into: yp)
+            pp, batch: n, channels: outputChannels, positions: positions, bias: bp, into: yp.baseAddress!)
         }
       }
     }
@@ -94,13 +94,13 @@ public final class Conv2D: Layer, InputGradientOptional {
     let n = cachedBatch
     let positions = g.outputPositions
     let columns = n * positions
-    var dProduct = Tensor(shape: [outputChannels, columns])
-    dY.withPointer { dyp in
-      dProduct.withMutablePointer {
-        Layout.batchMajorToChannelMajor(dyp, batch: n, channels: outputChannels, positions: positions, into: $0)
+    let dProduct = dY.withPointer { dyp in
+      Tensor(shape: [outputChannels, columns]) {
+        Layout.batchMajorToChannelMajor(dyp, batch: n, channels: outputChannels, positions: positions, into: $0.baseAddress!)
       }
     }
-    var dCols = Tensor(shape: computesInputGradient ? [g.patchSize, columns] : [0])
+    // Overwritten whole by the GEMM (beta = 0) when it is needed at all.
+    var dCols = Tensor(shape: computesInputGradient ? [g.patchSize, columns] : [0]) { _ in }
     dProduct.withPointer { dp in
       cachedColumns.withPointer { cp in
         weight.grad.withMutablePointer { dwp in
@@ -127,8 +127,8 @@ public final class Conv2D: Layer, InputGradientOptional {
       }
     }
     guard computesInputGradient else { return Tensor(shape: [0]) }
-    var dX = Tensor(shape: [n, g.channels, g.height, g.width])
-    dCols.withPointer { dcp in dX.withMutablePointer { Im2Col.raise(dcp, batch: n, geometry: g, into: $0) } }
-    return dX
+    return dCols.withPointer { dcp in
+      Tensor(shape: [n, g.channels, g.height, g.width]) { Im2Col.raise(dcp, batch: n, geometry: g, into: $0.baseAddress!) }
+    }
   }
 }

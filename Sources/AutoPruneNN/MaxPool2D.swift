@@ -36,6 +36,29 @@ public final class MaxPool2D: Layer {
           Parallel.forRanges(n * c, minPerThread: 16) { planes in
             for plane in planes {
               let base = plane * h * w
+              if k == 2 && s == 2 {
+                // The LeNet case: two rows, two columns, unrolled (same tie rule: first max).
+                for oy in 0..<oh {
+                  let top = base + 2 * oy * w
+                  for ox in 0..<ow {
+                    var bestIndex = top + 2 * ox
+                    var best = src[bestIndex]
+                    @inline(__always) func consider(_ candidate: Int) {
+                      if src[candidate] > best {
+                        best = src[candidate]
+                        bestIndex = candidate
+                      }
+                    }
+                    consider(top + 2 * ox + 1)
+                    consider(top + w + 2 * ox)
+                    consider(top + w + 2 * ox + 1)
+                    let o = (plane * oh + oy) * ow + ox
+                    dst[o] = best
+                    idx[o] = Int32(bestIndex)
+                  }
+                }
+                continue
+              }
               for oy in 0..<oh {
                 for ox in 0..<ow {
                   var best = -Float.infinity

@@ -7,9 +7,11 @@ public final class ReLU: Layer {
   public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
 
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
-    var y = x
-    y.withUnsafeMutableBufferPointer { p in
-      for i in p.indices { p[i] = max(p[i], 0) }
+    // One pass into a fresh buffer (copying x and then clamping would read and write twice).
+    let y = x.withUnsafeBufferPointer { xs in
+      Tensor(shape: x.shape) { out in
+        for i in out.indices { out[i] = max(xs[i], 0) }
+      }
     }
     if context.training { cachedOutput = y }
     return y
@@ -17,12 +19,12 @@ public final class ReLU: Layer {
 
   // dX = dY where y > 0 (the subgradient at 0 is 0, as in PyTorch)
   public func backward(_ dY: Tensor) -> Tensor {
-    var dX = dY
     cachedOutput.withUnsafeBufferPointer { y in
-      dX.withUnsafeMutableBufferPointer { d in
-        for i in d.indices where y[i] <= 0 { d[i] = 0 }
+      dY.withUnsafeBufferPointer { g in
+        Tensor(shape: dY.shape) { d in
+          for i in d.indices { d[i] = y[i] > 0 ? g[i] : 0 }
+        }
       }
     }
-    return dX
   }
 }

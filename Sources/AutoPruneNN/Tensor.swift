@@ -29,6 +29,17 @@ public struct Tensor: Equatable, Sendable {
     storage = [Float](repeating: value, count: shape.reduce(1, *))
   }
 
+  /// A tensor whose every element `fill` writes (no zero-fill first: for outputs a kernel
+  /// overwrites completely).
+  public init(shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+    self.shape = shape
+    let n = shape.reduce(1, *)
+    storage = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+      fill(buffer)
+      initialized = n
+    }
+  }
+
   public var count: Int { storage.count }
 
   @inlinable public subscript(i: Int) -> Float {
