@@ -21,7 +21,7 @@ enum BuiltinGEMM {
     let strips = (n + nr - 1) / nr
     let rowStrips = (m + mr - 1) / mr
     let kBlocks = (k + kc - 1) / kc
-    let threads = Parallel.threads
+    let threads = Parallel.available
     // Parts split the columns of C (each part reads all of A) or its rows (each reads all of
     // B). The operand every part reads is packed once, up front, in parallel; each part packs
     // its own slice of the other. Split the way that shares the smaller operand, unless that
@@ -66,8 +66,8 @@ enum BuiltinGEMM {
     }
 
     Parallel.forEach(parts) { part in
-      let rowRange = splitRows ? split(rowStrips, part, parts) : 0..<rowStrips
-      let stripRange = splitRows ? 0..<strips : split(strips, part, parts)
+      let rowRange = splitRows ? Parallel.share(of: rowStrips, part: part, parts: parts) : 0..<rowStrips
+      let stripRange = splitRows ? 0..<strips : Parallel.share(of: strips, part: part, parts: parts)
       let ownA = UnsafeMutablePointer<Float>.allocate(capacity: splitRows ? mc * kc : 0)
       let ownB = UnsafeMutablePointer<Float>.allocate(capacity: splitRows ? 0 : stripRange.count * kc * nr)
       defer {
@@ -107,11 +107,6 @@ enum BuiltinGEMM {
         }
       }
     }
-  }
-
-  @inline(__always)
-  static func split(_ count: Int, _ part: Int, _ parts: Int) -> Range<Int> {
-    (count * part / parts)..<(count * (part + 1) / parts)
   }
 
   static func scale(_ c: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldc: Int, by beta: Float) {

@@ -85,7 +85,7 @@ public enum GEMM {
     let extent = splitRows ? m : n
     // Small products stay on one thread (waking another costs more); blocks of ≥ 16 rows or
     // columns keep each call efficient.
-    let parts = m * n * k < 1 << 22 ? 1 : max(1, min(Parallel.threads, extent / 16))
+    let parts = m * n * k < 1 << 22 ? 1 : max(1, min(Parallel.available, extent / 16))
     let sa = SharedPointer(UnsafeMutablePointer(mutating: a))
     let sb = SharedPointer(UnsafeMutablePointer(mutating: b))
     let sc = SharedPointer(c)
