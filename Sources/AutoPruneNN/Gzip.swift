@@ -8,8 +8,11 @@ public enum Gzip {
     data.count >= 2 && data[0] == 0x1f && data[1] == 0x8b
   }
 
+  /// Largest decompressed size accepted (a hostile stream can expand ~1000×).
+  public static let maximumOutput = 4 << 30
+
   /// Inflates a whole gzip stream; `path` only names the file in errors.
-  public static func decompress(_ input: [UInt8], path: String) throws -> [UInt8] {
+  public static func decompress(_ input: [UInt8], path: String, limit: Int = maximumOutput) throws -> [UInt8] {
     var stream = z_stream()
     // 16 + MAX_WBITS: expect a gzip header and trailer (and check the CRC).
     guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -23,7 +26,12 @@ public enum Gzip {
       stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
       stream.avail_in = UInt32(inBuf.count)
       while status != Z_STREAM_END {
-        if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
+        if produced == output.count {
+          guard output.count < limit else {
+            throw DataError.corruptGzip(path, reason: "expands beyond \(limit >> 20) MiB")
+          }
+          output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
+        }
         let room = min(output.count - produced, Int(UInt32.max))
         status = output.withUnsafeMutableBufferPointer { outBuf in
           stream.next_out = outBuf.baseAddress! + produced

@@ -139,3 +139,17 @@ final class IDXTests: XCTestCase {
     XCTAssertEqual(batches.flatMap { $0 }.sorted(), Array(0..<10))
   }
 }
+
+final class GzipTests: XCTestCase {
+  func testExpansionBeyondTheLimitIsAnErrorNotAnAllocation() throws {
+    let dir = try IDXFixture()
+    defer { dir.remove() }
+    // 1 MiB of zeros compresses to ~1 KB; a 64 KiB limit must stop it.
+    try dir.write("zeros", [UInt8](repeating: 0, count: 1 << 20), gzip: true)
+    let compressed = [UInt8](try Data(contentsOf: dir.directory.appendingPathComponent("zeros.gz")))
+    XCTAssertThrowsError(try Gzip.decompress(compressed, path: "zeros.gz", limit: 1 << 16)) { error in
+      guard case .corruptGzip("zeros.gz", _) = error as? DataError else { return XCTFail("\(error)") }
+    }
+    XCTAssertEqual(try Gzip.decompress(compressed, path: "zeros.gz").count, 1 << 20)
+  }
+}
