@@ -85,7 +85,11 @@ public final class Trainer {
   }
 
   /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
-  public func fit(train: ImageDataset, test: ImageDataset, onEpoch: (EpochReport) -> Void = { _ in }) -> [EpochReport] {
+  /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
+  public func fit(
+    train: ImageDataset, test: ImageDataset, afterBackward: (() -> Void)? = nil,
+    onEpoch: (EpochReport) -> Void = { _ in }
+  ) -> [EpochReport] {
     let batcher = Batcher(count: train.count, batchSize: config.batchSize)
     let schedule = config.learningRateSchedule
     let parameters = model.parameters
@@ -101,6 +105,7 @@ public final class Trainer {
         let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
         let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
         _ = model.network.backward(result.dLogits)
+        afterBackward?()
         optimizer.step(parameters)
         lossSum += Double(result.loss) * Double(labels.count)
         correct += result.correct

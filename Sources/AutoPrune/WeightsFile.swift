@@ -31,14 +31,22 @@ public enum WeightsFile {
   static let formatKey = "format"
   static let formatValue = "autoprune-weights-1"
 
-  public static func save(_ model: Model, normalization: Normalization, extra: [String: String] = [:], to path: String) throws {
+  /// Saves the parameters (raw values, PyTorch names), each gated parameter's mask as
+  /// `NAME_mask` (like `torch.nn.utils.prune`'s `weight_mask`), and `extraTensors`.
+  public static func save(
+    _ model: Model, normalization: Normalization, extra: [String: String] = [:],
+    extraTensors: [(name: String, shape: [Int], values: [Float])] = [], to path: String
+  ) throws {
     var metadata = extra
     metadata[formatKey] = formatValue
     metadata["model"] = model.kind.rawValue
     metadata["normalization_mean"] = "\(normalization.mean)"
     metadata["normalization_std"] = "\(normalization.std)"
-    let tensors = model.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.storage) }
-    try SafeTensors.write(tensors, metadata: metadata, to: path)
+    var tensors = model.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.storage) }
+    for p in model.parameters {
+      if let mask = p.gate?.mask(for: p) { tensors.append((p.name + "_mask", p.shape, mask.storage)) }
+    }
+    try SafeTensors.write(tensors + extraTensors, metadata: metadata, to: path)
   }
 
   /// The model kind a file declares, if it declares one.
@@ -69,6 +77,18 @@ public enum WeightsFile {
         throw WeightsError.shapeMismatch(path, name: p.name, fileShape: t.shape, modelShape: p.shape)
       }
       p.value = Tensor(shape: t.shape, values: t.values)
+    }
+    // Masks of a pruned model: `fc1.weight_mask` etc. become fixed gates.
+    let gate = FixedMaskGate()
+    for p in model.parameters {
+      guard let m = file.tensor(named: p.name + "_mask") else { continue }
+      guard m.shape == p.shape else {
+        throw WeightsError.shapeMismatch(path, name: p.name + "_mask", fileShape: m.shape, modelShape: p.shape)
+      }
+      guard m.values.allSatisfy({ $0.isFinite }) else {
+        throw WeightsError.badMetadata(path, key: p.name + "_mask", value: "non-finite entries")
+      }
+      gate.attach(Tensor(shape: m.shape, values: m.values), to: p)
     }
     guard let meanText = file.metadata["normalization_mean"], let stdText = file.metadata["normalization_std"] else {
       return nil

@@ -33,12 +33,15 @@ public final class Adam: Optimizer {
     for p in parameters {
       var m = firstMoments.removeValue(forKey: p.name) ?? [Float](repeating: 0, count: p.count)
       var v = secondMoments.removeValue(forKey: p.name) ?? [Float](repeating: 0, count: p.count)
+      // Gated parameters may exempt closed entries from decay (empty: decay everywhere).
+      let decayMask = p.weightDecayMask?.storage ?? []
+      decayMask.withUnsafeBufferPointer { dm in
       p.grad.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { w in
           m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
               for i in 0..<g.count {
-                let d = g[i] + wd * w[i]
+                let d = g[i] + (dm.isEmpty ? wd : wd * dm[i]) * w[i]
                 m[i] = b1 * m[i] + (1 - b1) * d
                 v[i] = b2 * v[i] + (1 - b2) * d * d
                 // PyTorch: w −= lr/c1 · m / (sqrt(v)/sqrt(c2) + eps)
@@ -47,6 +50,7 @@ public final class Adam: Optimizer {
             }
           }
         }
+      }
       }
       firstMoments[p.name] = m
       secondMoments[p.name] = v

@@ -78,8 +78,8 @@ public final class Conv2D: Layer, InputGradientOptional {
     let (samples, chunks, parts) = plan(batch: n, positions: positions)
     let o = outputChannels
     let y = x.withPointer { xp in
-      weight.value.withPointer { wp in
-        bias.value.withPointer { bp in
+      weight.effective.withPointer { wp in
+        bias.effective.withPointer { bp in
           Tensor(shape: [n, o, g.outputHeight, g.outputWidth]) { yBuffer in
             let yp = yBuffer.baseAddress!
             Parallel.forEach(parts) { part in
@@ -127,7 +127,7 @@ public final class Conv2D: Layer, InputGradientOptional {
     var dX = Tensor(shape: needsInput ? x.shape : [0]) { _ in }  // col2im writes every image whole
     x.withPointer { xp in
       dY.withPointer { dyp in
-        weight.value.withPointer { wp in
+        weight.effective.withPointer { wp in
           partialWeights.withUnsafeMutableBufferPointer { pw in
             partialBiases.withUnsafeMutableBufferPointer { pb in
               dX.withUnsafeMutableBufferPointer { dxBuffer in

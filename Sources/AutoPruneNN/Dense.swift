@@ -36,11 +36,11 @@ public final class Dense: Layer, InputGradientOptional {
     precondition(n * inputSize == x.count, "Dense(\(inputSize)) got input \(x.shape)")
     var y = Tensor(shape: [n, outputSize])
     y.withMutablePointer { yp in
-      bias.value.withPointer { bp in
+      bias.effective.withPointer { bp in
         for i in 0..<n { (yp + i * outputSize).update(from: bp, count: outputSize) }
       }
       x.withPointer { xp in
-        weight.value.withPointer { wp in
+        weight.effective.withPointer { wp in
           GEMM.multiply(
             .none, .transposed, m: n, n: outputSize, k: inputSize, a: xp, lda: inputSize,
             b: wp, ldb: inputSize, beta: 1, c: yp, ldc: outputSize)
@@ -70,7 +70,7 @@ public final class Dense: Layer, InputGradientOptional {
         }
       }
       guard computesInputGradient else { return }
-      weight.value.withPointer { wp in
+      weight.effective.withPointer { wp in
         dX.withMutablePointer { dxp in
           GEMM.multiply(
             .none, .none, m: n, n: inputSize, k: outputSize, a: dyp, lda: outputSize, b: wp,

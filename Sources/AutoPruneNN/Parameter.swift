@@ -1,13 +1,25 @@
 /// A trainable tensor with its gradient, named as in PyTorch (`fc1.weight`).
 ///
-/// Layers read `value` in forward and accumulate into `grad` in backward; optimizers update
-/// `value` from `grad`. `prunable` marks weights a pruning method may gate (not biases).
+/// Layers compute with `effective` — `value ⊙ gate.mask` when a pruning gate is attached, else
+/// `value` itself — and accumulate `∂L/∂effective` into `grad`; optimizers update `value`.
 public final class Parameter {
   public var name: String
-  public var value: Tensor
+  public var value: Tensor {
+    didSet { effectiveIsStale = true }
+  }
   public var grad: Tensor
   /// True for weights a pruning method may gate; false for biases.
   public let prunable: Bool
+  /// The pruning gate covering this parameter, if any.
+  public var gate: (any Gate)? {
+    didSet { effectiveIsStale = true }
+  }
+  /// Per-element weight-decay multiplier (0 skips decay), set by gates whose closed entries must
+  /// not shrink; nil means decay applies everywhere.
+  public var weightDecayMask: Tensor?
+
+  private var cachedEffective: Tensor?
+  private var effectiveIsStale = true
 
   public init(name: String, value: Tensor, prunable: Bool) {
     self.name = name
@@ -20,4 +32,24 @@ public final class Parameter {
   public var count: Int { value.count }
 
   public func zeroGrad() { grad.zero() }
+
+  /// The tensor layers compute with: `value ⊙ mask`, recomputed only after `value` or the mask
+  /// changed.
+  public var effective: Tensor {
+    guard let gate, let mask = gate.mask(for: self) else { return value }
+    if effectiveIsStale || cachedEffective == nil {
+      cachedEffective = value.withUnsafeBufferPointer { v in
+        mask.withUnsafeBufferPointer { m in
+          Tensor(shape: value.shape) { out in
+            for i in out.indices { out[i] = v[i] * m[i] }
+          }
+        }
+      }
+      effectiveIsStale = false
+    }
+    return cachedEffective!
+  }
+
+  /// Tells the parameter its gate's mask changed, so `effective` is recomputed.
+  public func maskDidChange() { effectiveIsStale = true }
 }

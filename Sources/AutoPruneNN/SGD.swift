@@ -27,11 +27,14 @@ public final class SGD: Optimizer {
       let lr = learningRate, mu = momentum, wd = weightDecay, nesterov = nesterov
       let fresh = buffers[p.name] == nil
       var buffer = buffers.removeValue(forKey: p.name) ?? (mu != 0 ? [Float](repeating: 0, count: count) : [])
+      // Gated parameters may exempt closed entries from decay (empty: decay everywhere).
+      let decayMask = p.weightDecayMask?.storage ?? []
+      decayMask.withUnsafeBufferPointer { dm in
       p.grad.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { w in
           buffer.withUnsafeMutableBufferPointer { b in
             for i in 0..<count {
-              var d = g[i] + wd * w[i]
+              var d = g[i] + (dm.isEmpty ? wd : wd * dm[i]) * w[i]
               if mu != 0 {
                 b[i] = fresh ? d : mu * b[i] + d
                 d = nesterov ? d + mu * b[i] : b[i]
@@ -40,6 +43,7 @@ public final class SGD: Optimizer {
             }
           }
         }
+      }
       }
       if mu != 0 { buffers[p.name] = buffer }
     }

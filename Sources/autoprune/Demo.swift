@@ -36,9 +36,9 @@ struct Demo: ParsableCommand {
       config.seed = seed
       let rng = RandomSource(seed: seed)
       let model = Model(kind, rng: rng)
-      let reports = Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(train: train, test: test) { r in
+      let reports = Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(train: train, test: test, onEpoch: { r in
         print(String(format: "  %@ epoch %d/%d  loss %.4f  test %.2f%%", kind.rawValue, r.epoch, epochs, r.trainLoss, 100 * r.testAccuracy))
-      }
+      })
       let last = reports.last!
       let seconds = reports.map(\.seconds).reduce(0, +)
       rows.append([kind.rawValue, "\(model.parameterCount)", Output.percent(last.trainAccuracy), Output.percent(last.testAccuracy), String(format: "%.1f", seconds)])

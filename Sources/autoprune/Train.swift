@@ -30,10 +30,10 @@ struct Train: ParsableCommand {
     let normalization = Normalization.fitted(to: train)
     print("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
-    let reports = trainer.fit(train: train, test: test) { r in
+    let reports = trainer.fit(train: train, test: test, onEpoch: { r in
       print(String(format: "epoch %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
                    r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
-    }
+    })
     try WeightsFile.save(net, normalization: normalization, to: out)
     let last = reports.last!
     let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)

@@ -1,0 +1,267 @@
+import AutoPruneKernels
+import AutoPruneNN
+
+/// The AutoPrune gate of one layer (METHOD.md), for weight or unit granularity.
+///
+/// Auxiliary parameters `m` live on up to three axes of the layer's weight `W` (`rows` output
+/// units × `columns` inputs, a conv filter flattened): one per weight (`element`), one per
+/// output unit (`output`, covering its row and its bias) and one per input feature (`input`,
+/// covering `inputGroup` consecutive columns). The mask is the product of the open gates:
+///
+///     h(m) = m > 0 ? 1 : 0,    T = W ⊙ h(M)
+///
+/// After each backward pass, with `g = ∂L/∂T` (in `weight.grad`):
+///
+///     ∂̃L2/∂m = (g · sgn(w)) · s'(m) + μ·ρ · s'(m)      summed over the weights a gate covers
+///     m ← m − η_M · ∂̃L2/∂m
+///
+/// `sgn(w)` becomes `w` with `sensitivity = magnitude` and is dropped with
+/// `correlationConsistency = off`; `ρ` weights the penalty by parameters or FLOPs. Then the
+/// weight gradient is left as `g` (recoverable) or becomes `g · h(m)` (frozen).
+///
+/// Note on the STE: with the `both` scope (METHOD's formula) `s'(m) > 0` multiplies the whole
+/// step, so it changes how fast `m` moves but never its direction: for plain SGD on `M` the
+/// open/closed history of a gate is, up to step size, the same under every STE. The
+/// `penaltyOnly` scope applies `s'` to the penalty term alone, so below zero the penalty is
+/// damped while the data term is not — the asymmetry the paper's STE argument needs.
+public final class AutoPruneGate: Gate {
+  public let layerName: String
+  public let weight: Parameter
+  public let bias: Parameter?
+  public let rows: Int
+  public let columns: Int
+  public let inputGroup: Int
+  public var options: AutoPruneOptions
+  /// Penalty multipliers `ρ` per gate on each axis (1 for `count`).
+  let elementPenalty: Float
+  let outputPenalty: Float
+  let inputPenalty: Float
+
+  public var element: [Float]?
+  public var output: [Float]?
+  public var input: [Float]?
+  /// When true, `update` leaves `m` alone (fine-tuning with M frozen).
+  public var frozen = false
+  /// Running mean of `|g|` over the layer, for `muScale = gradientRelative`.
+  public private(set) var meanAbsGradient: Float = 0
+
+  private var weightMask: Tensor
+  private var biasMask: Tensor?
+
+  /// - Parameters:
+  ///   - positions: output positions per sample (conv), 1 for a dense layer — for FLOPs weights.
+  public init(
+    layerName: String, weight: Parameter, bias: Parameter?, rows: Int, columns: Int, inputGroup: Int = 1,
+    axes: Set<Axis>, positions: Int = 1, options: AutoPruneOptions
+  ) {
+    self.layerName = layerName
+    self.weight = weight
+    self.bias = bias
+    self.rows = rows
+    self.columns = columns
+    self.inputGroup = inputGroup
+    self.options = options
+    let perWeight: Float
+    switch options.penaltyWeighting {
+    case .count: perWeight = 0
+    case .params: perWeight = 1
+    case .flops: perWeight = Float(positions)
+    }
+    // `count` charges one per gate; `params`/`flops` charge what the gate removes.
+    elementPenalty = perWeight == 0 ? 1 : perWeight
+    outputPenalty = perWeight == 0 ? 1 : perWeight * Float(columns)
+    inputPenalty = perWeight == 0 ? 1 : perWeight * Float(rows * inputGroup)
+    if axes.contains(.element) { element = [Float](repeating: options.m0, count: rows * columns) }
+    if axes.contains(.output) { output = [Float](repeating: options.m0, count: rows) }
+    if axes.contains(.input) { input = [Float](repeating: options.m0, count: columns / inputGroup) }
+    weightMask = Tensor(shape: weight.shape, repeating: 1)
+    biasMask = (axes.contains(.output) && bias != nil) ? Tensor(shape: bias!.shape, repeating: 1) : nil
+    refreshMasks()
+    weight.gate = self
+    if biasMask != nil { bias?.gate = self }
+  }
+
+  /// Which auxiliary parameters a gate has.
+  public enum Axis: Hashable, Sendable { case element, output, input }
+
+  public func mask(for parameter: Parameter) -> Tensor? {
+    if parameter === weight { return weightMask }
+    if parameter === bias { return biasMask }
+    return nil
+  }
+
+  /// Removes the gate from its parameters (the layer computes with plain values again).
+  public func detach() {
+    weight.gate = nil
+    weight.weightDecayMask = nil
+    if bias?.gate === self {
+      bias?.gate = nil
+      bias?.weightDecayMask = nil
+    }
+  }
+
+  @inline(__always) static func h(_ m: Float) -> Float { m > 0 ? 1 : 0 }
+
+  /// Output-unit mask (1 open) and input-feature mask, for accounting and thinning.
+  public var outputOpen: [Bool] { output?.map { $0 > 0 } ?? [Bool](repeating: true, count: rows) }
+  public var inputOpen: [Bool] { input?.map { $0 > 0 } ?? [Bool](repeating: true, count: columns / inputGroup) }
+  public var weightMaskValues: Tensor { weightMask }
+
+  /// The auxiliary step for one gate: returns the new `m`.
+  @inline(__always)
+  static func step(_ m: Float, data: Float, penalty: Float, ste: STE, both: Bool, eta: Float) -> Float {
+    let s = ste.derivative(m)
+    return m - eta * (both ? (data + penalty) * s : data + penalty * s)
+  }
+
+  /// The data-term factor for weight `w`: sgn(w), w, or 1 (correlation consistency off).
+  @inline(__always)
+  static func coupling(_ w: Float, _ mode: Int) -> Float {
+    mode == 0 ? (w > 0 ? 1 : (w < 0 ? -1 : 0)) : (mode == 1 ? w : 1)
+  }
+
+  /// `step` and `coupling` for 16 gates at once; returns where the scalar tail starts.
+  @inline(__always)
+  static func vectorSteps(
+    _ m: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>,
+    range: Range<Int>, slope: Float, penalty: Float, both: Bool, eta: Float, mode: Int
+  ) -> Int {
+    typealias V = SIMD16<Float>
+    let zero = V(repeating: 0), one = V(repeating: 1)
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+      let mv = UnsafeRawPointer(m + i).loadUnaligned(as: V.self)
+      let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
+      let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
+      let factor: V
+      switch mode {
+      case 0: factor = zero.replacing(with: one, where: wv .> zero).replacing(with: -one, where: wv .< zero)
+      case 1: factor = wv
+      default: factor = one
+      }
+      let data = gv * factor
+      let s = V(repeating: slope).replacing(with: one, where: mv .> zero)
+      let gradient = both ? (data + V(repeating: penalty)) * s : data + V(repeating: penalty) * s
+      UnsafeMutableRawPointer(m + i).storeBytes(of: mv - V(repeating: eta) * gradient, as: V.self)
+      i += 16
+    }
+    return i
+  }
+
+  private var couplingMode: Int {
+    !options.correlationConsistency ? 2 : (options.sensitivity == .sign ? 0 : 1)
+  }
+
+  /// Updates the auxiliary parameters from `weight.grad` (= ∂L/∂T) with strength `mu`, then
+  /// applies the weight-gradient and weight-decay rules. Call after backward, before the
+  /// optimizer step.
+  public func update(mu: Float) {
+    var layerMu = mu
+    if options.muScale == .gradientRelative {
+      var sumAbs: Float = 0
+      for v in weight.grad.storage { sumAbs += abs(v) }
+      let stepMean = sumAbs / Float(max(1, weight.count))
+      meanAbsGradient = meanAbsGradient == 0 ? stepMean : 0.99 * meanAbsGradient + 0.01 * stepMean
+      layerMu = mu * meanAbsGradient
+    }
+    if !frozen {
+      updateAuxiliary(mu: layerMu)
+      refreshMasks()
+    }
+    applyWeightRules()
+  }
+
+  private func updateAuxiliary(mu: Float) {
+    let ste = options.ste, both = options.steScope == .both, eta = options.etaM, mode = couplingMode
+    let rows = rows, columns = columns, group = inputGroup
+    let elementPenalty = mu * self.elementPenalty, outputPenalty = mu * self.outputPenalty
+    let inputPenalty = mu * self.inputPenalty
+    weight.grad.withUnsafeBufferPointer { g in
+      weight.value.withUnsafeBufferPointer { w in
+        let gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
+        let wp = SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+        element?.withUnsafeMutableBufferPointer { m in
+          let mp = SharedPointer(m.baseAddress!)
+          Parallel.forRanges(m.count, minPerThread: 32_768) { range in
+            var start = range.lowerBound
+            // Identity and leaky-ReLU STEs are piecewise constant: 16 gates per vector step
+            // (this loop was a third of a LeNet-300 pruning epoch when scalar).
+            if let slope = ste.negativeSlope {
+              start = AutoPruneGate.vectorSteps(
+                mp.base, g: gp.base, w: wp.base, range: range, slope: slope, penalty: elementPenalty, both: both,
+                eta: eta, mode: mode)
+            }
+            for i in start..<range.upperBound {
+              mp[i] = AutoPruneGate.step(
+                mp[i], data: gp[i] * AutoPruneGate.coupling(wp[i], mode), penalty: elementPenalty, ste: ste, both: both, eta: eta)
+            }
+          }
+        }
+        output?.withUnsafeMutableBufferPointer { m in
+          for r in 0..<rows {
+            var data: Float = 0
+            for c in (r * columns)..<((r + 1) * columns) { data += gp[c] * AutoPruneGate.coupling(wp[c], mode) }
+            m[r] = AutoPruneGate.step(m[r], data: data, penalty: outputPenalty, ste: ste, both: both, eta: eta)
+          }
+        }
+        input?.withUnsafeMutableBufferPointer { m in
+          var data = [Float](repeating: 0, count: m.count)
+          for r in 0..<rows {
+            let base = r * columns
+            for c in 0..<columns { data[c / group] += gp[base + c] * AutoPruneGate.coupling(wp[base + c], mode) }
+          }
+          for j in 0..<m.count {
+            m[j] = AutoPruneGate.step(m[j], data: data[j], penalty: inputPenalty, ste: ste, both: both, eta: eta)
+          }
+        }
+      }
+    }
+  }
+
+  /// Frozen masked weights get `g · h(m)`; closed entries skip weight decay unless told not to.
+  func applyWeightRules() {
+    if options.maskedWeights == .frozen || frozen {
+      multiply(&weight.grad, by: weightMask)
+      if let biasMask, let bias { multiply(&bias.grad, by: biasMask) }
+    }
+    let skipDecay = options.weightDecayOnClosedGates == .skip
+    weight.weightDecayMask = skipDecay ? weightMask : nil
+    if let bias, biasMask != nil { bias.weightDecayMask = skipDecay ? biasMask : nil }
+  }
+
+  private func multiply(_ t: inout Tensor, by mask: Tensor) {
+    mask.withUnsafeBufferPointer { m in
+      t.withUnsafeMutableBufferPointer { v in
+        for i in v.indices { v[i] *= m[i] }
+      }
+    }
+  }
+
+  /// Recomputes the expanded masks from `m` and tells the parameters.
+  public func refreshMasks() {
+    let rowOpen = output?.map(AutoPruneGate.h)
+    let inputOpen = input?.map(AutoPruneGate.h)
+    let cols = columns, group = inputGroup, rows = rows
+    weightMask = Tensor(shape: weight.shape) { out in
+      let o = SharedPointer(out.baseAddress!)
+      if let element {
+        element.withUnsafeBufferPointer { e in
+          let ep = SharedPointer(UnsafeMutablePointer(mutating: e.baseAddress!))
+          Parallel.forRanges(e.count, minPerThread: 32_768) { range in
+            for i in range { o[i] = AutoPruneGate.h(ep[i]) }
+          }
+        }
+      } else {
+        out.update(repeating: 1)
+      }
+      if rowOpen == nil && inputOpen == nil { return }
+      for r in 0..<rows {
+        let rowFactor = rowOpen?[r] ?? 1
+        for c in 0..<cols { o[r * cols + c] *= rowFactor * (inputOpen?[c / group] ?? 1) }
+      }
+    }
+    if let rowOpen, biasMask != nil { biasMask = Tensor(shape: [rows], values: rowOpen) }
+    weight.maskDidChange()
+    bias?.maskDidChange()
+  }
+}

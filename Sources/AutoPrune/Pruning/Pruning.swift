@@ -1,0 +1,73 @@
+import AutoPruneNN
+
+/// What the gates cover.
+public enum Granularity: String, CaseIterable, Sendable {
+  /// One gate per weight of every Dense and Conv2D layer.
+  case weight
+  /// One gate per output neuron or filter (with its bias) of every layer but the classifier,
+  /// and one per input feature of a first dense layer (so input pixels can be pruned).
+  case unit
+}
+
+/// AutoPrune on a model: attaches an `AutoPruneGate` to every prunable layer, updates the
+/// auxiliary parameters after each backward pass, and adapts μ toward an optional target.
+///
+/// ```swift
+/// let pruning = AutoPrunePruning(model: model, granularity: .weight, options: options)
+/// trainer.fit(train: train, test: test, afterBackward: pruning.afterBackward)
+/// ```
+public final class AutoPrunePruning {
+  public let layers: [PrunableLayer]
+  public let gates: [AutoPruneGate]
+  public let granularity: Granularity
+  /// The current μ (changes only with a target).
+  public private(set) var mu: Float
+  public let options: AutoPruneOptions
+  private var step = 0
+
+  public init(model: Model, granularity: Granularity, options: AutoPruneOptions) {
+    self.layers = PrunableLayer.discover(in: model)
+    self.granularity = granularity
+    self.options = options
+    mu = options.mu
+    var gates: [AutoPruneGate] = []
+    for (index, layer) in layers.enumerated() {
+      var axes: Set<AutoPruneGate.Axis> = []
+      switch granularity {
+      case .weight:
+        axes = [.element]
+      case .unit:
+        if index < layers.count - 1 { axes.insert(.output) }
+        if index == 0 && !layer.isConvolution { axes.insert(.input) }
+      }
+      if axes.isEmpty { continue }
+      gates.append(AutoPruneGate(
+        layerName: layer.name, weight: layer.weight, bias: layer.bias, rows: layer.rows, columns: layer.columns,
+        inputGroup: layer.columnsPerInput, axes: axes, positions: layer.positions, options: options))
+    }
+    self.gates = gates
+  }
+
+  /// Stops (or resumes) updating the auxiliary parameters; closed weights then get `g·h(m)`.
+  public var frozen: Bool = false {
+    didSet { for g in gates { g.frozen = frozen } }
+  }
+
+  /// One auxiliary update of every gate; call between backward and the optimizer step.
+  public func afterBackward() {
+    for gate in gates { gate.update(mu: mu) }
+    step += 1
+    adaptMu()
+  }
+
+  /// Moves μ by 2% every 20 steps toward the target kept fraction, when there is one.
+  private func adaptMu() {
+    guard let target = options.targetKeptFraction, step % 20 == 0, !frozen else { return }
+    let report = PruningReport(layers: layers)
+    let kept = options.targetIsFLOPs ? report.flopsFraction : report.keptFraction
+    mu *= kept > target ? 1.02 : 1 / 1.02
+  }
+
+  /// Removes every gate from the model.
+  public func detach() { for g in gates { g.detach() } }
+}

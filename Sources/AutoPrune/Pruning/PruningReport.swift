@@ -1,0 +1,80 @@
+import AutoPruneNN
+
+/// Weights, multiply-adds and surviving units of a (masked) model, per layer and in total.
+///
+/// A weight counts as kept when its mask is non-zero and the input it reads is alive: a unit
+/// whose gate is closed removes its row here and the matching columns of the next layer. A
+/// unit is alive when its gate (if any) is open and it keeps at least one weight. Multiply-adds
+/// are kept weights times output positions (1 for a dense layer); biases are not counted.
+public struct PruningReport: Equatable, Sendable {
+  public struct Layer: Equatable, Sendable {
+    public var name: String
+    public var weights: Int
+    public var keptWeights: Int
+    public var flops: Int
+    public var keptFLOPs: Int
+    public var units: Int
+    public var aliveUnits: Int
+    public var compression: Double { Double(weights) / Double(max(1, keptWeights)) }
+  }
+
+  public var layers: [Layer]
+  /// Alive input features of the first layer (all of them unless it has input gates).
+  public var aliveInputs: Int
+  public var inputs: Int
+  public var firstLayerIsDense: Bool
+
+  public var weights: Int { layers.reduce(0) { $0 + $1.weights } }
+  public var keptWeights: Int { layers.reduce(0) { $0 + $1.keptWeights } }
+  public var flops: Int { layers.reduce(0) { $0 + $1.flops } }
+  public var keptFLOPs: Int { layers.reduce(0) { $0 + $1.keptFLOPs } }
+  public var compression: Double { Double(weights) / Double(max(1, keptWeights)) }
+  public var keptFraction: Float { Float(keptWeights) / Float(max(1, weights)) }
+  public var flopsFraction: Float { Float(keptFLOPs) / Float(max(1, flops)) }
+
+  /// Surviving widths, e.g. `784-112-43-10` (inputs first for a dense first layer) or
+  /// `20-23-310-10` (filters and units of each layer).
+  public var architecture: String {
+    ((firstLayerIsDense ? [aliveInputs] : []) + layers.map(\.aliveUnits)).map(String.init).joined(separator: "-")
+  }
+
+  public init(layers prunable: [PrunableLayer]) {
+    var result: [Layer] = []
+    var upstreamAlive: [Bool]? = nil
+    var aliveInputs = prunable.first?.inputs ?? 0
+    for (index, layer) in prunable.enumerated() {
+      let gate = layer.weight.gate
+      let mask = gate?.mask(for: layer.weight)
+      let unitGate = gate as? AutoPruneGate
+      let rowOpen = unitGate?.outputOpen ?? [Bool](repeating: true, count: layer.rows)
+      var inputAlive = [Bool](repeating: true, count: layer.inputs)
+      if let upstreamAlive {
+        for i in 0..<layer.inputs { inputAlive[i] = upstreamAlive[i / layer.inputsPerUpstreamUnit] }
+      }
+      if let open = unitGate?.inputOpen, unitGate?.input != nil {
+        for i in 0..<layer.inputs { inputAlive[i] = inputAlive[i] && open[i] }
+      }
+      if index == 0 { aliveInputs = inputAlive.filter { $0 }.count }
+      var kept = 0
+      var alive = [Bool](repeating: false, count: layer.rows)
+      for r in 0..<layer.rows {
+        var rowKept = 0
+        for c in 0..<layer.columns where inputAlive[c / layer.columnsPerInput] {
+          if mask.map({ $0[r * layer.columns + c] != 0 }) ?? true { rowKept += 1 }
+        }
+        // The classifier's outputs are the classes: always there.
+        alive[r] = index == prunable.count - 1 || (rowOpen[r] && rowKept > 0)
+        if alive[r] { kept += rowKept }
+      }
+      result.append(Layer(
+        name: layer.name, weights: layer.rows * layer.columns, keptWeights: kept,
+        flops: layer.rows * layer.columns * layer.positions, keptFLOPs: kept * layer.positions, units: layer.rows,
+        aliveUnits: alive.filter { $0 }.count))
+      upstreamAlive = alive
+    }
+    layers = result
+    self.aliveInputs = aliveInputs
+    inputs = prunable.first?.inputs ?? 0
+    firstLayerIsDense = !(prunable.first?.isConvolution ?? false)
+  }
+}

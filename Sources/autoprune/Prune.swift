@@ -1,0 +1,220 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import ArgumentParser
+import Foundation
+
+extension Granularity: ExpressibleByArgument {}
+extension AutoPruneOptions.Sensitivity: ExpressibleByArgument {}
+extension AutoPruneOptions.MaskedWeights: ExpressibleByArgument {}
+extension AutoPruneOptions.ClosedGateDecay: ExpressibleByArgument {}
+extension AutoPruneOptions.PenaltyWeighting: ExpressibleByArgument {}
+extension AutoPruneOptions.MuScale: ExpressibleByArgument {}
+extension AutoPruneOptions.STEScope: ExpressibleByArgument {}
+
+/// The AutoPrune method's switches (METHOD.md), each with METHOD's default.
+struct PruningOptions: ParsableArguments {
+  @Option(help: "Gate granularity: weight (every weight) or unit (neurons/filters, and input features of a first dense layer).")
+  var granularity = Granularity.weight
+
+  @Option(parsing: .unconditional, help: "Regularisation strength μ of the gate count.")
+  var mu: Float = 1e-4
+
+  @Option(name: .customLong("eta-m"), parsing: .unconditional, help: "Learning rate η_M of the auxiliary parameters.")
+  var etaM: Float = 10
+
+  @Option(name: .customLong("m0"), parsing: .unconditional, help: "Initial auxiliary parameter (positive: gates open).")
+  var m0: Float = 1
+
+  @Option(help: "Straight-through estimator: identity, leaky-relu[:α], softplus[:β].")
+  var ste = "leaky-relu:0.1"
+
+  @Option(help: "Terms the STE multiplies: both (METHOD.md) or penalty-only.")
+  var steScope = AutoPruneOptions.STEScope.both
+
+  @Option(help: "Data term uses sgn(w) (sign) or w (magnitude).")
+  var sensitivity = AutoPruneOptions.Sensitivity.sign
+
+  @Flag(inversion: .prefixedNo, help: "Correlation consistency: couple the gate step to sgn(w); off drops the coupling.")
+  var correlationConsistency = true
+
+  @Option(help: "Masked weights: recoverable (updated with g) or frozen (g·h(m)).")
+  var maskedWeights = AutoPruneOptions.MaskedWeights.recoverable
+
+  @Option(help: "Weight decay on weights whose gate is closed: skip or apply.")
+  var closedGateDecay = AutoPruneOptions.ClosedGateDecay.skip
+
+  @Option(help: "Penalty per gate: count, params (weights it covers) or flops.")
+  var penaltyWeighting = AutoPruneOptions.PenaltyWeighting.count
+
+  @Option(help: "μ is absolute, or gradient-relative (times the layer's running mean |g|).")
+  var muScale = AutoPruneOptions.MuScale.absolute
+
+  @Option(parsing: .unconditional, help: "Adapt μ until this fraction of weights is pruned (e.g. 0.97).")
+  var targetSparsity: Float?
+
+  @Option(parsing: .unconditional, help: "Adapt μ until this fraction of FLOPs is pruned.")
+  var targetFlopsReduction: Float?
+
+  func validate() throws {
+    guard STE(parsing: ste) != nil else {
+      throw ValidationError("--ste \(ste): expected identity, leaky-relu[:α] or softplus[:β] with a positive number")
+    }
+    if !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
+    if !(etaM > 0 && etaM.isFinite) { throw ValidationError("--eta-m must be positive (got \(etaM))") }
+    if !(m0 > 0 && m0.isFinite) { throw ValidationError("--m0 must be positive so gates start open (got \(m0))") }
+    for (flag, value) in [("--target-sparsity", targetSparsity), ("--target-flops-reduction", targetFlopsReduction)] {
+      if let value, !(value > 0 && value < 1) { throw ValidationError("\(flag) must be in (0, 1) (got \(value))") }
+    }
+    if targetSparsity != nil && targetFlopsReduction != nil {
+      throw ValidationError("give --target-sparsity or --target-flops-reduction, not both")
+    }
+  }
+
+  var options: AutoPruneOptions {
+    var o = AutoPruneOptions()
+    o.mu = mu
+    o.etaM = etaM
+    o.m0 = m0
+    o.ste = STE(parsing: ste)!
+    o.steScope = steScope
+    o.sensitivity = sensitivity
+    o.correlationConsistency = correlationConsistency
+    o.maskedWeights = maskedWeights
+    o.weightDecayOnClosedGates = closedGateDecay
+    o.penaltyWeighting = penaltyWeighting
+    o.muScale = muScale
+    if let t = targetSparsity { o.targetKeptFraction = 1 - t }
+    if let t = targetFlopsReduction {
+      o.targetKeptFraction = 1 - t
+      o.targetIsFLOPs = true
+    }
+    return o
+  }
+}
+
+struct Prune: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Prune a model with AutoPrune: dense pretrain (or --from), joint W/M pruning, optional fine-tune.")
+
+  @Option(help: "Model: \(ModelKind.names).")
+  var model: ModelKind
+
+  @OptionGroup var dataOptions: DataOptions
+
+  @Option(help: "Start from these dense weights (from `autoprune train`).")
+  var from: String?
+
+  @Option(parsing: .unconditional, help: "Dense epochs before pruning when there is no --from (0: prune from scratch).")
+  var pretrainEpochs: Int?
+
+  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs.")
+  var pruneEpochs = 10
+
+  @Option(parsing: .unconditional, help: "Fine-tuning epochs of W with M frozen.")
+  var finetuneEpochs = 0
+
+  @Option(parsing: .unconditional, help: "Learning rate of W while pruning and fine-tuning (SGD, momentum 0.9).")
+  var pruneLr: Float = 0.01
+
+  @OptionGroup var pruning: PruningOptions
+  @OptionGroup var training: TrainingOptions
+  @OptionGroup var runOptions: RunOptions
+
+  @Option(help: "Where to write the pruned model (.safetensors with masks and gate state).")
+  var out: String
+
+  func validate() throws {
+    try Output.checkWritableDestination(out, flag: "--out")
+    if from != nil && pretrainEpochs != nil { throw ValidationError("give --from or --pretrain-epochs, not both") }
+    if from == nil && pretrainEpochs == nil {
+      throw ValidationError("give --from DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
+    }
+    if let p = pretrainEpochs, p < 0 { throw ValidationError("--pretrain-epochs must be ≥ 0 (got \(p))") }
+    if pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
+    if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
+    if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
+  }
+
+  func run() throws {
+    runOptions.apply()
+    let (train, test, label) = try dataOptions.load()
+    var config = training.config
+    let rng = RandomSource(seed: config.seed)
+    let net = Model(model, rng: rng)
+    var normalization = Normalization.fitted(to: train)
+    let say = { (line: String) in print(line) }
+
+    if let from {
+      if let stored = try WeightsFile.load(into: net, from: from) { normalization = stored }
+      if net.parameters.contains(where: { $0.gate != nil }) {
+        throw ValidationError("--from \(from) is already pruned (it has masks); start from a dense model")
+      }
+      say("loaded dense \(model.rawValue) from \(from)")
+    } else if let epochs = pretrainEpochs, epochs > 0 {
+      config.epochs = epochs
+      say("dense pretraining: \(epochs) epochs")
+      _ = Trainer(model: net, config: config, normalization: normalization, rng: rng).fit(
+        train: train, test: test, onEpoch: { r in say(Prune.epochLine("dense", r, epochs)) })
+    }
+    let dense = Trainer.evaluate(net, on: test, normalization: normalization)
+    say("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
+
+    let options = pruning.options
+    let method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
+    var pruneConfig = config
+    pruneConfig.epochs = pruneEpochs
+    pruneConfig.learningRate = pruneLr
+    pruneConfig.schedule = .constant
+    say("pruning: \(pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
+    let pruneTrainer = Trainer(model: net, config: pruneConfig, normalization: normalization, rng: rng)
+    let pruneReports = pruneTrainer.fit(train: train, test: test, afterBackward: method.afterBackward, onEpoch: { r in
+      let report = PruningReport(layers: method.layers)
+      say(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×  μ %.3g", 100 * report.keptFraction, report.compression, method.mu))
+    })
+    var finetuneReports: [EpochReport] = []
+    if finetuneEpochs > 0 {
+      method.frozen = true
+      var tuneConfig = pruneConfig
+      tuneConfig.epochs = finetuneEpochs
+      tuneConfig.schedule = .cosine
+      say("fine-tuning W with masks frozen: \(finetuneEpochs) epochs")
+      finetuneReports = Trainer(model: net, config: tuneConfig, normalization: normalization, rng: rng).fit(
+        train: train, test: test, afterBackward: method.afterBackward,
+        onEpoch: { r in say(Prune.epochLine("fine-tune", r, finetuneEpochs)) })
+    }
+    let report = PruningReport(layers: method.layers)
+    let final = Trainer.evaluate(net, on: test, normalization: normalization)
+    var gateState: [(name: String, shape: [Int], values: [Float])] = []
+    for gate in method.gates {
+      if let m = gate.element { gateState.append(("gate.\(gate.layerName).element", [m.count], m)) }
+      if let m = gate.output { gateState.append(("gate.\(gate.layerName).output", [m.count], m)) }
+      if let m = gate.input { gateState.append(("gate.\(gate.layerName).input", [m.count], m)) }
+    }
+    try WeightsFile.save(
+      net, normalization: normalization,
+      extra: ["method": "autoprune", "granularity": pruning.granularity.rawValue, "mu": "\(options.mu)", "eta_m": "\(options.etaM)", "ste": "\(options.ste)"],
+      extraTensors: gateState, to: out)
+    print("\n" + report.table)
+    let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
+    print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
+                 Output.percent(final.accuracy), Output.percent(dense.accuracy), 100 * (final.accuracy - dense.accuracy),
+                 report.compression, Output.percent(report.flopsFraction), pruneSeconds, out))
+    if runOptions.json {
+      var json = report.json
+      json.merge([
+        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": dense.accuracy,
+        "granularity": pruning.granularity.rawValue, "mu": options.mu, "final_mu": method.mu, "eta_m": options.etaM,
+        "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
+        "parameters": net.parameterCount, "out": out,
+        "finetune_epochs": finetuneReports.count,
+      ]) { $1 }
+      Output.json(json)
+    }
+  }
+
+  static func epochLine(_ phase: String, _ r: EpochReport, _ total: Int) -> String {
+    String(format: "%@ %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2fs", phase, r.epoch, total, r.trainLoss,
+           100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds)
+  }
+}
