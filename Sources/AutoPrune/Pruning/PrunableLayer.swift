@@ -22,11 +22,16 @@ public struct PrunableLayer {
 
   /// The prunable layers of `model` in forward order.
   public static func discover(in model: Model) -> [PrunableLayer] {
-    var shape = model.inputShape
+    discover(in: model.network, inputShape: model.inputShape)
+  }
+
+  /// The prunable layers of `network` (per-sample input `inputShape`) in forward order.
+  public static func discover(in network: Sequential, inputShape: [Int]) -> [PrunableLayer] {
+    var shape = inputShape
     var result: [PrunableLayer] = []
     var spatialBeforeFlatten = 1
     var flattenedSinceLastLayer = false
-    for (name, layer) in model.network.layers {
+    for (name, layer) in network.layers {
       let input = shape
       shape = layer.outputShape(for: shape)
       if layer is Flatten {

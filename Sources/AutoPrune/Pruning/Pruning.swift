@@ -25,8 +25,13 @@ public final class AutoPrunePruning {
   public let options: AutoPruneOptions
   private var step = 0
 
-  public init(model: Model, granularity: Granularity, options: AutoPruneOptions) {
-    self.layers = PrunableLayer.discover(in: model)
+  public convenience init(model: Model, granularity: Granularity, options: AutoPruneOptions) {
+    self.init(network: model.network, inputShape: model.inputShape, granularity: granularity, options: options)
+  }
+
+  /// Gates every Dense and Conv2D layer of `network` (per-sample input `inputShape`).
+  public init(network: Sequential, inputShape: [Int], granularity: Granularity, options: AutoPruneOptions) {
+    self.layers = PrunableLayer.discover(in: network, inputShape: inputShape)
     self.granularity = granularity
     self.options = options
     mu = options.mu
