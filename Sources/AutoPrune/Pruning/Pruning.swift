@@ -30,27 +30,39 @@ public final class AutoPrunePruning {
   }
 
   /// Gates every Dense and Conv2D layer of `network` (per-sample input `inputShape`).
-  public init(network: Sequential, inputShape: [Int], granularity: Granularity, options: AutoPruneOptions) {
+  public convenience init(network: Sequential, inputShape: [Int], granularity: Granularity, options: AutoPruneOptions) {
+    let layers = PrunableLayer.discover(in: network, inputShape: inputShape)
+    var plan: [String: Set<AutoPruneGate.Axis>] = [:]
+    for (index, layer) in layers.enumerated() {
+      switch granularity {
+      case .weight:
+        plan[layer.name] = [.element]
+      case .unit:
+        var axes: Set<AutoPruneGate.Axis> = []
+        if index < layers.count - 1 { axes.insert(.output) }
+        if index == 0 && !layer.isConvolution { axes.insert(.input) }
+        plan[layer.name] = axes
+      }
+    }
+    self.init(network: network, inputShape: inputShape, plan: plan, granularity: granularity, options: options)
+  }
+
+  /// Gates chosen per layer: `plan[layerName]` lists the axes of that layer's gate (layers not
+  /// named stay ungated), e.g. `["fc1": [.input]]` prunes only the input features.
+  public init(
+    network: Sequential, inputShape: [Int], plan: [String: Set<AutoPruneGate.Axis>], granularity: Granularity = .unit,
+    options: AutoPruneOptions
+  ) {
     self.layers = PrunableLayer.discover(in: network, inputShape: inputShape)
     self.granularity = granularity
     self.options = options
     mu = options.mu
-    var gates: [AutoPruneGate] = []
-    for (index, layer) in layers.enumerated() {
-      var axes: Set<AutoPruneGate.Axis> = []
-      switch granularity {
-      case .weight:
-        axes = [.element]
-      case .unit:
-        if index < layers.count - 1 { axes.insert(.output) }
-        if index == 0 && !layer.isConvolution { axes.insert(.input) }
-      }
-      if axes.isEmpty { continue }
-      gates.append(AutoPruneGate(
+    gates = layers.compactMap { layer in
+      guard let axes = plan[layer.name], !axes.isEmpty else { return nil }
+      return AutoPruneGate(
         layerName: layer.name, weight: layer.weight, bias: layer.bias, rows: layer.rows, columns: layer.columns,
-        inputGroup: layer.columnsPerInput, axes: axes, positions: layer.positions, options: options))
+        inputGroup: layer.columnsPerInput, axes: axes, positions: layer.positions, options: options)
     }
-    self.gates = gates
   }
 
   /// Stops (or resumes) updating the auxiliary parameters; closed weights then get `g·h(m)`.
