@@ -28,12 +28,17 @@ struct Eval: ParsableCommand {
     let start = DispatchTime.now()
     let result = Trainer.evaluate(net, on: test, normalization: normalization)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    let pruned = net.parameters.contains { $0.gate != nil }
+    let report = PruningReport(layers: PrunableLayer.discover(in: net))
+    if pruned { print(report.table + "\n") }
     print("\(kind.rawValue) \(weights) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {
-      Output.json([
-        "command": "eval", "model": kind.rawValue, "parameters": net.parameterCount,
+      var json: [String: Any] = [
+        "command": "eval", "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
         "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
-      ])
+      ]
+      json.merge(report.json) { $1 }
+      Output.json(json)
     }
   }
 }
