@@ -131,6 +131,34 @@ final class CLITests: XCTestCase {
     try assertFails(["eval", "--model", "lenet300", "--weights", path("corrupt.safetensors"), "--data", path("data")], mentioning: [path("corrupt.safetensors"), "header"])
   }
 
+  func testPruneWritesMasksAndEvalReportsTheSameAccounting() throws {
+    try writeData(path("data"))
+    let r = try autoprune([
+      "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--prune-epochs", "2",
+      "--finetune-epochs", "1", "--granularity", "unit", "--mu", "0.5", "--eta-m", "1", "--out", path("p.safetensors"), "--json",
+    ])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    for key in ["test_accuracy", "dense_test_accuracy", "compression", "flops_fraction", "per_layer", "architecture"] {
+      XCTAssertNotNil(json[key], key)
+    }
+    let architecture = try XCTUnwrap(json["architecture"] as? String)
+    XCTAssertTrue(architecture.hasSuffix("-10"), architecture)
+    let e = try autoprune(["eval", "--weights", path("p.safetensors"), "--data", path("data"), "--json"])
+    XCTAssertEqual(e.status, 0, e.stderr)
+    let evalJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    XCTAssertEqual(evalJSON["architecture"] as? String, architecture)
+    XCTAssertEqual(evalJSON["kept_weights"] as? Int, json["kept_weights"] as? Int)
+    XCTAssertEqual(evalJSON["test_accuracy"] as? Double, json["test_accuracy"] as? Double)
+  }
+
+  func testPruneArgumentErrors() throws {
+    try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--eta-m", "-1", "--out", path("p")], mentioning: ["--eta-m"])
+    try assertFails(["prune", "--model", "lenet300", "--from", path("missing.safetensors"), "--out", path("p")], mentioning: [path("missing.safetensors")])
+  }
+
   func testInfoNamesBackendAndThreads() throws {
     let r = try autoprune(["info", "--threads", "1"])
     XCTAssertEqual(r.status, 0, r.stderr)

@@ -61,7 +61,8 @@ final class PruningReportTests: XCTestCase {
     let report = PruningReport(layers: pruning.layers)
     XCTAssertEqual(report.layers.map(\.keptWeights), [2, 2])
     XCTAssertEqual(report.layers.map(\.aliveUnits), [1, 2])
-    XCTAssertEqual(report.architecture, "3-1-2")
+    // Input 1 is read by no kept weight: 2 inputs, 1 hidden unit, 2 outputs.
+    XCTAssertEqual(report.architecture, "2-1-2")
     XCTAssertEqual(report.compression, 10.0 / 4.0, accuracy: 1e-12)
   }
 }

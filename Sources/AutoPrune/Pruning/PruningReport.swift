@@ -19,7 +19,7 @@ public struct PruningReport: Equatable, Sendable {
   }
 
   public var layers: [Layer]
-  /// Alive input features of the first layer (all of them unless it has input gates).
+  /// Input features of the first layer that some kept weight still reads.
   public var aliveInputs: Int
   public var inputs: Int
   public var firstLayerIsDense: Bool
@@ -54,18 +54,27 @@ public struct PruningReport: Equatable, Sendable {
       if let open = unitGate?.inputOpen, unitGate?.input != nil {
         for i in 0..<layer.inputs { inputAlive[i] = inputAlive[i] && open[i] }
       }
-      if index == 0 { aliveInputs = inputAlive.filter { $0 }.count }
       var kept = 0
       var alive = [Bool](repeating: false, count: layer.rows)
+      var inputUsed = [Bool](repeating: false, count: layer.inputs)
       for r in 0..<layer.rows {
         var rowKept = 0
+        var rowInputs: [Int] = []
         for c in 0..<layer.columns where inputAlive[c / layer.columnsPerInput] {
-          if mask.map({ $0[r * layer.columns + c] != 0 }) ?? true { rowKept += 1 }
+          if mask.map({ $0[r * layer.columns + c] != 0 }) ?? true {
+            rowKept += 1
+            rowInputs.append(c / layer.columnsPerInput)
+          }
         }
         // The classifier's outputs are the classes: always there.
         alive[r] = index == prunable.count - 1 || (rowOpen[r] && rowKept > 0)
-        if alive[r] { kept += rowKept }
+        if alive[r] {
+          kept += rowKept
+          for i in rowInputs { inputUsed[i] = true }
+        }
       }
+      // The network's inputs that some kept weight still reads (from gates or from masks alone).
+      if index == 0 { aliveInputs = inputUsed.filter { $0 }.count }
       result.append(Layer(
         name: layer.name, weights: layer.rows * layer.columns, keptWeights: kept,
         flops: layer.rows * layer.columns * layer.positions, keptFLOPs: kept * layer.positions, units: layer.rows,
