@@ -197,24 +197,59 @@ public final class AutoPruneGate: Gate {
             }
           }
         }
-        output?.withUnsafeMutableBufferPointer { m in
-          for r in 0..<rows {
-            var data: Float = 0
-            for c in (r * columns)..<((r + 1) * columns) { data += gp[c] * AutoPruneGate.coupling(wp[c], mode) }
-            m[r] = AutoPruneGate.step(m[r], data: data, penalty: outputPenalty, ste: ste, both: both, eta: eta)
-          }
+        guard output != nil || input != nil else { return }
+        // One vectorised pass for the coupled gradient g·sgn(w), then row sums (unit gates)
+        // and column sums (input gates) over it.
+        let coupled = Tensor(shape: [rows * columns]) { out in
+          AutoPruneGate.couple(g: gp.base, w: wp.base, count: rows * columns, mode: mode, into: out.baseAddress!)
         }
-        input?.withUnsafeMutableBufferPointer { m in
-          var data = [Float](repeating: 0, count: m.count)
-          for r in 0..<rows {
-            let base = r * columns
-            for c in 0..<columns { data[c / group] += gp[base + c] * AutoPruneGate.coupling(wp[base + c], mode) }
+        coupled.withUnsafeBufferPointer { cp in
+          output?.withUnsafeMutableBufferPointer { m in
+            for r in 0..<rows {
+              var data: Float = 0
+              for c in (r * columns)..<((r + 1) * columns) { data += cp[c] }
+              m[r] = AutoPruneGate.step(m[r], data: data, penalty: outputPenalty, ste: ste, both: both, eta: eta)
+            }
           }
-          for j in 0..<m.count {
-            m[j] = AutoPruneGate.step(m[j], data: data[j], penalty: inputPenalty, ste: ste, both: both, eta: eta)
+          input?.withUnsafeMutableBufferPointer { m in
+            var columnSums = [Float](repeating: 0, count: columns)
+            columnSums.withUnsafeMutableBufferPointer { sums in
+              for r in 0..<rows {
+                let row = cp.baseAddress! + r * columns
+                for c in 0..<columns { sums[c] += row[c] }
+              }
+            }
+            for j in 0..<m.count {
+              var data: Float = 0
+              for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
+              m[j] = AutoPruneGate.step(m[j], data: data, penalty: inputPenalty, ste: ste, both: both, eta: eta)
+            }
           }
         }
       }
+    }
+  }
+
+  /// `out[i] = g[i] · coupling(w[i])`, 16 at a time.
+  static func couple(g: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>, count: Int, mode: Int, into out: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD16<Float>
+    let zero = V(repeating: 0), one = V(repeating: 1)
+    var i = 0
+    while i + 16 <= count {
+      let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
+      let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
+      let factor: V
+      switch mode {
+      case 0: factor = zero.replacing(with: one, where: wv .> zero).replacing(with: -one, where: wv .< zero)
+      case 1: factor = wv
+      default: factor = one
+      }
+      UnsafeMutableRawPointer(out + i).storeBytes(of: gv * factor, as: V.self)
+      i += 16
+    }
+    while i < count {
+      out[i] = g[i] * coupling(w[i], mode)
+      i += 1
     }
   }
 
@@ -255,9 +290,14 @@ public final class AutoPruneGate: Gate {
         out.update(repeating: 1)
       }
       if rowOpen == nil && inputOpen == nil { return }
+      let columnFactor = (0..<cols).map { inputOpen?[$0 / group] ?? 1 }
       for r in 0..<rows {
-        let rowFactor = rowOpen?[r] ?? 1
-        for c in 0..<cols { o[r * cols + c] *= rowFactor * (inputOpen?[c / group] ?? 1) }
+        let row = o + r * cols
+        if (rowOpen?[r] ?? 1) == 0 {
+          row.update(repeating: 0, count: cols)
+        } else if inputOpen != nil {
+          for c in 0..<cols { row[c] *= columnFactor[c] }
+        }
       }
     }
     if let rowOpen, biasMask != nil { biasMask = Tensor(shape: [rows], values: rowOpen) }
