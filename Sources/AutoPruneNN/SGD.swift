@@ -30,38 +30,20 @@ public final class SGD: Optimizer {
       // Gated parameters may exempt closed entries from decay (empty: decay everywhere).
       let decayMask = p.weightDecayMask?.storage ?? []
       decayMask.withUnsafeBufferPointer { dm in
-        p.grad.withUnsafeBufferPointer { g in
-          p.value.withUnsafeMutableBufferPointer { w in
-            buffer.withUnsafeMutableBufferPointer { b in
-              // One branch-free loop per case (the per-element branches kept the loop from
-              // vectorising: SGD was a tenth of a pruning epoch).
-              let masked = !dm.isEmpty
-              @inline(__always) func direction(_ i: Int) -> Float {
-                g[i] + (masked ? wd * dm[i] : wd) * w[i]
+      p.grad.withUnsafeBufferPointer { g in
+        p.value.withUnsafeMutableBufferPointer { w in
+          buffer.withUnsafeMutableBufferPointer { b in
+            for i in 0..<count {
+              var d = g[i] + (dm.isEmpty ? wd : wd * dm[i]) * w[i]
+              if mu != 0 {
+                b[i] = fresh ? d : mu * b[i] + d
+                d = nesterov ? d + mu * b[i] : b[i]
               }
-              if mu == 0 {
-                for i in 0..<count { w[i] -= lr * direction(i) }
-              } else if fresh {
-                for i in 0..<count {
-                  let d = direction(i)
-                  b[i] = d
-                  w[i] -= lr * (nesterov ? d + mu * d : d)
-                }
-              } else if nesterov {
-                for i in 0..<count {
-                  let d = direction(i)
-                  b[i] = mu * b[i] + d
-                  w[i] -= lr * (d + mu * b[i])
-                }
-              } else {
-                for i in 0..<count {
-                  b[i] = mu * b[i] + direction(i)
-                  w[i] -= lr * b[i]
-                }
-              }
+              w[i] -= lr * d
             }
           }
         }
+      }
       }
       if mu != 0 { buffers[p.name] = buffer }
     }
