@@ -133,13 +133,7 @@ public final class AutoPruneGate: Gate {
       let mv = UnsafeRawPointer(m + i).loadUnaligned(as: V.self)
       let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
       let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
-      let factor: V
-      switch mode {
-      case 0: factor = zero.replacing(with: one, where: wv .> zero).replacing(with: -one, where: wv .< zero)
-      case 1: factor = wv
-      default: factor = one
-      }
-      let data = gv * factor
+      let data = gv * couplingVector(wv, mode)
       let s = V(repeating: slope).replacing(with: one, where: mv .> zero)
       let gradient = both ? (data + V(repeating: penalty)) * s : data + V(repeating: penalty) * s
       UnsafeMutableRawPointer(m + i).storeBytes(of: mv - V(repeating: eta) * gradient, as: V.self)
@@ -230,21 +224,25 @@ public final class AutoPruneGate: Gate {
     }
   }
 
+  /// `coupling` for 16 weights.
+  @inline(__always)
+  static func couplingVector(_ w: SIMD16<Float>, _ mode: Int) -> SIMD16<Float> {
+    let zero = SIMD16<Float>(repeating: 0), one = SIMD16<Float>(repeating: 1)
+    switch mode {
+    case 0: return zero.replacing(with: one, where: w .> zero).replacing(with: -one, where: w .< zero)
+    case 1: return w
+    default: return one
+    }
+  }
+
   /// `out[i] = g[i] · coupling(w[i])`, 16 at a time.
   static func couple(g: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>, count: Int, mode: Int, into out: UnsafeMutablePointer<Float>) {
     typealias V = SIMD16<Float>
-    let zero = V(repeating: 0), one = V(repeating: 1)
     var i = 0
     while i + 16 <= count {
       let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
       let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
-      let factor: V
-      switch mode {
-      case 0: factor = zero.replacing(with: one, where: wv .> zero).replacing(with: -one, where: wv .< zero)
-      case 1: factor = wv
-      default: factor = one
-      }
-      UnsafeMutableRawPointer(out + i).storeBytes(of: gv * factor, as: V.self)
+      UnsafeMutableRawPointer(out + i).storeBytes(of: gv * couplingVector(wv, mode), as: V.self)
       i += 16
     }
     while i < count {
