@@ -26,6 +26,12 @@ struct PruningOptions: ParsableArguments {
   @Option(name: .customLong("m0"), parsing: .unconditional, help: "Initial auxiliary parameter (positive: gates open).")
   var m0: Float = 1
 
+  @Option(name: .customLong("m0-spread"), parsing: .unconditional, help: "Random start: m ~ U(m0·(1−s), m0·(1+s)), s in [0, 1) (0: constant m0).")
+  var m0Spread: Float = 0
+
+  @Option(parsing: .unconditional, help: "Momentum of the auxiliary parameters' SGD (METHOD default 0: plain SGD).")
+  var auxiliaryMomentum: Float = 0
+
   @Option(help: "Straight-through estimator: identity, leaky-relu[:α], softplus[:β].")
   var ste = "leaky-relu:0.1"
 
@@ -63,6 +69,10 @@ struct PruningOptions: ParsableArguments {
     if !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
     if !(etaM > 0 && etaM.isFinite) { throw ValidationError("--eta-m must be positive (got \(etaM))") }
     if !(m0 > 0 && m0.isFinite) { throw ValidationError("--m0 must be positive so gates start open (got \(m0))") }
+    if !(m0Spread >= 0 && m0Spread < 1) { throw ValidationError("--m0-spread must be in [0, 1) (got \(m0Spread))") }
+    if !(auxiliaryMomentum >= 0 && auxiliaryMomentum < 1) {
+      throw ValidationError("--auxiliary-momentum must be in [0, 1) (got \(auxiliaryMomentum))")
+    }
     for (flag, value) in [("--target-sparsity", targetSparsity), ("--target-flops-reduction", targetFlopsReduction)] {
       if let value, !(value > 0 && value < 1) { throw ValidationError("\(flag) must be in (0, 1) (got \(value))") }
     }
@@ -76,6 +86,8 @@ struct PruningOptions: ParsableArguments {
     o.mu = mu
     o.etaM = etaM
     o.m0 = m0
+    o.m0Spread = m0Spread
+    o.auxiliaryMomentum = auxiliaryMomentum
     o.ste = STE(parsing: ste)!
     o.steScope = steScope
     o.sensitivity = sensitivity
@@ -160,7 +172,8 @@ struct Prune: ParsableCommand {
     let dense = Trainer.evaluate(net, on: test, normalization: normalization)
     say("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
 
-    let options = pruning.options
+    var options = pruning.options
+    options.m0Seed = config.seed
     let method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
     var pruneConfig = config
     pruneConfig.epochs = pruneEpochs

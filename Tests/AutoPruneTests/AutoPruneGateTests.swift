@@ -126,6 +126,37 @@ final class AutoPruneGateTests: XCTestCase {
     XCTAssertEqual(Double(steps[0]), Double(steps[1]), accuracy: 2 + 0.02 * Double(steps[0]))
   }
 
+  func testAuxiliaryMomentumHandWorked() {
+    // Constant data term d = g·sgn(w) = −0.3·1, μ = 0.1: ∂̃ = −0.2 while m > 0 (s' = 1).
+    // β = 0.5, η = 1: v1 = −0.2, m1 = 1.2; v2 = −0.3, m2 = 1.5.
+    var o = AutoPruneOptions()
+    o.mu = 0.1
+    o.etaM = 1
+    o.auxiliaryMomentum = 0.5
+    let g = gate(values: [2], m: [1], options: o)
+    for expected: Float in [1.2, 1.5] {
+      g.weight.grad = Tensor(shape: [1, 1], values: [-0.3])
+      g.update(mu: 0.1)
+      XCTAssertEqual(g.element![0], expected, accuracy: 1e-6)
+    }
+  }
+
+  func testRandomPositiveStartIsSeededAndOpen() {
+    var o = AutoPruneOptions()
+    o.m0 = 1
+    o.m0Spread = 0.5
+    func start(_ seed: UInt64) -> [Float] {
+      o.m0Seed = seed
+      let weight = Parameter(name: "w", value: Tensor(shape: [4, 25]), prunable: true)
+      return AutoPruneGate(layerName: "w", weight: weight, bias: nil, rows: 4, columns: 25, axes: [.element], options: o).element!
+    }
+    let a = start(1)
+    XCTAssertEqual(a, start(1))
+    XCTAssertNotEqual(a, start(2))
+    XCTAssertTrue(a.allSatisfy { $0 >= 0.5 && $0 <= 1.5 })
+    XCTAssertGreaterThan(Set(a).count, 90)
+  }
+
   func testRecoverableMaskedWeightKeepsLearningFrozenOneStaysBitIdentical() {
     for mode in AutoPruneOptions.MaskedWeights.allCases {
       var o = AutoPruneOptions()

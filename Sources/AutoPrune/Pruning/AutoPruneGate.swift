@@ -71,9 +71,14 @@ public final class AutoPruneGate: Gate {
     elementPenalty = perWeight == 0 ? 1 : perWeight
     outputPenalty = perWeight == 0 ? 1 : perWeight * Float(columns)
     inputPenalty = perWeight == 0 ? 1 : perWeight * Float(rows * inputGroup)
-    if axes.contains(.element) { element = [Float](repeating: options.m0, count: rows * columns) }
-    if axes.contains(.output) { output = [Float](repeating: options.m0, count: rows) }
-    if axes.contains(.input) { input = [Float](repeating: options.m0, count: columns / inputGroup) }
+    let rng = options.m0Spread > 0 ? RandomSource(seed: options.m0Seed) : nil
+    func initial(_ count: Int) -> [Float] {
+      guard let rng else { return [Float](repeating: options.m0, count: count) }
+      return (0..<count).map { _ in options.m0 * (1 + options.m0Spread * rng.uniform(-1, 1)) }
+    }
+    if axes.contains(.element) { element = initial(rows * columns) }
+    if axes.contains(.output) { output = initial(rows) }
+    if axes.contains(.input) { input = initial(columns / inputGroup) }
     weightMask = Tensor(shape: weight.shape, repeating: 1)
     biasMask = (axes.contains(.output) && bias != nil) ? Tensor(shape: bias!.shape, repeating: 1) : nil
     refreshMasks()
@@ -110,8 +115,28 @@ public final class AutoPruneGate: Gate {
   /// The auxiliary step for one gate: returns the new `m`.
   @inline(__always)
   static func step(_ m: Float, data: Float, penalty: Float, ste: STE, both: Bool, eta: Float) -> Float {
+    m - eta * gradient(m, data: data, penalty: penalty, ste: ste, both: both)
+  }
+
+  /// `∂̃L2/∂m` for one gate.
+  @inline(__always)
+  static func gradient(_ m: Float, data: Float, penalty: Float, ste: STE, both: Bool) -> Float {
     let s = ste.derivative(m)
-    return m - eta * (both ? (data + penalty) * s : data + penalty * s)
+    return both ? (data + penalty) * s : data + penalty * s
+  }
+
+  /// Momentum buffers of the auxiliary SGD (allocated only with `auxiliaryMomentum > 0`).
+  private var velocity: [Axis: [Float]] = [:]
+
+  /// The momentum step `v ← βv + ∂̃;  m ← m − η_M·v` over one axis.
+  private func momentumStep(_ m: inout [Float], axis: Axis, gradients: (Int) -> Float) {
+    let beta = options.auxiliaryMomentum, eta = options.etaM
+    var v = velocity[axis] ?? [Float](repeating: 0, count: m.count)
+    for i in 0..<m.count {
+      v[i] = beta * v[i] + gradients(i)
+      m[i] -= eta * v[i]
+    }
+    velocity[axis] = v
   }
 
   /// The data-term factor for weight `w`: sgn(w), w, or 1 (correlation consistency off).
@@ -166,6 +191,7 @@ public final class AutoPruneGate: Gate {
   }
 
   private func updateAuxiliary(mu: Float) {
+    if options.auxiliaryMomentum > 0 { return updateWithMomentum(mu: mu) }
     let ste = options.ste, both = options.steScope == .both, eta = options.etaM, mode = couplingMode
     let rows = rows, columns = columns, group = inputGroup
     let elementPenalty = mu * self.elementPenalty, outputPenalty = mu * self.outputPenalty
@@ -221,6 +247,42 @@ public final class AutoPruneGate: Gate {
           }
         }
       }
+    }
+  }
+
+  /// The same update as `updateAuxiliary` with a momentum SGD on M (scalar: an ablation path).
+  private func updateWithMomentum(mu: Float) {
+    let ste = options.ste, both = options.steScope == .both, mode = couplingMode
+    let g = weight.grad.storage, w = weight.value.storage
+    if var m = element {
+      let penalty = mu * elementPenalty
+      let current = m
+      momentumStep(&m, axis: .element) { i in
+        AutoPruneGate.gradient(current[i], data: g[i] * AutoPruneGate.coupling(w[i], mode), penalty: penalty, ste: ste, both: both)
+      }
+      element = m
+    }
+    if var m = output {
+      let penalty = mu * outputPenalty
+      let current = m
+      momentumStep(&m, axis: .output) { r in
+        var data: Float = 0
+        for c in (r * columns)..<((r + 1) * columns) { data += g[c] * AutoPruneGate.coupling(w[c], mode) }
+        return AutoPruneGate.gradient(current[r], data: data, penalty: penalty, ste: ste, both: both)
+      }
+      output = m
+    }
+    if var m = input {
+      let penalty = mu * inputPenalty
+      var sums = [Float](repeating: 0, count: m.count)
+      for r in 0..<rows {
+        for c in 0..<columns { sums[c / inputGroup] += g[r * columns + c] * AutoPruneGate.coupling(w[r * columns + c], mode) }
+      }
+      let current = m
+      momentumStep(&m, axis: .input) { j in
+        AutoPruneGate.gradient(current[j], data: sums[j], penalty: penalty, ste: ste, both: both)
+      }
+      input = m
     }
   }
 

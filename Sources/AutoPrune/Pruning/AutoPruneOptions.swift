@@ -70,6 +70,12 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var etaM: Float = 10
   /// Initial value of every auxiliary parameter (positive: all gates open).
   public var m0: Float = 1
+  /// METHOD's "small random positive" start: each m drawn from U(m0·(1−spread), m0·(1+spread))
+  /// with `m0Seed` (0: every m starts at m0).
+  public var m0Spread: Float = 0
+  public var m0Seed: UInt64 = 1
+  /// Momentum of the auxiliary parameters' own SGD (METHOD's default: plain SGD, 0).
+  public var auxiliaryMomentum: Float = 0
   public var ste = STE.leakyReLU(0.1)
   public var steScope = STEScope.both
   public var sensitivity = Sensitivity.sign
