@@ -17,6 +17,11 @@ struct PruningOptions: ParsableArguments {
   @Option(help: "Gate granularity: weight (every weight) or unit (neurons/filters, and input features of a first dense layer).")
   var granularity = Granularity.weight
 
+  @Option(help: ArgumentHelp(
+    "Gates chosen per layer instead of --granularity: NAME=AXES,… with AXES from element, output, input joined by +.",
+    discussion: "Example: --layer-gates fc1=input+output,fc2=output (layers not named stay dense)."))
+  var layerGates: String?
+
   @Option(parsing: .unconditional, help: "Regularisation strength μ of the gate count.")
   var mu: Float = 1e-4
 
@@ -62,7 +67,31 @@ struct PruningOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Adapt μ until this fraction of FLOPs is pruned.")
   var targetFlopsReduction: Float?
 
+  /// `--layer-gates` parsed into a per-layer plan (nil when not given).
+  func plan() throws -> [String: Set<AutoPruneGate.Axis>]? {
+    guard let layerGates else { return nil }
+    var plan: [String: Set<AutoPruneGate.Axis>] = [:]
+    for entry in layerGates.split(separator: ",") {
+      let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty else {
+        throw ValidationError("--layer-gates: '\(entry)' is not NAME=AXES")
+      }
+      var axes: Set<AutoPruneGate.Axis> = []
+      for axis in parts[1].split(separator: "+") {
+        switch axis {
+        case "element": axes.insert(.element)
+        case "output": axes.insert(.output)
+        case "input": axes.insert(.input)
+        default: throw ValidationError("--layer-gates: unknown axis '\(axis)' for \(parts[0]) (element, output, input)")
+        }
+      }
+      plan[parts[0]] = axes
+    }
+    return plan
+  }
+
   func validate() throws {
+    _ = try plan()
     guard STE(parsing: ste) != nil else {
       throw ValidationError("--ste \(ste): expected identity, leaky-relu[:α] or softplus[:β] with a positive number")
     }
@@ -174,12 +203,21 @@ struct Prune: ParsableCommand {
 
     var options = pruning.options
     options.m0Seed = config.seed
-    let method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
+    let method: AutoPrunePruning
+    if let plan = try pruning.plan() {
+      let names = Set(PrunableLayer.discover(in: net).map(\.name))
+      if let unknown = plan.keys.first(where: { !names.contains($0) }) {
+        throw ValidationError("--layer-gates: \(model.rawValue) has no prunable layer \(unknown) (it has \(names.sorted().joined(separator: ", ")))")
+      }
+      method = AutoPrunePruning(network: net.network, inputShape: net.inputShape, plan: plan, options: options)
+    } else {
+      method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
+    }
     var pruneConfig = config
     pruneConfig.epochs = pruneEpochs
     pruneConfig.learningRate = pruneLr
     pruneConfig.schedule = .constant
-    say("pruning: \(pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
+    say("pruning: \(pruning.layerGates.map { "per-layer (\($0))" } ?? pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
     let pruneTrainer = Trainer(model: net, config: pruneConfig, normalization: normalization, rng: rng)
     let pruneReports = pruneTrainer.fit(train: train, test: test, afterBackward: method.afterBackward, onEpoch: { r in
       let report = PruningReport(layers: method.layers)
@@ -206,7 +244,7 @@ struct Prune: ParsableCommand {
     }
     try WeightsFile.save(
       net, normalization: normalization,
-      extra: ["method": "autoprune", "granularity": pruning.granularity.rawValue, "mu": "\(options.mu)", "eta_m": "\(options.etaM)", "ste": "\(options.ste)"],
+      extra: ["method": "autoprune", "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": "\(options.mu)", "eta_m": "\(options.etaM)", "ste": "\(options.ste)"],
       extraTensors: gateState, to: out)
     print("\n" + report.table)
     let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
@@ -217,7 +255,7 @@ struct Prune: ParsableCommand {
       var json = report.json
       json.merge([
         "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": dense.accuracy,
-        "granularity": pruning.granularity.rawValue, "mu": options.mu, "final_mu": method.mu, "eta_m": options.etaM,
+        "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu, "final_mu": method.mu, "eta_m": options.etaM,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
         "finetune_epochs": finetuneReports.count,

@@ -152,6 +152,24 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(evalJSON["test_accuracy"] as? Double, json["test_accuracy"] as? Double)
   }
 
+  func testPruningIsReproducibleAndLayerGatesWork() throws {
+    try writeData(path("data"))
+    for run in ["a", "b"] {
+      let r = try autoprune([
+        "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--prune-epochs", "2",
+        "--layer-gates", "fc1=input+element,fc2=output", "--mu", "0.3", "--out", path("\(run).safetensors"),
+      ])
+      XCTAssertEqual(r.status, 0, r.stderr)
+    }
+    let a = try Data(contentsOf: URL(fileURLWithPath: path("a.safetensors")))
+    let b = try Data(contentsOf: URL(fileURLWithPath: path("b.safetensors")))
+    XCTAssertEqual(a, b, "same seed and threads must give the same pruned file")
+    try assertFails(
+      ["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "0", "--layer-gates", "conv9=output", "--out", path("c")],
+      mentioning: ["conv9"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--layer-gates", "fc1=rows", "--out", path("c")], mentioning: ["rows"])
+  }
+
   func testPruneArgumentErrors() throws {
     try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])
