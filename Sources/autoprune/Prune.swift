@@ -184,22 +184,21 @@ struct Prune: ParsableCommand {
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)
     var normalization = Normalization.fitted(to: train)
-    let say = { (line: String) in print(line) }
 
     if let from {
       if let stored = try WeightsFile.load(into: net, from: from) { normalization = stored }
       if net.parameters.contains(where: { $0.gate != nil }) {
         throw ValidationError("--from \(from) is already pruned (it has masks); start from a dense model")
       }
-      say("loaded dense \(model.rawValue) from \(from)")
+      print("loaded dense \(model.rawValue) from \(from)")
     } else if let epochs = pretrainEpochs, epochs > 0 {
       config.epochs = epochs
-      say("dense pretraining: \(epochs) epochs")
+      print("dense pretraining: \(epochs) epochs")
       _ = Trainer(model: net, config: config, normalization: normalization, rng: rng).fit(
-        train: train, test: test, onEpoch: { r in say(Prune.epochLine("dense", r, epochs)) })
+        train: train, test: test, onEpoch: { r in print(Prune.epochLine("dense", r, epochs)) })
     }
     let dense = Trainer.evaluate(net, on: test, normalization: normalization)
-    say("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
+    print("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
 
     var options = pruning.options
     options.m0Seed = config.seed
@@ -217,11 +216,11 @@ struct Prune: ParsableCommand {
     pruneConfig.epochs = pruneEpochs
     pruneConfig.learningRate = pruneLr
     pruneConfig.schedule = .constant
-    say("pruning: \(pruning.layerGates.map { "per-layer (\($0))" } ?? pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
+    print("pruning: \(pruning.layerGates.map { "per-layer (\($0))" } ?? pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
     let pruneTrainer = Trainer(model: net, config: pruneConfig, normalization: normalization, rng: rng)
     let pruneReports = pruneTrainer.fit(train: train, test: test, afterBackward: method.afterBackward, onEpoch: { r in
       let report = PruningReport(layers: method.layers)
-      say(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×  μ %.3g", 100 * report.keptFraction, report.compression, method.mu))
+      print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×  μ %.3g", 100 * report.keptFraction, report.compression, method.mu))
     })
     var finetuneReports: [EpochReport] = []
     if finetuneEpochs > 0 {
@@ -229,10 +228,10 @@ struct Prune: ParsableCommand {
       var tuneConfig = pruneConfig
       tuneConfig.epochs = finetuneEpochs
       tuneConfig.schedule = .cosine
-      say("fine-tuning W with masks frozen: \(finetuneEpochs) epochs")
+      print("fine-tuning W with masks frozen: \(finetuneEpochs) epochs")
       finetuneReports = Trainer(model: net, config: tuneConfig, normalization: normalization, rng: rng).fit(
         train: train, test: test, afterBackward: method.afterBackward,
-        onEpoch: { r in say(Prune.epochLine("fine-tune", r, finetuneEpochs)) })
+        onEpoch: { r in print(Prune.epochLine("fine-tune", r, finetuneEpochs)) })
     }
     let report = PruningReport(layers: method.layers)
     let final = Trainer.evaluate(net, on: test, normalization: normalization)

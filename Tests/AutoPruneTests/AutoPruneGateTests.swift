@@ -64,6 +64,18 @@ final class AutoPruneGateTests: XCTestCase {
     XCTAssertLessThan(violations, 2500)
   }
 
+  func testSTEParsing() {
+    XCTAssertEqual(STE(parsing: "identity"), .identity)
+    XCTAssertEqual(STE(parsing: "leaky-relu"), .leakyReLU(0.1))
+    XCTAssertEqual(STE(parsing: "leaky-relu:0.3"), .leakyReLU(0.3))
+    XCTAssertEqual(STE(parsing: "softplus:5"), .softplus(5))
+    for bad in ["", "identity:2", "relu", "softplus:", "softplus:-1", "leaky-relu:nan", "leaky-relu:x"] {
+      XCTAssertNil(STE(parsing: bad), bad)
+    }
+    XCTAssertEqual(STE.softplus(1).derivative(0), 0.5)
+    XCTAssertEqual(STE.leakyReLU(0.1).derivative(0), 0.1)
+  }
+
   func testHandWorkedStep() {
     // m = 0.5, w = −2, g = 0.3, μ = 0.1, η = 1, leaky α = 0.1 (m > 0 → s' = 1):
     // ∂̃ = 0.3·(−1)·1 + 0.1·1 = −0.2 → m = 0.7.  Then m = −0.5: s' = 0.1 → m = −0.5 + 0.02.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Straight-through estimator `s'(m)` standing in for the step function's derivative.
 public enum STE: Equatable, Sendable, CustomStringConvertible {
   /// The "linear" STE: `s'(m) = 1`.
@@ -27,11 +33,13 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
 
   /// Parses `identity`, `leaky-relu[:α]`, `softplus[:β]` (defaults α = 0.1, β = 1).
   public init?(parsing text: String) {
-    let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+    let parts = text.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
     let argument = parts.count > 1 ? Float(parts[1]) : nil
     if parts.count > 1 && (argument == nil || !(argument!.isFinite) || argument! <= 0) { return nil }
     switch parts[0] {
-    case "identity", "linear" where parts.count == 1: self = .identity
+    case "identity", "linear":
+      guard parts.count == 1 else { return nil }
+      self = .identity
     case "leaky-relu", "leakyrelu": self = .leakyReLU(argument ?? 0.1)
     case "softplus": self = .softplus(argument ?? 1)
     default: return nil
@@ -46,12 +54,6 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
     }
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// Every switch of METHOD.md, with METHOD's defaults.
 public struct AutoPruneOptions: Equatable, Sendable {
