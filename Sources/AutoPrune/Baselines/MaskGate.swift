@@ -1,0 +1,45 @@
+import AutoPruneNN
+
+/// A 0/1 mask set from outside (magnitude, gradual, DNS and random pruning), on one weight.
+///
+/// `maskedWeightsLearn` chooses the weight gradient: false gives `g · mask` (pruned weights stay
+/// where they were, as in prune-and-retrain), true gives `g` (dynamic network surgery's
+/// "splicing": a pruned weight keeps learning and may come back).
+public final class MaskGate: Gate {
+  public let layer: PrunableLayer
+  public private(set) var mask: Tensor
+  public var maskedWeightsLearn: Bool
+
+  public init(layer: PrunableLayer, maskedWeightsLearn: Bool = false) {
+    self.layer = layer
+    self.maskedWeightsLearn = maskedWeightsLearn
+    mask = Tensor(shape: layer.weight.shape, repeating: 1)
+    layer.weight.gate = self
+  }
+
+  public var weight: Parameter { layer.weight }
+
+  public func mask(for parameter: Parameter) -> Tensor? { parameter === layer.weight ? mask : nil }
+
+  /// Replaces the mask (same shape as the weight).
+  public func setMask(_ newMask: Tensor) {
+    precondition(newMask.shape == mask.shape, "mask \(newMask.shape) for \(weight.name) \(mask.shape)")
+    mask = newMask
+    weight.maskDidChange()
+  }
+
+  /// Kept entries.
+  public var keptCount: Int { mask.storage.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
+
+  /// Applies the weight-gradient rule; call after backward, before the optimizer step.
+  public func applyWeightRule() {
+    guard !maskedWeightsLearn else { return }
+    mask.withUnsafeBufferPointer { m in
+      weight.grad.withUnsafeMutableBufferPointer { g in
+        for i in g.indices { g[i] *= m[i] }
+      }
+    }
+  }
+
+  public func detach() { weight.gate = nil }
+}
