@@ -88,6 +88,7 @@ public final class Trainer {
   /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
   public func fit(
     train: ImageDataset, test: ImageDataset, afterBackward: (() -> Void)? = nil,
+    beforeEpoch: ((_ epoch: Int, _ stepsPerEpoch: Int) -> Void)? = nil,
     onEpoch: (EpochReport) -> Void = { _ in }
   ) -> [EpochReport] {
     let batcher = Batcher(count: train.count, batchSize: config.batchSize)
@@ -96,6 +97,7 @@ public final class Trainer {
     var reports: [EpochReport] = []
     for epoch in 0..<config.epochs {
       optimizer.learningRate = schedule.rate(epoch: epoch)
+      beforeEpoch?(epoch, batcher.batchesPerEpoch)
       let start = DispatchTime.now()
       var lossSum = 0.0
       var correct = 0

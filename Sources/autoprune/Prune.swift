@@ -134,6 +134,11 @@ struct PruningOptions: ParsableArguments {
   }
 }
 
+/// Which pruning method `prune` runs.
+enum MethodName: String, CaseIterable, ExpressibleByArgument {
+  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random
+}
+
 struct Prune: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Prune a model with AutoPrune: dense pretrain (or --from), joint W/M pruning, optional fine-tune.")
@@ -142,6 +147,15 @@ struct Prune: ParsableCommand {
   var model: ModelKind
 
   @OptionGroup var dataOptions: DataOptions
+
+  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), random.")
+  var method = MethodName.autoprune
+
+  @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
+  var sparsity: Float?
+
+  @Option(name: .customLong("dns-c"), parsing: .unconditional, help: "DNS threshold: t = mean|w| + c·std|w| per layer, cut below 0.9t, splice above 1.1t.")
+  var dnsC: Float = 0
 
   @Option(help: "Start from these dense weights (from `autoprune train`).")
   var from: String?
@@ -175,6 +189,10 @@ struct Prune: ParsableCommand {
     if pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
     if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
     if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
+    let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random]
+    if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
+    if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
+    if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
   }
 
   func run() throws {
@@ -202,29 +220,42 @@ struct Prune: ParsableCommand {
 
     var options = pruning.options
     options.m0Seed = config.seed
-    let method: AutoPrunePruning
-    if let plan = try pruning.plan() {
-      let names = Set(PrunableLayer.discover(in: net).map(\.name))
-      if let unknown = plan.keys.first(where: { !names.contains($0) }) {
-        throw ValidationError("--layer-gates: \(model.rawValue) has no prunable layer \(unknown) (it has \(names.sorted().joined(separator: ", ")))")
+    let method: any PruningMethod
+    switch self.method {
+    case .autoprune:
+      if let plan = try pruning.plan() {
+        let names = Set(PrunableLayer.discover(in: net).map(\.name))
+        if let unknown = plan.keys.first(where: { !names.contains($0) }) {
+          throw ValidationError("--layer-gates: \(model.rawValue) has no prunable layer \(unknown) (it has \(names.sorted().joined(separator: ", ")))")
+        }
+        method = AutoPrunePruning(network: net.network, inputShape: net.inputShape, plan: plan, options: options)
+      } else {
+        method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
       }
-      method = AutoPrunePruning(network: net.network, inputShape: net.inputShape, plan: plan, options: options)
-    } else {
-      method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
+    case .magnitude: method = MagnitudeBaseline(model: net, kind: .oneShot(.global), targetSparsity: sparsity!)
+    case .magnitudeLayerwise: method = MagnitudeBaseline(model: net, kind: .oneShot(.layerwise), targetSparsity: sparsity!)
+    case .iterative: method = MagnitudeBaseline(model: net, kind: .iterative(rounds: pruneEpochs), targetSparsity: sparsity!)
+    case .gradual:
+      method = MagnitudeBaseline(model: net, kind: .gradual(updatesPerEpoch: 10, epochs: max(1, pruneEpochs - 1)), targetSparsity: sparsity!)
+    case .random: method = MagnitudeBaseline(model: net, kind: .random(seed: config.seed), targetSparsity: sparsity!)
+    case .dns: method = DynamicNetworkSurgery(model: net, c: dnsC)
     }
     var pruneConfig = config
     pruneConfig.epochs = pruneEpochs
     pruneConfig.learningRate = pruneLr
     pruneConfig.schedule = .constant
-    print("pruning: \(pruning.layerGates.map { "per-layer (\($0))" } ?? pruning.granularity.rawValue) gates, μ \(options.mu), η_M \(options.etaM), STE \(options.ste), \(pruneEpochs) epochs")
+    print("pruning: \(method.summary), \(pruneEpochs) epochs")
     let pruneTrainer = Trainer(model: net, config: pruneConfig, normalization: normalization, rng: rng)
-    let pruneReports = pruneTrainer.fit(train: train, test: test, afterBackward: method.afterBackward, onEpoch: { r in
-      let report = PruningReport(layers: method.layers)
-      print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×  μ %.3g", 100 * report.keptFraction, report.compression, method.mu))
-    })
+    let pruneReports = pruneTrainer.fit(
+      train: train, test: test, afterBackward: method.afterBackward, beforeEpoch: method.willStartEpoch,
+      onEpoch: { r in
+        let report = PruningReport(layers: method.layers)
+        let mu = (method as? AutoPrunePruning).map { String(format: "  μ %.3g", $0.mu) } ?? ""
+        print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) + mu)
+      })
     var finetuneReports: [EpochReport] = []
     if finetuneEpochs > 0 {
-      method.frozen = true
+      method.freeze()
       var tuneConfig = pruneConfig
       tuneConfig.epochs = finetuneEpochs
       tuneConfig.schedule = .cosine
@@ -235,16 +266,9 @@ struct Prune: ParsableCommand {
     }
     let report = PruningReport(layers: method.layers)
     let final = Trainer.evaluate(net, on: test, normalization: normalization)
-    var gateState: [(name: String, shape: [Int], values: [Float])] = []
-    for gate in method.gates {
-      if let m = gate.element { gateState.append(("gate.\(gate.layerName).element", [m.count], m)) }
-      if let m = gate.output { gateState.append(("gate.\(gate.layerName).output", [m.count], m)) }
-      if let m = gate.input { gateState.append(("gate.\(gate.layerName).input", [m.count], m)) }
-    }
     try WeightsFile.save(
       net, normalization: normalization,
-      extra: ["method": "autoprune", "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": "\(options.mu)", "eta_m": "\(options.etaM)", "ste": "\(options.ste)"],
-      extraTensors: gateState, to: out)
+      extra: ["method": self.method.rawValue, "summary": method.summary], extraTensors: method.state, to: out)
     print("\n" + report.table)
     let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
@@ -254,7 +278,9 @@ struct Prune: ParsableCommand {
       var json = report.json
       json.merge([
         "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": dense.accuracy,
-        "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu, "final_mu": method.mu, "eta_m": options.etaM,
+        "method": self.method.rawValue, "summary": method.summary,
+        "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu,
+        "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(), "eta_m": options.etaM,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
         "finetune_epochs": finetuneReports.count,

@@ -170,6 +170,20 @@ final class CLITests: XCTestCase {
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--layer-gates", "fc1=rows", "--out", path("c")], mentioning: ["rows"])
   }
 
+  func testBaselineMethodsReachTheirTargetSparsity() throws {
+    try writeData(path("data"))
+    for method in ["magnitude", "magnitude-layerwise", "iterative", "gradual", "random"] {
+      let r = try autoprune([
+        "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--method", method, "--sparsity", "0.9",
+        "--prune-epochs", "2", "--out", path("\(method).safetensors"), "--json",
+      ])
+      XCTAssertEqual(r.status, 0, r.stderr)
+      let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+      XCTAssertEqual(json["compression"] as? Double ?? 0, 10, accuracy: 0.3, method)
+    }
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--method", "gradual", "--out", path("g")], mentioning: ["--sparsity"])
+  }
+
   func testPruneArgumentErrors() throws {
     try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])

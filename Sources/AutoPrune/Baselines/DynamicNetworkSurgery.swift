@@ -1,4 +1,5 @@
 import AutoPruneNN
+import Foundation
 
 /// Dynamic network surgery (Guo, Yao & Chen 2016): per layer, two thresholds `a < b` from the
 /// layer's weight magnitudes; a weight is cut when `|w| < a`, spliced back when `|w| > b`, and
@@ -53,10 +54,14 @@ public final class DynamicNetworkSurgery {
     }
   }
 
-  /// Revisits the masks every `interval` steps; cut weights keep their full gradient.
+  /// When true the masks no longer change (fine-tuning).
+  public var frozen = false
+
+  /// Revisits the masks every `interval` steps; cut weights keep their full gradient until frozen.
   public func afterBackward() {
     step += 1
-    if step % interval == 0 { updateMasks() }
+    if !frozen && step % interval == 0 { updateMasks() }
+    for gate in gates { gate.applyWeightRule() }
   }
 
   public func detach() { for gate in gates { gate.detach() } }

@@ -1,0 +1,117 @@
+import AutoPruneNN
+import Foundation
+
+/// A pruning method as the prune command drives it: AutoPrune and every baseline.
+public protocol PruningMethod: AnyObject {
+  /// The layers it gates (for accounting).
+  var layers: [PrunableLayer] { get }
+  /// Before each epoch of the pruning phase (0-based), with the steps an epoch has.
+  func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int)
+  /// Between each backward pass and the optimizer step.
+  func afterBackward()
+  /// For fine-tuning: masks stay as they are and masked weights stop learning.
+  func freeze()
+  /// One line saying what the method does with which settings.
+  var summary: String { get }
+  /// Extra tensors to save with the model (gate state), PyTorch-style names.
+  var state: [(name: String, shape: [Int], values: [Float])] { get }
+}
+
+extension AutoPrunePruning: PruningMethod {
+  public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
+  public func freeze() { frozen = true }
+
+  public var summary: String {
+    "AutoPrune, \(gates.count) gated layers, μ \(options.mu), η_M \(options.etaM), STE \(options.ste)"
+  }
+
+  public var state: [(name: String, shape: [Int], values: [Float])] {
+    gates.flatMap { gate -> [(name: String, shape: [Int], values: [Float])] in
+      [("element", gate.element), ("output", gate.output), ("input", gate.input)].compactMap { axis, m in
+        m.map { ("gate.\(gate.layerName).\(axis)", [$0.count], $0) }
+      }
+    }
+  }
+}
+
+/// The magnitude family and random pruning, driven epoch by epoch.
+public final class MagnitudeBaseline: PruningMethod {
+  public enum Kind: Sendable, Equatable {
+    /// Prune once before the first epoch, then train with the mask.
+    case oneShot(MagnitudePruning.Scope)
+    /// Han et al.: one round per epoch for `rounds` epochs, each pruning the same fraction of
+    /// each layer's remaining weights, reaching the target after the last round.
+    case iterative(rounds: Int)
+    /// Zhu & Gupta: cubic schedule from 0 to the target over the pruning epochs, updated
+    /// `updatesPerEpoch` times an epoch, global magnitude.
+    case gradual(updatesPerEpoch: Int, epochs: Int)
+    /// Random masks at the target, per layer (a floor).
+    case random(seed: UInt64)
+  }
+
+  public let kind: Kind
+  public let targetSparsity: Float
+  public let pruning: MagnitudePruning
+  private var schedule: GradualSchedule?
+  private var step = 0
+
+  public init(model: Model, kind: Kind, targetSparsity: Float) {
+    self.kind = kind
+    self.targetSparsity = targetSparsity
+    pruning = MagnitudePruning(model: model)
+  }
+
+  public var layers: [PrunableLayer] { pruning.layers }
+
+  public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {
+    switch kind {
+    case .oneShot(let scope):
+      if epoch == 0 { pruning.prune(toSparsity: targetSparsity, scope: scope) }
+    case .iterative(let rounds):
+      guard epoch < rounds else { return }
+      let fraction = 1 - Float(Foundation.pow(Double(1 - targetSparsity), 1 / Double(rounds)))
+      pruning.pruneRound(fraction: fraction)
+    case .gradual(let updates, let epochs):
+      if epoch == 0 {
+        let interval = max(1, stepsPerEpoch / max(1, updates))
+        schedule = GradualSchedule(finalSparsity: targetSparsity, interval: interval, updates: max(1, epochs * stepsPerEpoch / interval))
+      }
+    case .random(let seed):
+      if epoch == 0 { pruning.pruneRandomly(toSparsity: targetSparsity, rng: RandomSource(seed: seed)) }
+    }
+  }
+
+  public func afterBackward() {
+    if let schedule, schedule.isUpdate(step) {
+      pruning.prune(toSparsity: schedule.sparsity(at: step), scope: .global)
+    }
+    step += 1
+    pruning.afterBackward()
+  }
+
+  public func freeze() { schedule = nil }
+
+  public var summary: String {
+    let name: String
+    switch kind {
+    case .oneShot(let scope): name = "one-shot \(scope.rawValue) magnitude"
+    case .iterative(let rounds): name = "iterative magnitude, \(rounds) rounds"
+    case .gradual(let updates, let epochs): name = "gradual magnitude (cubic, \(epochs) epochs, \(updates) updates/epoch)"
+    case .random(let seed): name = "random (seed \(seed))"
+    }
+    return "\(name), target sparsity \(targetSparsity)"
+  }
+  public var state: [(name: String, shape: [Int], values: [Float])] { [] }
+}
+
+extension DynamicNetworkSurgery: PruningMethod {
+  public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
+
+  public func freeze() {
+    frozen = true
+    for gate in gates { gate.maskedWeightsLearn = false }
+  }
+
+  public var summary: String { "dynamic network surgery, thresholds \(thresholds.map { String(format: "%.3g/%.3g", $0.cut, $0.splice) })" }
+  public var state: [(name: String, shape: [Int], values: [Float])] { [] }
+}
