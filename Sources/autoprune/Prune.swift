@@ -136,7 +136,7 @@ struct PruningOptions: ParsableArguments {
 
 /// Which pruning method `prune` runs.
 enum MethodName: String, CaseIterable, ExpressibleByArgument {
-  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random
+  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch
 }
 
 struct Prune: ParsableCommand {
@@ -153,6 +153,9 @@ struct Prune: ParsableCommand {
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
   var sparsity: Float?
+
+  @Option(help: "For --method scratch: the pruned model whose masks are retrained from random weights.")
+  var masksFrom: String?
 
   @Option(name: .customLong("dns-c"), parsing: .unconditional, help: "DNS threshold: t = mean|w| + c·std|w| per layer, cut below 0.9t, splice above 1.1t.")
   var dnsC: Float = 0
@@ -193,6 +196,12 @@ struct Prune: ParsableCommand {
     if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
+    if method == .scratch {
+      guard masksFrom != nil else { throw ValidationError("--method scratch needs --masks-from PRUNED.safetensors") }
+      guard from == nil && pretrainEpochs == 0 else {
+        throw ValidationError("--method scratch starts from random weights: use --pretrain-epochs 0, not --from")
+      }
+    }
   }
 
   func run() throws {
@@ -239,6 +248,14 @@ struct Prune: ParsableCommand {
       method = MagnitudeBaseline(model: net, kind: .gradual(updatesPerEpoch: 10, epochs: max(1, pruneEpochs - 1)), targetSparsity: sparsity!)
     case .random: method = MagnitudeBaseline(model: net, kind: .random(seed: config.seed), targetSparsity: sparsity!)
     case .dns: method = DynamicNetworkSurgery(model: net, c: dnsC)
+    case .scratch:
+      let source = masksFrom!
+      let file = try SafeTensors.read(path: source)
+      var masks: [String: Tensor] = [:]
+      for t in file.tensors where t.name.hasSuffix("_mask") {
+        masks[String(t.name.dropLast(5))] = Tensor(shape: t.shape, values: t.values)
+      }
+      method = try ScratchBaseline(model: net, masks: masks, source: source)
     }
     var pruneConfig = config
     pruneConfig.epochs = pruneEpochs

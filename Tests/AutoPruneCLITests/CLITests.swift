@@ -182,6 +182,17 @@ final class CLITests: XCTestCase {
       XCTAssertEqual(json["compression"] as? Double ?? 0, 10, accuracy: 0.3, method)
     }
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--method", "gradual", "--out", path("g")], mentioning: ["--sparsity"])
+    // Scratch training keeps exactly the masks of the model it is given.
+    let s = try autoprune([
+      "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "0", "--method", "scratch",
+      "--masks-from", path("magnitude.safetensors"), "--prune-epochs", "1", "--out", path("scratch.safetensors"), "--json",
+    ])
+    XCTAssertEqual(s.status, 0, s.stderr)
+    let scratch = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let e = try autoprune(["eval", "--weights", path("magnitude.safetensors"), "--data", path("data"), "--json"])
+    let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    XCTAssertEqual(scratch["kept_weights"] as? Int, original["kept_weights"] as? Int)
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--method", "scratch", "--out", path("x")], mentioning: ["--masks-from"])
   }
 
   func testPruneArgumentErrors() throws {

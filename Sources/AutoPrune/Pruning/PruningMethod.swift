@@ -115,3 +115,33 @@ extension DynamicNetworkSurgery: PruningMethod {
   public var summary: String { "dynamic network surgery, thresholds \(thresholds.map { String(format: "%.3g/%.3g", $0.cut, $0.splice) })" }
   public var state: [(name: String, shape: [Int], values: [Float])] { [] }
 }
+
+/// "Rethinking the value of network pruning" (Liu et al. 2019): a pruned model's masks (weight
+/// pruning) or surviving architecture (unit pruning, whose masks remove whole rows and columns)
+/// on freshly initialised weights, trained with the masks fixed.
+public final class ScratchBaseline: PruningMethod {
+  public let pruning: MagnitudePruning
+  public let source: String
+
+  /// `masks[name]` is the mask of parameter `name` (e.g. from a pruned file's `NAME_mask`).
+  public init(model: Model, masks: [String: Tensor], source: String) throws {
+    pruning = MagnitudePruning(model: model)
+    self.source = source
+    for gate in pruning.gates {
+      guard let mask = masks[gate.weight.name] else {
+        throw WeightsError.missingTensor(source, name: gate.weight.name + "_mask", model: model.kind.rawValue)
+      }
+      guard mask.shape == gate.weight.shape else {
+        throw WeightsError.shapeMismatch(source, name: gate.weight.name + "_mask", fileShape: mask.shape, modelShape: gate.weight.shape)
+      }
+      gate.setMask(mask)
+    }
+  }
+
+  public var layers: [PrunableLayer] { pruning.layers }
+  public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
+  public func afterBackward() { pruning.afterBackward() }
+  public func freeze() {}
+  public var summary: String { "scratch training of the masks in \(source)" }
+  public var state: [(name: String, shape: [Int], values: [Float])] { [] }
+}
