@@ -103,6 +103,7 @@ public final class Trainer {
       var correct = 0
       for indices in batcher.epoch(rng: rng) {
         let (images, labels) = train.batch(indices, normalization: normalization)
+        for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
         for p in parameters { p.zeroGrad() }
         let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
         let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
@@ -129,6 +130,7 @@ public final class Trainer {
   public static func evaluate(_ model: Model, on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000) -> Evaluation {
     var lossSum = 0.0
     var correct = 0
+    for gate in model.network.gates { gate.prepare(training: false, rng: nil) }
     for indices in Batcher(count: data.count, batchSize: batchSize).epoch(rng: nil) {
       let (images, labels) = data.batch(indices, normalization: normalization)
       let logits = model.network.forward(images, context: .inference)

@@ -136,7 +136,7 @@ struct PruningOptions: ParsableArguments {
 
 /// Which pruning method `prune` runs.
 enum MethodName: String, CaseIterable, ExpressibleByArgument {
-  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch
+  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch, l0
 }
 
 struct Prune: ParsableCommand {
@@ -148,7 +148,7 @@ struct Prune: ParsableCommand {
 
   @OptionGroup var dataOptions: DataOptions
 
-  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), random.")
+  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), random, scratch (retrain --masks-from from random weights).")
   var method = MethodName.autoprune
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
@@ -156,6 +156,12 @@ struct Prune: ParsableCommand {
 
   @Option(help: "For --method scratch: the pruned model whose masks are retrained from random weights.")
   var masksFrom: String?
+
+  @Option(name: .customLong("l0-lambda"), parsing: .unconditional, help: "L0: weight λ of the expected number of open gates.")
+  var l0Lambda: Float = 1e-4
+
+  @Option(name: .customLong("l0-lr"), parsing: .unconditional, help: "L0: Adam learning rate of log α.")
+  var l0Lr: Float = 1e-2
 
   @Option(name: .customLong("dns-c"), parsing: .unconditional, help: "DNS threshold: t = mean|w| + c·std|w| per layer, cut below 0.9t, splice above 1.1t.")
   var dnsC: Float = 0
@@ -196,6 +202,8 @@ struct Prune: ParsableCommand {
     if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
+    if !(l0Lambda >= 0 && l0Lambda.isFinite) { throw ValidationError("--l0-lambda must be ≥ 0 (got \(l0Lambda))") }
+    if !(l0Lr > 0 && l0Lr.isFinite) { throw ValidationError("--l0-lr must be positive (got \(l0Lr))") }
     if method == .scratch {
       guard masksFrom != nil else { throw ValidationError("--method scratch needs --masks-from PRUNED.safetensors") }
       guard from == nil && pretrainEpochs == 0 else {
@@ -248,6 +256,7 @@ struct Prune: ParsableCommand {
       method = MagnitudeBaseline(model: net, kind: .gradual(updatesPerEpoch: 10, epochs: max(1, pruneEpochs - 1)), targetSparsity: sparsity!)
     case .random: method = MagnitudeBaseline(model: net, kind: .random(seed: config.seed), targetSparsity: sparsity!)
     case .dns: method = DynamicNetworkSurgery(model: net, c: dnsC)
+    case .l0: method = L0Pruning(model: net, perUnit: pruning.granularity == .unit, lambda: l0Lambda, learningRate: l0Lr)
     case .scratch:
       let source = masksFrom!
       let file = try SafeTensors.read(path: source)
