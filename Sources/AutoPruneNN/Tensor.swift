@@ -76,6 +76,16 @@ public struct Tensor: Equatable, Sendable {
     try storage.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
   }
 
+  /// Multiplies element by element with `other` (same element count), in place.
+  public mutating func multiply(by other: Tensor) {
+    precondition(other.count == count, "multiplying \(shape) by \(other.shape)")
+    other.withUnsafeBufferPointer { o in
+      storage.withUnsafeMutableBufferPointer { v in
+        for i in v.indices { v[i] *= o[i] }
+      }
+    }
+  }
+
   /// Sets every element to zero, keeping the allocation.
   public mutating func zero() {
     storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

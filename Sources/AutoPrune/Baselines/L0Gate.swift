@@ -118,8 +118,8 @@ public final class L0Gate: Gate {
   /// before the optimizer.
   public func afterBackward() {
     if !frozen { stepLogAlpha() }
-    multiply(&layer.weight.grad, by: weightMask)
-    if let biasMask { multiply(&layer.bias.grad, by: biasMask) }
+    layer.weight.grad.multiply(by: weightMask)
+    if let biasMask { layer.bias.grad.multiply(by: biasMask) }
   }
 
   private func stepLogAlpha() {
@@ -144,13 +144,6 @@ public final class L0Gate: Gate {
     logAlpha = logAlphaParameter.value.storage
   }
 
-  private func multiply(_ t: inout Tensor, by mask: Tensor) {
-    mask.withUnsafeBufferPointer { m in
-      t.withUnsafeMutableBufferPointer { v in
-        for i in v.indices { v[i] *= m[i] }
-      }
-    }
-  }
 
   /// Expected number of non-zero gates (the L0 penalty without λ).
   public var expectedL0: Float { logAlpha.reduce(0) { $0 + L0Gate.probabilityNonZero($1) } }

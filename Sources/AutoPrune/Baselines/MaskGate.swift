@@ -34,11 +34,7 @@ public final class MaskGate: Gate {
   /// Applies the weight-gradient rule; call after backward, before the optimizer step.
   public func applyWeightRule() {
     guard !maskedWeightsLearn else { return }
-    mask.withUnsafeBufferPointer { m in
-      weight.grad.withUnsafeMutableBufferPointer { g in
-        for i in g.indices { g[i] *= m[i] }
-      }
-    }
+    weight.grad.multiply(by: mask)
   }
 
   public func detach() { weight.gate = nil }

@@ -316,21 +316,14 @@ public final class AutoPruneGate: Gate {
   /// Frozen masked weights get `g · h(m)`; closed entries skip weight decay unless told not to.
   func applyWeightRules() {
     if options.maskedWeights == .frozen || frozen {
-      multiply(&weight.grad, by: weightMask)
-      if let biasMask, let bias { multiply(&bias.grad, by: biasMask) }
+      weight.grad.multiply(by: weightMask)
+      if let biasMask, let bias { bias.grad.multiply(by: biasMask) }
     }
     let skipDecay = options.weightDecayOnClosedGates == .skip
     weight.weightDecayMask = skipDecay ? weightMask : nil
     if let bias, biasMask != nil { bias.weightDecayMask = skipDecay ? biasMask : nil }
   }
 
-  private func multiply(_ t: inout Tensor, by mask: Tensor) {
-    mask.withUnsafeBufferPointer { m in
-      t.withUnsafeMutableBufferPointer { v in
-        for i in v.indices { v[i] *= m[i] }
-      }
-    }
-  }
 
   /// Recomputes the expanded masks from `m` and tells the parameters.
   public func refreshMasks() {
