@@ -136,7 +136,7 @@ struct PruningOptions: ParsableArguments {
 
 /// Which pruning method `prune` runs.
 enum MethodName: String, CaseIterable, ExpressibleByArgument {
-  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch, l0
+  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch, l0, targetedDropout = "targeted-dropout"
 }
 
 struct Prune: ParsableCommand {
@@ -148,7 +148,7 @@ struct Prune: ParsableCommand {
 
   @OptionGroup var dataOptions: DataOptions
 
-  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), random, scratch (retrain --masks-from from random weights).")
+  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain --masks-from from random weights).")
   var method = MethodName.autoprune
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
@@ -156,6 +156,9 @@ struct Prune: ParsableCommand {
 
   @Option(help: "For --method scratch: the pruned model whose masks are retrained from random weights.")
   var masksFrom: String?
+
+  @Option(parsing: .unconditional, help: "Targeted dropout: probability α of dropping a candidate (the --sparsity smallest weights) each step.")
+  var targetedDropRate: Float = 0.5
 
   @Option(name: .customLong("l0-lambda"), parsing: .unconditional, help: "L0: weight λ of the expected number of open gates.")
   var l0Lambda: Float = 1e-4
@@ -198,7 +201,8 @@ struct Prune: ParsableCommand {
     if pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
     if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
     if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
-    let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random]
+    let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random, .targetedDropout]
+    if !(targetedDropRate > 0 && targetedDropRate <= 1) { throw ValidationError("--targeted-drop-rate must be in (0, 1] (got \(targetedDropRate))") }
     if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
@@ -256,6 +260,7 @@ struct Prune: ParsableCommand {
       method = MagnitudeBaseline(model: net, kind: .gradual(updatesPerEpoch: 10, epochs: max(1, pruneEpochs - 1)), targetSparsity: sparsity!)
     case .random: method = MagnitudeBaseline(model: net, kind: .random(seed: config.seed), targetSparsity: sparsity!)
     case .dns: method = DynamicNetworkSurgery(model: net, c: dnsC)
+    case .targetedDropout: method = TargetedDropout(model: net, targetFraction: sparsity!, dropRate: targetedDropRate)
     case .l0: method = L0Pruning(model: net, perUnit: pruning.granularity == .unit, lambda: l0Lambda, learningRate: l0Lr)
     case .scratch:
       let source = masksFrom!
@@ -279,9 +284,10 @@ struct Prune: ParsableCommand {
         let mu = (method as? AutoPrunePruning).map { String(format: "  μ %.3g", $0.mu) } ?? ""
         print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) + mu)
       })
+    // The pruning phase ends here: masks become final (targeted dropout prunes now).
+    method.freeze()
     var finetuneReports: [EpochReport] = []
     if finetuneEpochs > 0 {
-      method.freeze()
       var tuneConfig = pruneConfig
       tuneConfig.epochs = finetuneEpochs
       tuneConfig.schedule = .cosine

@@ -172,7 +172,7 @@ final class CLITests: XCTestCase {
 
   func testBaselineMethodsReachTheirTargetSparsity() throws {
     try writeData(path("data"))
-    for method in ["magnitude", "magnitude-layerwise", "iterative", "gradual", "random"] {
+    for method in ["magnitude", "magnitude-layerwise", "iterative", "gradual", "random", "targeted-dropout"] {
       let r = try autoprune([
         "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--method", method, "--sparsity", "0.9",
         "--prune-epochs", "2", "--out", path("\(method).safetensors"), "--json",

@@ -114,4 +114,30 @@ final class BaselineTests: XCTestCase {
     dns.updateMasks()
     XCTAssertEqual(dns.gates[0].mask.storage, [1, 0, 1, 1])
   }
+
+  func testTargetedDropoutDropsOnlyTheSmallWeightsThenPrunesThem() {
+    let rng = RandomSource(seed: 6)
+    let layer = Dense(50, 20, rng: rng)
+    let net = Sequential([("fc", layer)])
+    let gate = TargetedDropoutGate(
+      layer: PrunableLayer.discover(in: net, inputShape: [50])[0], targetFraction: 0.3, dropRate: 0.5)
+    let w = layer.weight.value.storage
+    let threshold = w.map(abs).sorted()[299]  // the 300th smallest magnitude
+    var dropped = 0
+    for _ in 0..<20 {
+      gate.prepare(training: true, rng: rng)
+      for i in 0..<w.count where gate.mask[i] == 0 {
+        XCTAssertLessThanOrEqual(abs(w[i]), threshold, "a large weight was dropped")
+        dropped += 1
+      }
+    }
+    // α = 0.5 of the 300 candidates, 20 steps.
+    XCTAssertEqual(Double(dropped) / 20, 150, accuracy: 15)
+    gate.prepare(training: false, rng: nil)
+    XCTAssertEqual(gate.mask.storage.filter { $0 == 0 }.count, 0, "evaluation uses every weight")
+    gate.prune()
+    gate.prepare(training: true, rng: rng)
+    XCTAssertEqual(gate.mask.storage.filter { $0 == 0 }.count, 300)
+    for i in 0..<w.count where gate.mask[i] == 0 { XCTAssertLessThanOrEqual(abs(w[i]), threshold) }
+  }
 }
