@@ -52,6 +52,34 @@ struct RunOptions: ParsableArguments {
   }
 }
 
+/// Where a run's log goes (docs/run-log.md).
+struct LogOptions: ParsableArguments {
+  @Option(help: "Write log.jsonl (one line per epoch) and summary.json into this directory.")
+  var runDir: String?
+
+  func open() throws -> RunLog? { try runDir.map { try RunLog(directory: $0) } }
+}
+
+extension RunLog {
+  /// One epoch's line: phase, figures, and the pruning state when there is one.
+  func record(phase: String, _ r: EpochReport, stepsPerEpoch: Int, stepOffset: Int, pruning: PruningReport?, mu: Float?) {
+    var line: [String: Any] = [
+      "phase": phase, "epoch": r.epoch, "step": stepOffset + r.epoch * stepsPerEpoch, "loss": r.trainLoss,
+      "train_accuracy": r.trainAccuracy, "test_accuracy": r.testAccuracy, "test_loss": r.testLoss,
+      "learning_rate": r.learningRate, "epoch_seconds": r.seconds,
+    ]
+    if let pruning {
+      line["kept_fraction"] = pruning.keptFraction
+      line["flops_fraction"] = pruning.flopsFraction
+      line["compression"] = pruning.compression
+      line["architecture"] = pruning.architecture
+      line["per_layer_kept"] = Dictionary(uniqueKeysWithValues: pruning.layers.map { ($0.name, Float($0.keptWeights) / Float(max(1, $0.weights))) })
+    }
+    if let mu { line["mu"] = mu }
+    record(line)
+  }
+}
+
 /// Dense-training hyper-parameters.
 struct TrainingOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Training epochs.")

@@ -187,6 +187,7 @@ struct Prune: ParsableCommand {
   @OptionGroup var pruning: PruningOptions
   @OptionGroup var training: TrainingOptions
   @OptionGroup var runOptions: RunOptions
+  @OptionGroup var logOptions: LogOptions
 
   @Option(help: "Where to write the pruned model (.safetensors with masks and gate state).")
   var out: String
@@ -219,6 +220,9 @@ struct Prune: ParsableCommand {
   func run() throws {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
+    let log = try logOptions.open()
+    let stepsPerEpoch = (train.count + training.batchSize - 1) / training.batchSize
+    var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)
@@ -234,7 +238,11 @@ struct Prune: ParsableCommand {
       config.epochs = epochs
       print("dense pretraining: \(epochs) epochs")
       _ = Trainer(model: net, config: config, normalization: normalization, rng: rng).fit(
-        train: train, test: test, onEpoch: { r in print(Prune.epochLine("dense", r, epochs)) })
+        train: train, test: test, onEpoch: { r in
+          print(Prune.epochLine("dense", r, epochs))
+          log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
+        })
+      stepOffset = epochs * stepsPerEpoch
     }
     let dense = Trainer.evaluate(net, on: test, normalization: normalization)
     print("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
@@ -281,9 +289,12 @@ struct Prune: ParsableCommand {
       train: train, test: test, afterBackward: method.afterBackward, beforeEpoch: method.willStartEpoch,
       onEpoch: { r in
         let report = PruningReport(layers: method.layers)
-        let mu = (method as? AutoPrunePruning).map { String(format: "  μ %.3g", $0.mu) } ?? ""
-        print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) + mu)
+        let mu = (method as? AutoPrunePruning)?.mu
+        print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression)
+          + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
+        log?.record(phase: "prune", r, stepsPerEpoch: stepsPerEpoch, stepOffset: stepOffset, pruning: report, mu: mu)
       })
+    stepOffset += pruneEpochs * stepsPerEpoch
     // The pruning phase ends here: masks become final (targeted dropout prunes now).
     method.freeze()
     var finetuneReports: [EpochReport] = []
@@ -294,7 +305,10 @@ struct Prune: ParsableCommand {
       print("fine-tuning W with masks frozen: \(finetuneEpochs) epochs")
       finetuneReports = Trainer(model: net, config: tuneConfig, normalization: normalization, rng: rng).fit(
         train: train, test: test, afterBackward: method.afterBackward,
-        onEpoch: { r in print(Prune.epochLine("fine-tune", r, finetuneEpochs)) })
+        onEpoch: { r in
+          print(Prune.epochLine("fine-tune", r, finetuneEpochs))
+          log?.record(phase: "finetune", r, stepsPerEpoch: stepsPerEpoch, stepOffset: stepOffset, pruning: PruningReport(layers: method.layers), mu: nil)
+        })
     }
     let report = PruningReport(layers: method.layers)
     let final = Trainer.evaluate(net, on: test, normalization: normalization)
@@ -306,7 +320,7 @@ struct Prune: ParsableCommand {
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
                  Output.percent(final.accuracy), Output.percent(dense.accuracy), 100 * (final.accuracy - dense.accuracy),
                  report.compression, Output.percent(report.flopsFraction), pruneSeconds, out))
-    if runOptions.json {
+    if runOptions.json || log != nil {
       var json = report.json
       json.merge([
         "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": dense.accuracy,
@@ -315,9 +329,11 @@ struct Prune: ParsableCommand {
         "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(), "eta_m": options.etaM,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
-        "finetune_epochs": finetuneReports.count,
+        "finetune_epochs": finetuneReports.count, "prune_epochs": pruneEpochs, "seed": config.seed,
+        "command_line": CommandLine.arguments.joined(separator: " "),
       ]) { $1 }
-      Output.json(json)
+      if runOptions.json { Output.json(json) }
+      try log?.writeSummary(json)
     }
   }
 

@@ -13,6 +13,7 @@ struct Train: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var training: TrainingOptions
   @OptionGroup var runOptions: RunOptions
+  @OptionGroup var logOptions: LogOptions
 
   @Option(help: "Where to write the weights (.safetensors); written atomically at the end.")
   var out: String
@@ -24,6 +25,8 @@ struct Train: ParsableCommand {
   func run() throws {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
+    let log = try logOptions.open()
+    let stepsPerEpoch = (train.count + training.batchSize - 1) / training.batchSize
     let config = training.config
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)
@@ -33,18 +36,20 @@ struct Train: ParsableCommand {
     let reports = trainer.fit(train: train, test: test, onEpoch: { r in
       print(String(format: "epoch %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
                    r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
+      log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
     })
     try WeightsFile.save(net, normalization: normalization, to: out)
     let last = reports.last!
     let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)
     print("saved \(out): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
-    if runOptions.json {
-      Output.json([
-        "command": "train", "model": model.rawValue, "parameters": net.parameterCount,
-        "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,
-        "epoch_seconds": epochSeconds, "epochs": reports.count, "threads": Parallel.threads,
-        "gemm": GEMM.backend.rawValue, "peak_rss_mib": Output.peakRSSMiB, "out": out, "data": label,
-      ])
-    }
+    let summary: [String: Any] = [
+      "command": "train", "model": model.rawValue, "parameters": net.parameterCount,
+      "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,
+      "epoch_seconds": epochSeconds, "epochs": reports.count, "threads": Parallel.threads,
+      "gemm": GEMM.backend.rawValue, "peak_rss_mib": Output.peakRSSMiB, "out": out, "data": label,
+      "seed": config.seed, "command_line": CommandLine.arguments.joined(separator: " "),
+    ]
+    if runOptions.json { Output.json(summary) }
+    try log?.writeSummary(summary)
   }
 }

@@ -195,6 +195,25 @@ final class CLITests: XCTestCase {
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--method", "scratch", "--out", path("x")], mentioning: ["--masks-from"])
   }
 
+  func testRunDirectoryHoldsOneLogLinePerEpochAndASummary() throws {
+    try writeData(path("data"))
+    let r = try autoprune([
+      "prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "2", "--prune-epochs", "3",
+      "--finetune-epochs", "1", "--run-dir", path("runs/one"), "--out", path("p.safetensors"),
+    ])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let lines = try String(contentsOfFile: path("runs/one/log.jsonl"), encoding: .utf8).split(separator: "\n")
+    let records = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    XCTAssertEqual(records.map { $0["phase"] as? String }, ["dense", "dense", "prune", "prune", "prune", "finetune"])
+    XCTAssertEqual(records.map { $0["step"] as? Int }, [1, 2, 3, 4, 5, 6])
+    XCTAssertNotNil(records[2]["kept_fraction"] as? Double)
+    XCTAssertNotNil(records[2]["per_layer_kept"] as? [String: Any])
+    XCTAssertNil(records[0]["kept_fraction"])
+    let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/one/summary.json")))) as? [String: Any])
+    XCTAssertNotNil(summary["compression"] as? Double)
+    XCTAssertEqual(summary["method"] as? String, "autoprune")
+  }
+
   func testPruneArgumentErrors() throws {
     try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A run's record on disk (schema in docs/run-log.md): `log.jsonl`, one JSON object per epoch,
+/// appended and flushed as it happens so a crash loses nothing already logged, and
+/// `summary.json`, written atomically at the end.
+public final class RunLog {
+  public let directory: URL
+  private let handle: FileHandle
+  private let start = Date()
+
+  /// Creates `directory` (and parents) and opens `log.jsonl` for appending.
+  public init(directory: String) throws {
+    self.directory = URL(fileURLWithPath: directory)
+    let manager = FileManager.default
+    do {
+      try manager.createDirectory(at: self.directory, withIntermediateDirectories: true)
+    } catch {
+      throw SafeTensorsError.writeFailed(directory, reason: "cannot create the run directory")
+    }
+    let log = self.directory.appendingPathComponent("log.jsonl")
+    if !manager.fileExists(atPath: log.path) { manager.createFile(atPath: log.path, contents: nil) }
+    guard let handle = FileHandle(forWritingAtPath: log.path) else {
+      throw SafeTensorsError.writeFailed(log.path, reason: "cannot open for appending")
+    }
+    handle.seekToEndOfFile()
+    self.handle = handle
+  }
+
+  deinit { try? handle.close() }
+
+  /// Path of a file inside the run directory.
+  public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  /// Seconds since the log was opened.
+  public var elapsed: Double { Date().timeIntervalSince(start) }
+
+  /// Appends one record (with `elapsed_seconds` added) as a line of JSON.
+  public func record(_ object: [String: Any]) {
+    var line = object
+    line["elapsed_seconds"] = elapsed
+    guard let data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+    handle.write(data + Data("\n".utf8))
+    try? handle.synchronize()
+  }
+
+  /// Writes `summary.json` atomically.
+  public func writeSummary(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+    try AtomicFile.write([UInt8](data), to: path("summary.json"))
+  }
+}
