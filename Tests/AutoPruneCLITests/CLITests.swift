@@ -212,6 +212,11 @@ final class CLITests: XCTestCase {
     let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/one/summary.json")))) as? [String: Any])
     XCTAssertNotNil(summary["compression"] as? Double)
     XCTAssertEqual(summary["method"] as? String, "autoprune")
+    let t = try autoprune(["table", path("runs"), "--format", "md"])
+    XCTAssertEqual(t.status, 0, t.stderr)
+    XCTAssertTrue(t.stdout.contains("| experiment | runs | compression"), t.stdout)
+    XCTAssertTrue(t.stdout.contains(path("runs/one")), t.stdout)
+    try assertFails(["table", path("nothing-here")], mentioning: [path("nothing-here")])
   }
 
   func testPruneArgumentErrors() throws {
