@@ -11,7 +11,9 @@ let package = Package(
     .executable(name: "autoprune", targets: ["autoprune"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Recipes are YAML (issue 4); Yams gives node positions for errors that name the line.
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -27,6 +29,7 @@ let package = Package(
       dependencies: [
         "AutoPrune", "AutoPruneNN", "AutoPruneKernels",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
       ]
     ),
     .testTarget(name: "AutoPruneKernelsTests", dependencies: ["AutoPruneKernels"]),

@@ -219,6 +219,47 @@ final class CLITests: XCTestCase {
     try assertFails(["table", path("nothing-here")], mentioning: [path("nothing-here")])
   }
 
+  func testRecipeRunsEverySeedIntoItsOwnDirectory() throws {
+    try writeData(path("data"))
+    try """
+      name: tiny
+      seeds: [3, 4]
+      args:
+        model: lenet300
+        data: \(path("data"))
+        pretrain-epochs: 1
+        prune-epochs: 1
+        correlation-consistency: true
+      """.write(toFile: path("tiny.yaml"), atomically: true, encoding: .utf8)
+    let r = try autoprune(["run", path("tiny.yaml"), "--out", path("runs/tiny")])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    for seed in [3, 4] {
+      for file in ["log.jsonl", "summary.json", "model.safetensors"] {
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/tiny/seed-\(seed)/\(file)")), "seed \(seed) \(file)")
+      }
+    }
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/tiny/recipe.yaml")))
+    let t = try autoprune(["table", path("runs/tiny"), "--format", "csv"])
+    XCTAssertEqual(t.status, 0, t.stderr)
+    XCTAssertTrue(t.stdout.split(separator: "\n")[1].hasPrefix(path("runs/tiny") + ",2,"), t.stdout)
+  }
+
+  func testRecipeErrorsNameTheLineAndKey() throws {
+    let cases: [(String, [String])] = [
+      ("name: x\nargs:\n  model: lenet300\n  mu: -3\n  pretrain-epochs: 0\n", ["bad.yaml:4", "args.mu"]),
+      ("name: x\nargs:\n  model: lenet300\n  pretrain-epochs: 0\n  frobnicate: 2\n", ["bad.yaml:5", "args.frobnicate"]),
+      ("name: x\nseeds: zero\n", ["bad.yaml:2", "seeds"]),
+      ("name: x\nwhatever: 1\n", ["bad.yaml:2", "whatever"]),
+      ("args: {model: lenet300}\n", ["bad.yaml", "name", "missing"]),
+      ("name: [unclosed\n", ["bad.yaml", "YAML"]),
+      ("name: x\nargs:\n  out: somewhere\n", ["bad.yaml:3", "args.out"]),
+    ]
+    for (text, fragments) in cases {
+      try text.write(toFile: path("bad.yaml"), atomically: true, encoding: .utf8)
+      try assertFails(["run", path("bad.yaml"), "--out", path("runs/bad")], mentioning: fragments)
+    }
+  }
+
   func testPruneArgumentErrors() throws {
     try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])

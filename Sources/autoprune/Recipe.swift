@@ -1,0 +1,117 @@
+import Foundation
+import Yams
+
+/// What is wrong with a recipe; the message names the file, the line and the key.
+struct RecipeError: Error, CustomStringConvertible {
+  let path: String
+  let line: Int?
+  let key: String?
+  let message: String
+
+  var description: String {
+    let place = line.map { "\(path):\($0)" } ?? path
+    return key.map { "\(place): \($0): \(message)" } ?? "\(place): \(message)"
+  }
+}
+
+/// An experiment as YAML (schema in recipes/README.md): which command, how many seeds, and the
+/// command's options as `args` — each key is a flag of that command without its dashes, so the
+/// recipe format never drifts from the command line.
+///
+/// ```yaml
+/// name: lenet300-autoprune
+/// command: prune
+/// seeds: 3
+/// args:
+///   model: lenet300
+///   pretrain-epochs: 10
+///   mu: 7e-5
+/// ```
+struct Recipe {
+  var name: String
+  var command: String
+  var seeds: [UInt64]
+  /// Flag name → (value, line); `true` becomes `--flag`, `false` becomes `--no-flag`.
+  var args: [(key: String, value: String, line: Int?)]
+
+  static let commands = ["train", "prune"]
+
+  static func parse(_ text: String, path: String) throws -> Recipe {
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: text)
+    } catch {
+      throw RecipeError(path: path, line: nil, key: nil, message: "not valid YAML (\(error))")
+    }
+    guard let mapping = root?.mapping else {
+      throw RecipeError(path: path, line: root?.mark?.line, key: nil, message: "the top level must be a mapping of keys")
+    }
+    var name: String?
+    var command = "prune"
+    var seeds: [UInt64] = [1]
+    var args: [(String, String, Int?)] = []
+    for (keyNode, value) in mapping {
+      let key = keyNode.string ?? ""
+      let line = keyNode.mark?.line
+      switch key {
+      case "name":
+        guard let text = value.string, !text.isEmpty, !text.contains("/") else {
+          throw RecipeError(path: path, line: line, key: key, message: "must be a non-empty name without '/'")
+        }
+        name = text
+      case "command":
+        guard let text = value.string, commands.contains(text) else {
+          throw RecipeError(path: path, line: line, key: key, message: "must be one of \(commands.joined(separator: ", "))")
+        }
+        command = text
+      case "seeds":
+        if let count = value.int, count >= 1 {
+          seeds = (1...count).map(UInt64.init)
+        } else if let list = value.sequence, !list.isEmpty, list.allSatisfy({ ($0.int ?? -1) >= 0 }) {
+          seeds = list.map { UInt64($0.int!) }
+        } else {
+          throw RecipeError(path: path, line: line, key: key, message: "must be a count ≥ 1 or a list of non-negative integers")
+        }
+      case "args":
+        guard let options = value.mapping else {
+          throw RecipeError(path: path, line: line, key: key, message: "must be a mapping of option names to values")
+        }
+        for (optionNode, optionValue) in options {
+          let option = optionNode.string ?? ""
+          guard let scalar = optionValue.scalar else {
+            throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(option)", message: "must be a single value")
+          }
+          for reserved in ["out", "run-dir", "seed", "json"] where option == reserved {
+            throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(option)", message: "is set by `autoprune run` for each seed; remove it")
+          }
+          args.append((option, scalar.string, optionNode.mark?.line))
+        }
+      default:
+        throw RecipeError(path: path, line: line, key: key, message: "unknown key (expected name, command, seeds, args)")
+      }
+    }
+    guard let name else { throw RecipeError(path: path, line: nil, key: "name", message: "is missing") }
+    return Recipe(name: name, command: command, seeds: seeds, args: args)
+  }
+
+  /// Command-line arguments for one seed.
+  func arguments(seed: UInt64, runDirectory: String) -> [String] {
+    var result = [command]
+    for (key, value, _) in args {
+      switch value.lowercased() {
+      case "true", "yes", "on": result.append("--\(key)")
+      case "false", "no", "off": result.append("--no-\(key)")
+      default: result += ["--\(key)", value]
+      }
+    }
+    return result + [
+      "--seed", "\(seed)", "--run-dir", runDirectory,
+      "--out", URL(fileURLWithPath: runDirectory).appendingPathComponent("model.safetensors").path,
+    ]
+  }
+
+  /// The recipe line of the option an error message names, if any.
+  func line(mentionedIn message: String) -> (key: String, line: Int?)? {
+    args.first { message.contains("--\($0.key)") || message.contains("--no-\($0.key)") }.map { ("args.\($0.key)", $0.line) }
+  }
+}

@@ -1,0 +1,50 @@
+import AutoPrune
+import ArgumentParser
+import Foundation
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run an experiment recipe (YAML) for each seed into runs/NAME/seed-N/.",
+    discussion: "Each seed's directory gets log.jsonl, summary.json and model.safetensors; collect them with `autoprune table`.")
+
+  @Argument(help: "Recipe file (schema in recipes/README.md).")
+  var recipe: String
+
+  @Option(help: "Run seeds 1…N instead of the recipe's seeds.")
+  var seeds: Int?
+
+  @Option(help: "Directory for this experiment (default: runs/NAME).")
+  var out: String?
+
+  func validate() throws {
+    if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
+  }
+
+  func run() throws {
+    guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
+      throw ValidationError("\(recipe): cannot read the recipe")
+    }
+    let parsed = try Recipe.parse(text, path: recipe)
+    let root = out ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    try AtomicFile.write(Array(text.utf8), to: URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path)
+    let seedList = seeds.map { (1...$0).map(UInt64.init) } ?? parsed.seeds
+    for seed in seedList {
+      let directory = URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      let arguments = parsed.arguments(seed: seed, runDirectory: directory)
+      print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")
+      do {
+        var command = try AutoPruneCommand.parseAsRoot(arguments)
+        try command.run()
+      } catch {
+        let message = AutoPruneCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        if let place = parsed.line(mentionedIn: message) {
+          throw RecipeError(path: recipe, line: place.line, key: place.key, message: message)
+        }
+        throw RecipeError(path: recipe, line: nil, key: nil, message: "seed \(seed): \(message)")
+      }
+    }
+    print("\nruns in \(root); table: autoprune table \(root)")
+  }
+}
