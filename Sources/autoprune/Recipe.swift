@@ -94,10 +94,12 @@ struct Recipe {
     return Recipe(name: name, command: command, seeds: seeds, args: args)
   }
 
-  /// Command-line arguments for one seed.
+  /// Command-line arguments for one seed; `{seed}` in a value becomes the seed (so one recipe
+  /// can read another's per-seed output, e.g. `masks-from: runs/x/seed-{seed}/model.safetensors`).
   func arguments(seed: UInt64, runDirectory: String) -> [String] {
     var result = [command]
-    for (key, value, _) in args {
+    for (key, raw, _) in args {
+      let value = raw.replacingOccurrences(of: "{seed}", with: "\(seed)")
       switch value.lowercased() {
       case "true", "yes", "on": result.append("--\(key)")
       case "false", "no", "off": result.append("--no-\(key)")

@@ -16,6 +16,9 @@ struct Run: ParsableCommand {
   @Option(help: "Directory for this experiment (default: runs/NAME).")
   var out: String?
 
+  @Flag(help: "Check the recipe and print each seed's command without running anything.")
+  var dryRun = false
+
   func validate() throws {
     if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
   }
@@ -26,6 +29,20 @@ struct Run: ParsableCommand {
     }
     let parsed = try Recipe.parse(text, path: recipe)
     let root = out ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
+    if dryRun {
+      for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
+        let arguments = parsed.arguments(seed: seed, runDirectory: URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path)
+        do {
+          _ = try AutoPruneCommand.parseAsRoot(Array(arguments.dropLast(4)) + ["--out", "model.safetensors"])
+        } catch {
+          let message = AutoPruneCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+          let place = parsed.line(mentionedIn: message)
+          throw RecipeError(path: recipe, line: place?.line, key: place?.key, message: message)
+        }
+        print("autoprune " + arguments.joined(separator: " "))
+      }
+      return
+    }
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     try AtomicFile.write(Array(text.utf8), to: URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path)
     let seedList = seeds.map { (1...$0).map(UInt64.init) } ?? parsed.seeds

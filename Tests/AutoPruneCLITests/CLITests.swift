@@ -244,6 +244,22 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(t.stdout.split(separator: "\n")[1].hasPrefix(path("runs/tiny") + ",2,"), t.stdout)
   }
 
+  /// Every recipe the repository ships must stay valid for the current command line.
+  func testEveryShippedRecipeParses() throws {
+    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("recipes")
+    let files = try FileManager.default.contentsOfDirectory(atPath: recipes.path).filter { $0.hasSuffix(".yaml") }
+    XCTAssertGreaterThan(files.count, 10)
+    for file in files {
+      let r = try autoprune(["run", recipes.appendingPathComponent(file).path, "--dry-run", "--seeds", "1"])
+      XCTAssertEqual(r.status, 0, "\(file): \(r.stderr)")
+      XCTAssertTrue(r.stdout.hasPrefix("autoprune "), file)
+    }
+    // A dry run names the line of a bad option too.
+    try "name: x\nargs:\n  model: lenet300\n  pretrain-epochs: 0\n  ste: relu6\n".write(toFile: path("dry.yaml"), atomically: true, encoding: .utf8)
+    try assertFails(["run", path("dry.yaml"), "--dry-run"], mentioning: ["dry.yaml:5", "args.ste"])
+  }
+
   func testRecipeErrorsNameTheLineAndKey() throws {
     let cases: [(String, [String])] = [
       ("name: x\nargs:\n  model: lenet300\n  mu: -3\n  pretrain-epochs: 0\n", ["bad.yaml:4", "args.mu"]),
