@@ -63,11 +63,13 @@ public struct RunTable {
     return found.sorted()
   }
 
-  /// The run directory, without a trailing `seed-N` component.
+  /// The run directory, without a trailing `seed-N` component, relative to the current
+  /// directory when it lies below it.
   static func experiment(of summary: String) -> String {
     var directory = URL(fileURLWithPath: summary).deletingLastPathComponent()
     if directory.lastPathComponent.hasPrefix("seed-") { directory = directory.deletingLastPathComponent() }
-    return directory.path
+    let here = FileManager.default.currentDirectoryPath + "/"
+    return directory.path.hasPrefix(here) ? String(directory.path.dropFirst(here.count)) : directory.path
   }
 
   /// `mean ± std` text for a metric.

@@ -112,6 +112,15 @@ struct Recipe {
     ]
   }
 
+  /// Replaces (or adds) an argument, as `run --set KEY=VALUE` does.
+  mutating func set(_ key: String, to value: String) {
+    if let index = args.firstIndex(where: { $0.key == key }) {
+      args[index].value = value
+    } else {
+      args.append((key, value, nil))
+    }
+  }
+
   /// The recipe line of the option an error message names, if any.
   func line(mentionedIn message: String) -> (key: String, line: Int?)? {
     args.first { message.contains("--\($0.key)") || message.contains("--no-\($0.key)") }.map { ("args.\($0.key)", $0.line) }

@@ -16,6 +16,9 @@ struct Run: ParsableCommand {
   @Option(help: "Directory for this experiment (default: runs/NAME).")
   var out: String?
 
+  @Option(name: .customLong("set"), help: "Override a recipe argument: KEY=VALUE (repeatable), e.g. --set prune-epochs=2.")
+  var overrides: [String] = []
+
   @Flag(help: "Check the recipe and print each seed's command without running anything.")
   var dryRun = false
 
@@ -27,7 +30,12 @@ struct Run: ParsableCommand {
     guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
       throw ValidationError("\(recipe): cannot read the recipe")
     }
-    let parsed = try Recipe.parse(text, path: recipe)
+    var parsed = try Recipe.parse(text, path: recipe)
+    for override in overrides {
+      let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set \(override): expected KEY=VALUE") }
+      parsed.set(parts[0], to: parts[1])
+    }
     let root = out ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
     if dryRun {
       for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
