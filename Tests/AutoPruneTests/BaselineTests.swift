@@ -140,4 +140,15 @@ final class BaselineTests: XCTestCase {
     XCTAssertEqual(gate.mask.storage.filter { $0 == 0 }.count, 300)
     for i in 0..<w.count where gate.mask[i] == 0 { XCTAssertLessThanOrEqual(abs(w[i]), threshold) }
   }
+
+  func testTargetedDropoutCandidatesMatchASortWithTies() {
+    let rng = RandomSource(seed: 7)
+    let layer = Dense(40, 30, rng: rng)
+    // Many ties: magnitudes on a coarse grid.
+    layer.weight.value = Tensor(shape: [30, 40], values: (0..<1200).map { _ in Float(rng.below(7) - 3) / 4 })
+    let gate = TargetedDropoutGate(layer: PrunableLayer.discover(in: Sequential([("fc", layer)]), inputShape: [40])[0], targetFraction: 0.37, dropRate: 0.5)
+    let w = layer.weight.value.storage
+    let bySort = w.indices.sorted { abs(w[$0]) != abs(w[$1]) ? abs(w[$0]) < abs(w[$1]) : $0 < $1 }.prefix(444).sorted()
+    XCTAssertEqual(gate.candidates(), Array(bySort))
+  }
 }

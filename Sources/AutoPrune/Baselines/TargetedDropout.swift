@@ -23,11 +23,28 @@ public final class TargetedDropoutGate: Gate {
 
   public func mask(for parameter: Parameter) -> Tensor? { parameter === layer.weight ? mask : nil }
 
-  /// Indices of the γ smallest-magnitude weights (ties → lower index).
-  func candidates() -> ArraySlice<Int> {
-    let w = layer.weight.value.storage
-    let count = Int((Float(w.count) * targetFraction).rounded())
-    return w.indices.sorted { abs(w[$0]) != abs(w[$1]) ? abs(w[$0]) < abs(w[$1]) : $0 < $1 }.prefix(count)
+  /// Indices of the γ smallest-magnitude weights (ties → lower index), in index order.
+  ///
+  /// Found with a linear-time selection of the γ-quantile rather than a sort: this runs every
+  /// step on every layer (a sort made a LeNet-300 epoch ~25× slower than dense).
+  public func candidates() -> [Int] {
+    let magnitudes = layer.weight.value.storage.map(abs)
+    let count = Int((Float(magnitudes.count) * targetFraction).rounded())
+    guard count > 0 else { return [] }
+    let cut = Selection.kthSmallest(magnitudes, k: count - 1)
+    // Everything below the cut, then as many ties at the cut as fit, lowest index first.
+    var ties = count - magnitudes.reduce(0) { $0 + ($1 < cut ? 1 : 0) }
+    var result: [Int] = []
+    result.reserveCapacity(count)
+    for (i, m) in magnitudes.enumerated() {
+      if m < cut {
+        result.append(i)
+      } else if m == cut && ties > 0 {
+        result.append(i)
+        ties -= 1
+      }
+    }
+    return result
   }
 
   public func prepare(training: Bool, rng: RandomSource?) {
@@ -72,4 +89,37 @@ public final class TargetedDropout: PruningMethod {
   }
 
   public var state: [(name: String, shape: [Int], values: [Float])] { [] }
+}
+
+/// Order statistics without sorting.
+enum Selection {
+  /// The `k`-th smallest value (0-based) of `values`: quickselect with a median-of-three pivot,
+  /// expected linear time.
+  static func kthSmallest(_ values: [Float], k: Int) -> Float {
+    precondition(k >= 0 && k < values.count, "k \(k) outside 0..<\(values.count)")
+    var a = values
+    var lo = 0, hi = a.count - 1
+    while lo < hi {
+      let mid = lo + (hi - lo) / 2
+      let pivot = max(min(a[lo], a[mid]), min(max(a[lo], a[mid]), a[hi]))
+      var i = lo, j = hi
+      while i <= j {
+        while a[i] < pivot { i += 1 }
+        while a[j] > pivot { j -= 1 }
+        if i <= j {
+          a.swapAt(i, j)
+          i += 1
+          j -= 1
+        }
+      }
+      if k <= j {
+        hi = j
+      } else if k >= i {
+        lo = i
+      } else {
+        return a[k]
+      }
+    }
+    return a[lo]
+  }
 }
