@@ -18,7 +18,7 @@ public final class RunLog {
       throw SafeTensorsError.writeFailed(directory, reason: "cannot create the run directory")
     }
     let log = self.directory.appendingPathComponent("log.jsonl")
-    if !manager.fileExists(atPath: log.path) { manager.createFile(atPath: log.path, contents: nil) }
+    if !manager.fileExists(atPath: log.path) { _ = manager.createFile(atPath: log.path, contents: nil) }
     guard let handle = FileHandle(forWritingAtPath: log.path) else {
       throw SafeTensorsError.writeFailed(log.path, reason: "cannot open for appending")
     }

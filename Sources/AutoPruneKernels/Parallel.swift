@@ -48,7 +48,7 @@ public enum Parallel {
   /// True on a thread currently running a `forEach` body.
   public static var isWorker: Bool { pthread_getspecific(workerKey) != nil }
 
-  nonisolated(unsafe) private static let workerKey: pthread_key_t = {
+  private static let workerKey: pthread_key_t = {
     var key = pthread_key_t()
     pthread_key_create(&key, nil)
     return key
