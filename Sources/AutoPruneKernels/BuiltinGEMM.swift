@@ -27,9 +27,7 @@ enum BuiltinGEMM {
     // its own slice of the other. Split the way that shares the smaller operand, unless that
     // leaves too few pieces to keep every thread busy.
     let splitRows = (m >= n && rowStrips >= threads) || strips < threads
-    // Below ~8 MFLOP a second thread costs more to start than it saves (measured on
-    // 100×300×100: 66 GFLOP/s on two threads, 88 on one).
-    let parts = m * n * k < 1 << 22 ? 1 : max(1, min(threads, splitRows ? rowStrips : strips))
+    let parts = GEMM.isSmall(m: m, n: n, k: k) ? 1 : max(1, min(threads, splitRows ? rowStrips : strips))
     // With few rows of A each B strip is reused only a few times, so packing it costs more
     // than it saves: a row-major B is then read in place (its strips are contiguous 32-float
     // runs) and only the ragged last strip is packed. With many rows packing wins (1024³:

@@ -57,18 +57,9 @@ struct Demo: ParsableCommand {
       var options = AutoPruneOptions()
       options.mu = mu
       let pruning = AutoPrunePruning(model: model, granularity: .weight, options: options)
-      config.epochs = pruneEpochs
-      config.learningRate = 0.01
-      config.schedule = .constant
-      _ = Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(
-        train: train, test: test, afterBackward: pruning.afterBackward)
-      if finetuneEpochs > 0 {
-        pruning.frozen = true
-        config.epochs = finetuneEpochs
-        config.schedule = .cosine
-        _ = Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(
-          train: train, test: test, afterBackward: pruning.afterBackward)
-      }
+      _ = PruningPhases.run(
+        model: model, method: pruning, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
+        learningRate: 0.01, train: train, test: test, normalization: normalization, rng: rng)
       let pruned = Trainer.evaluate(model, on: test, normalization: normalization)
       let report = PruningReport(layers: pruning.layers)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

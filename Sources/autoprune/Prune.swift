@@ -221,7 +221,7 @@ struct Prune: ParsableCommand {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
     let log = try logOptions.open()
-    let stepsPerEpoch = (train.count + training.batchSize - 1) / training.batchSize
+    let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
@@ -279,36 +279,18 @@ struct Prune: ParsableCommand {
       }
       method = try ScratchBaseline(model: net, masks: masks, source: source)
     }
-    var pruneConfig = config
-    pruneConfig.epochs = pruneEpochs
-    pruneConfig.learningRate = pruneLr
-    pruneConfig.schedule = .constant
-    print("pruning: \(method.summary), \(pruneEpochs) epochs")
-    let pruneTrainer = Trainer(model: net, config: pruneConfig, normalization: normalization, rng: rng)
-    let pruneReports = pruneTrainer.fit(
-      train: train, test: test, afterBackward: method.afterBackward, beforeEpoch: method.willStartEpoch,
-      onEpoch: { r in
-        let report = PruningReport(layers: method.layers)
-        let mu = (method as? AutoPrunePruning)?.mu
-        print(Prune.epochLine("prune", r, pruneEpochs) + String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression)
-          + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
-        log?.record(phase: "prune", r, stepsPerEpoch: stepsPerEpoch, stepOffset: stepOffset, pruning: report, mu: mu)
-      })
-    stepOffset += pruneEpochs * stepsPerEpoch
-    // The pruning phase ends here: masks become final (targeted dropout prunes now).
-    method.freeze()
-    var finetuneReports: [EpochReport] = []
-    if finetuneEpochs > 0 {
-      var tuneConfig = pruneConfig
-      tuneConfig.epochs = finetuneEpochs
-      tuneConfig.schedule = .cosine
-      print("fine-tuning W with masks frozen: \(finetuneEpochs) epochs")
-      finetuneReports = Trainer(model: net, config: tuneConfig, normalization: normalization, rng: rng).fit(
-        train: train, test: test, afterBackward: method.afterBackward,
-        onEpoch: { r in
-          print(Prune.epochLine("fine-tune", r, finetuneEpochs))
-          log?.record(phase: "finetune", r, stepsPerEpoch: stepsPerEpoch, stepOffset: stepOffset, pruning: PruningReport(layers: method.layers), mu: nil)
-        })
+    print("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
+    let (pruneReports, finetuneReports) = PruningPhases.run(
+      model: net, method: method, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
+      learningRate: pruneLr, train: train, test: test, normalization: normalization, rng: rng
+    ) { phase, r in
+      let report = PruningReport(layers: method.layers)
+      let mu = phase == .prune ? (method as? AutoPrunePruning)?.mu : nil
+      let offset = stepOffset + (phase == .prune ? 0 : pruneEpochs * stepsPerEpoch)
+      print(Prune.epochLine(phase == .prune ? "prune" : "fine-tune", r, phase == .prune ? pruneEpochs : finetuneEpochs)
+        + (phase == .prune ? String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) : "")
+        + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
+      log?.record(phase: phase.rawValue, r, stepsPerEpoch: stepsPerEpoch, stepOffset: offset, pruning: report, mu: mu)
     }
     let report = PruningReport(layers: method.layers)
     let final = Trainer.evaluate(net, on: test, normalization: normalization)

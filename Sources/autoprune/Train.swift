@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
     let log = try logOptions.open()
-    let stepsPerEpoch = (train.count + training.batchSize - 1) / training.batchSize
+    let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let config = training.config
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)

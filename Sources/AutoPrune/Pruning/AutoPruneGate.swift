@@ -193,7 +193,6 @@ public final class AutoPruneGate: Gate {
   private func updateAuxiliary(mu: Float) {
     if options.auxiliaryMomentum > 0 { return updateWithMomentum(mu: mu) }
     let ste = options.ste, both = options.steScope == .both, eta = options.etaM, mode = couplingMode
-    let rows = rows, columns = columns, group = inputGroup
     let elementPenalty = mu * self.elementPenalty, outputPenalty = mu * self.outputPenalty
     let inputPenalty = mu * self.inputPenalty
     weight.grad.withUnsafeBufferPointer { g in
@@ -217,36 +216,53 @@ public final class AutoPruneGate: Gate {
             }
           }
         }
-        guard output != nil || input != nil else { return }
-        // One vectorised pass for the coupled gradient g·sgn(w), then row sums (unit gates)
-        // and column sums (input gates) over it.
-        let coupled = Tensor(shape: [rows * columns]) { out in
-          AutoPruneGate.couple(g: gp.base, w: wp.base, count: rows * columns, mode: mode, into: out.baseAddress!)
-        }
-        coupled.withUnsafeBufferPointer { cp in
-          output?.withUnsafeMutableBufferPointer { m in
-            for r in 0..<rows {
-              var data: Float = 0
-              for c in (r * columns)..<((r + 1) * columns) { data += cp[c] }
-              m[r] = AutoPruneGate.step(m[r], data: data, penalty: outputPenalty, ste: ste, both: both, eta: eta)
-            }
-          }
-          input?.withUnsafeMutableBufferPointer { m in
-            var columnSums = [Float](repeating: 0, count: columns)
-            columnSums.withUnsafeMutableBufferPointer { sums in
-              for r in 0..<rows {
-                let row = cp.baseAddress! + r * columns
-                for c in 0..<columns { sums[c] += row[c] }
-              }
-            }
-            for j in 0..<m.count {
-              var data: Float = 0
-              for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
-              m[j] = AutoPruneGate.step(m[j], data: data, penalty: inputPenalty, ste: ste, both: both, eta: eta)
-            }
-          }
+      }
+    }
+    let (outputData, inputData) = unitDataTerms(mode: mode)
+    if let outputData {
+      output = zip(output!, outputData).map { AutoPruneGate.step($0, data: $1, penalty: outputPenalty, ste: ste, both: both, eta: eta) }
+    }
+    if let inputData {
+      input = zip(input!, inputData).map { AutoPruneGate.step($0, data: $1, penalty: inputPenalty, ste: ste, both: both, eta: eta) }
+    }
+  }
+
+  /// The data terms of the output-unit and input-feature gates: `Σ g·coupling(w)` over the
+  /// weights each gate covers (nil for an axis the gate does not have). One vectorised pass
+  /// for the coupled gradient, then row sums and column sums over it.
+  private func unitDataTerms(mode: Int) -> (output: [Float]?, input: [Float]?) {
+    guard output != nil || input != nil else { return (nil, nil) }
+    let rows = rows, columns = columns, group = inputGroup
+    let coupled = weight.grad.withUnsafeBufferPointer { g in
+      weight.value.withUnsafeBufferPointer { w in
+        Tensor(shape: [rows * columns]) { out in
+          AutoPruneGate.couple(
+            g: UnsafeMutablePointer(mutating: g.baseAddress!), w: UnsafeMutablePointer(mutating: w.baseAddress!),
+            count: rows * columns, mode: mode, into: out.baseAddress!)
         }
       }
+    }
+    return coupled.withUnsafeBufferPointer { cp in
+      let outputData = output.map { _ in
+        (0..<rows).map { r -> Float in
+          var data: Float = 0
+          for c in (r * columns)..<((r + 1) * columns) { data += cp[c] }
+          return data
+        }
+      }
+      let inputData = input.map { m -> [Float] in
+        var columnSums = [Float](repeating: 0, count: columns)
+        for r in 0..<rows {
+          let row = cp.baseAddress! + r * columns
+          for c in 0..<columns { columnSums[c] += row[c] }
+        }
+        return (0..<m.count).map { j in
+          var data: Float = 0
+          for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
+          return data
+        }
+      }
+      return (outputData, inputData)
     }
   }
 
@@ -262,25 +278,20 @@ public final class AutoPruneGate: Gate {
       }
       element = m
     }
-    if var m = output {
+    let (outputData, inputData) = unitDataTerms(mode: mode)
+    if var m = output, let outputData {
       let penalty = mu * outputPenalty
       let current = m
       momentumStep(&m, axis: .output) { r in
-        var data: Float = 0
-        for c in (r * columns)..<((r + 1) * columns) { data += g[c] * AutoPruneGate.coupling(w[c], mode) }
-        return AutoPruneGate.gradient(current[r], data: data, penalty: penalty, ste: ste, both: both)
+        AutoPruneGate.gradient(current[r], data: outputData[r], penalty: penalty, ste: ste, both: both)
       }
       output = m
     }
-    if var m = input {
+    if var m = input, let inputData {
       let penalty = mu * inputPenalty
-      var sums = [Float](repeating: 0, count: m.count)
-      for r in 0..<rows {
-        for c in 0..<columns { sums[c / inputGroup] += g[r * columns + c] * AutoPruneGate.coupling(w[r * columns + c], mode) }
-      }
       let current = m
       momentumStep(&m, axis: .input) { j in
-        AutoPruneGate.gradient(current[j], data: sums[j], penalty: penalty, ste: ste, both: both)
+        AutoPruneGate.gradient(current[j], data: inputData[j], penalty: penalty, ste: ste, both: both)
       }
       input = m
     }
@@ -323,7 +334,6 @@ public final class AutoPruneGate: Gate {
     weight.weightDecayMask = skipDecay ? weightMask : nil
     if let bias, biasMask != nil { bias.weightDecayMask = skipDecay ? biasMask : nil }
   }
-
 
   /// Recomputes the expanded masks from `m` and tells the parameters.
   public func refreshMasks() {
