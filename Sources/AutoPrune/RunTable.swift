@@ -19,18 +19,23 @@ public struct RunTable {
 
   public var rows: [Row]
 
-  /// Reads every `summary.json` under `paths` (files or directories).
+  /// Reads every `summary.json` under `paths` (files or directories); one row per experiment, in
+  /// the order the paths name them.
   public init(paths: [String]) throws {
     var groups: [String: [[String: Any]]] = [:]
+    var order: [String] = []
     for path in paths {
       for file in try RunTable.summaries(under: path) {
         guard let data = FileManager.default.contents(atPath: file),
           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw SafeTensorsError.unreadable(file, reason: "not a JSON object") }
-        groups[RunTable.experiment(of: file), default: []].append(object)
+        let experiment = RunTable.experiment(of: file)
+        if groups[experiment] == nil { order.append(experiment) }
+        groups[experiment, default: []].append(object)
       }
     }
-    rows = groups.keys.sorted().map { name in
+    // Rows keep the order of `paths`, so a table reads in the order its caller chose.
+    rows = order.map { name in
       let runs = groups[name]!
       var metrics: [String: (Double, Double)] = [:]
       for (key, _, _) in RunTable.columns {

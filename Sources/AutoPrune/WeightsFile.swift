@@ -8,6 +8,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
   case shapeMismatch(String, name: String, fileShape: [Int], modelShape: [Int])
   case unexpectedTensor(String, name: String, model: String)
   case badMetadata(String, key: String, value: String)
+  case noMasks(String, model: String)
 
   public var description: String {
     switch self {
@@ -21,6 +22,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
       return "\(f): tensor \(n) is not a parameter of model \(m) (wrong model?)"
     case .badMetadata(let f, let k, let v):
       return "\(f): metadata \(k) = \(v) is not valid"
+    case .noMasks(let f, let m):
+      return "\(f): holds no masks for model \(m) (not a pruned model?)"
     }
   }
 }

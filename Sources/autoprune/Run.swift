@@ -22,6 +22,9 @@ struct Run: ParsableCommand {
   @Flag(help: "Check the recipe and print each seed's command without running anything.")
   var dryRun = false
 
+  @Flag(help: "Skip seeds whose summary.json already exists, so an interrupted experiment goes on where it stopped.")
+  var skipDone = false
+
   func validate() throws {
     if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
   }
@@ -56,6 +59,11 @@ struct Run: ParsableCommand {
     let seedList = seeds.map { (1...$0).map(UInt64.init) } ?? parsed.seeds
     for seed in seedList {
       let directory = URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path
+      // summary.json is written last (atomically), so its presence means the seed finished.
+      if skipDone && FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
+        print("== \(parsed.name), seed \(seed): done already (summary.json), skipped")
+        continue
+      }
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       let arguments = parsed.arguments(seed: seed, runDirectory: directory)
       print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")

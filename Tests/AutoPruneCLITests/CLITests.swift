@@ -243,6 +243,15 @@ final class CLITests: XCTestCase {
     let t = try autoprune(["table", path("runs/tiny"), "--format", "csv"])
     XCTAssertEqual(t.status, 0, t.stderr)
     XCTAssertTrue(t.stdout.split(separator: "\n")[1].hasPrefix("runs/tiny,2,"), t.stdout)
+
+    // --skip-done: a finished seed is not run again, a missing one is.
+    try FileManager.default.removeItem(atPath: path("runs/tiny/seed-4"))
+    let model3 = try Data(contentsOf: URL(fileURLWithPath: path("runs/tiny/seed-3/model.safetensors")))
+    let again = try autoprune(["run", path("tiny.yaml"), "--out", path("runs/tiny"), "--skip-done"])
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertTrue(again.stdout.contains("tiny, seed 3: done already"), again.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/tiny/seed-4/summary.json")))
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("runs/tiny/seed-3/model.safetensors"))), model3)
   }
 
   /// Every recipe the repository ships must stay valid for the current command line.

@@ -151,4 +151,30 @@ final class BaselineTests: XCTestCase {
     let bySort = w.indices.sorted { abs(w[$0]) != abs(w[$1]) ? abs(w[$0]) < abs(w[$1]) : $0 < $1 }.prefix(444).sorted()
     XCTAssertEqual(gate.candidates(), Array(bySort))
   }
+
+  func testScratchTrainsTheSurvivingUnitsAndLeavesUnmaskedLayersDense() throws {
+    let model = Model(.lenet300, rng: RandomSource(seed: 3))
+    // A unit-pruned file: fc1 loses its neurons 0 and 2 (rows and biases); fc3 has no mask.
+    var rows = Tensor(shape: [300, 784], repeating: 1), bias = Tensor(shape: [300], repeating: 1)
+    for unit in [0, 2] {
+      bias[unit] = 0
+      for c in 0..<784 { rows[unit * 784 + c] = 0 }
+    }
+    let masks = ["fc1.weight": rows, "fc1.bias": bias, "fc2.weight": Tensor(shape: [100, 300], repeating: 1)]
+    let scratch = try ScratchBaseline(model: model, masks: masks, source: "unit.safetensors")
+    let fc1 = scratch.pruning.gates[0].layer, fc3 = scratch.pruning.gates[2]
+    XCTAssertEqual(fc1.bias.effective[0], 0)
+    XCTAssertEqual(fc1.bias.effective[2], 0)
+    XCTAssertEqual(fc1.bias.effective[1], fc1.bias.value[1])
+    XCTAssertEqual(fc3.keptCount, fc3.weight.count)
+    // The removed units' biases get no update.
+    fc1.bias.grad = Tensor(shape: [300], repeating: 1)
+    scratch.afterBackward()
+    XCTAssertEqual(fc1.bias.grad[0], 0)
+    XCTAssertEqual(fc1.bias.grad[1], 1)
+    // A file without any mask is not a pruned model.
+    XCTAssertThrowsError(try ScratchBaseline(model: model, masks: [:], source: "dense.safetensors")) { error in
+      XCTAssertEqual(error as? WeightsError, .noMasks("dense.safetensors", model: "lenet300"))
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import AutoPruneNN
 
-/// A 0/1 mask set from outside (magnitude, gradual, DNS and random pruning), on one weight.
+/// A 0/1 mask set from outside (magnitude, gradual, DNS and random pruning, masks read from a
+/// pruned file), on one weight and optionally its bias (units removed by unit pruning).
 ///
 /// `maskedWeightsLearn` chooses the weight gradient: false gives `g · mask` (pruned weights stay
 /// where they were, as in prune-and-retrain), true gives `g` (dynamic network surgery's
@@ -8,6 +9,8 @@ import AutoPruneNN
 public final class MaskGate: Gate {
   public let layer: PrunableLayer
   public private(set) var mask: Tensor
+  /// Mask of the bias; nil keeps every bias entry.
+  public private(set) var biasMask: Tensor?
   public var maskedWeightsLearn: Bool
 
   public init(layer: PrunableLayer, maskedWeightsLearn: Bool = false) {
@@ -19,13 +22,25 @@ public final class MaskGate: Gate {
 
   public var weight: Parameter { layer.weight }
 
-  public func mask(for parameter: Parameter) -> Tensor? { parameter === layer.weight ? mask : nil }
+  public func mask(for parameter: Parameter) -> Tensor? {
+    if parameter === layer.weight { return mask }
+    if parameter === layer.bias { return biasMask }
+    return nil
+  }
 
   /// Replaces the mask (same shape as the weight).
   public func setMask(_ newMask: Tensor) {
     precondition(newMask.shape == mask.shape, "mask \(newMask.shape) for \(weight.name) \(mask.shape)")
     mask = newMask
     weight.maskDidChange()
+  }
+
+  /// Masks the bias too (same shape as the bias); the gate then covers both parameters.
+  public func setBiasMask(_ newMask: Tensor) {
+    precondition(newMask.shape == layer.bias.shape, "mask \(newMask.shape) for \(layer.bias.name) \(layer.bias.shape)")
+    biasMask = newMask
+    layer.bias.gate = self
+    layer.bias.maskDidChange()
   }
 
   /// Kept entries.
@@ -35,7 +50,11 @@ public final class MaskGate: Gate {
   public func applyWeightRule() {
     guard !maskedWeightsLearn else { return }
     weight.grad.multiply(by: mask)
+    if let biasMask { layer.bias.grad.multiply(by: biasMask) }
   }
 
-  public func detach() { weight.gate = nil }
+  public func detach() {
+    weight.gate = nil
+    if biasMask != nil { layer.bias.gate = nil }
+  }
 }

@@ -124,17 +124,24 @@ public final class ScratchBaseline: PruningMethod {
   public let source: String
 
   /// `masks[name]` is the mask of parameter `name` (e.g. from a pruned file's `NAME_mask`).
+  /// A layer the file leaves unmasked stays dense (unit pruning keeps the classifier whole);
+  /// bias masks (units removed by unit pruning) are applied too, so the surviving architecture
+  /// is what trains.
   public init(model: Model, masks: [String: Tensor], source: String) throws {
     pruning = MagnitudePruning(model: model)
     self.source = source
+    guard pruning.gates.contains(where: { masks[$0.weight.name] != nil }) else {
+      throw WeightsError.noMasks(source, model: model.kind.rawValue)
+    }
     for gate in pruning.gates {
-      guard let mask = masks[gate.weight.name] else {
-        throw WeightsError.missingTensor(source, name: gate.weight.name + "_mask", model: model.kind.rawValue)
+      let bias = gate.layer.bias
+      for (parameter, apply) in [(gate.weight, gate.setMask), (bias, gate.setBiasMask)] {
+        guard let mask = masks[parameter.name] else { continue }
+        guard mask.shape == parameter.shape else {
+          throw WeightsError.shapeMismatch(source, name: parameter.name + "_mask", fileShape: mask.shape, modelShape: parameter.shape)
+        }
+        apply(mask)
       }
-      guard mask.shape == gate.weight.shape else {
-        throw WeightsError.shapeMismatch(source, name: gate.weight.name + "_mask", fileShape: mask.shape, modelShape: gate.weight.shape)
-      }
-      gate.setMask(mask)
     }
   }
 
