@@ -7,9 +7,14 @@ public final class RunLog {
   public let directory: URL
   private let handle: FileHandle
   private let start = Date()
+  /// Seconds the run had spent before it was resumed.
+  private let elapsedBefore: Double
 
-  /// Creates `directory` (and parents) and opens `log.jsonl` for appending.
-  public init(directory: String) throws {
+  /// Creates `directory` (and parents) and opens `log.jsonl`: empty for a new run, or cut to
+  /// `keepingBytes` (its length at the checkpoint) when a run resumes, so lines written after
+  /// the checkpoint are not repeated.
+  public init(directory: String, keepingBytes: UInt64 = 0, elapsedBefore: Double = 0) throws {
+    self.elapsedBefore = elapsedBefore
     self.directory = URL(fileURLWithPath: directory)
     let manager = FileManager.default
     do {
@@ -22,9 +27,16 @@ public final class RunLog {
     guard let handle = FileHandle(forWritingAtPath: log.path) else {
       throw SafeTensorsError.writeFailed(log.path, reason: "cannot open for appending")
     }
-    handle.seekToEndOfFile()
+    let length = handle.seekToEndOfFile()
+    guard keepingBytes <= length else {
+      throw SafeTensorsError.writeFailed(log.path, reason: "shorter (\(length) bytes) than at the checkpoint (\(keepingBytes)): not this run's log")
+    }
+    handle.truncateFile(atOffset: keepingBytes)
     self.handle = handle
   }
+
+  /// Bytes in `log.jsonl` now (what a checkpoint records).
+  public var byteCount: UInt64 { handle.offsetInFile }
 
   deinit { try? handle.close() }
 
@@ -32,7 +44,7 @@ public final class RunLog {
   public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
   /// Seconds since the log was opened.
-  public var elapsed: Double { Date().timeIntervalSince(start) }
+  public var elapsed: Double { elapsedBefore + Date().timeIntervalSince(start) }
 
   /// Appends one record (with `elapsed_seconds` added) as a line of JSON.
   public func record(_ object: [String: Any]) {

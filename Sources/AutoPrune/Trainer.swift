@@ -67,6 +67,40 @@ public struct Evaluation: Codable, Equatable, Sendable {
   public var accuracy: Float
 }
 
+/// Where a `fit` stands, for checkpoints: epoch (0-based), steps done in it, that epoch's sample
+/// order and running sums. A position with `step == 0` is the start of `epoch`, before its
+/// order is drawn.
+public struct TrainingPosition: Equatable, Sendable {
+  public var epoch: Int
+  public var step: Int
+  public var order: [Int]
+  public var lossSum: Double
+  public var correct: Int
+  /// Training seconds already spent in this epoch.
+  public var seconds: Double
+
+  public init(epoch: Int, step: Int = 0, order: [Int] = [], lossSum: Double = 0, correct: Int = 0, seconds: Double = 0) {
+    self.epoch = epoch
+    self.step = step
+    self.order = order
+    self.lossSum = lossSum
+    self.correct = correct
+    self.seconds = seconds
+  }
+}
+
+/// A run that stopped because numbers stopped being numbers.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+  case diverged(epoch: Int, step: Int, what: String)
+
+  public var description: String {
+    switch self {
+    case .diverged(let e, let s, let what):
+      return "diverged at epoch \(e), step \(s): \(what); lower the learning rate (the last checkpoint, if any, is from before this)"
+    }
+  }
+}
+
 /// Runs dense training epochs: shuffled mini-batches, forward, loss, backward, optimizer step.
 public final class Trainer {
   public let model: Model
@@ -86,34 +120,64 @@ public final class Trainer {
 
   /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
   /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
+  ///
+  /// - Parameters:
+  ///   - resume: go on from this position (restore the model, optimizer and RNG first);
+  ///     `beforeEpoch` is not called again for an epoch already started.
+  ///   - afterStep: sees the position after every optimizer step (checkpoints).
+  /// - Throws: `TrainingError.diverged` when the loss or a parameter stops being finite (before
+  ///   `afterStep` sees that step), or what `afterStep` throws.
+  @discardableResult
   public func fit(
     train: ImageDataset, test: ImageDataset, afterBackward: (() -> Void)? = nil,
     beforeEpoch: ((_ epoch: Int, _ stepsPerEpoch: Int) -> Void)? = nil,
-    onEpoch: (EpochReport) -> Void = { _ in }
-  ) -> [EpochReport] {
+    onEpoch: (EpochReport) throws -> Void = { _ in },
+    resume: TrainingPosition? = nil, afterStep: ((TrainingPosition) throws -> Void)? = nil
+  ) throws -> [EpochReport] {
     let batcher = Batcher(count: train.count, batchSize: config.batchSize)
     let schedule = config.learningRateSchedule
     let parameters = model.parameters
     var reports: [EpochReport] = []
-    for epoch in 0..<config.epochs {
+    for epoch in (resume?.epoch ?? 0)..<config.epochs {
       optimizer.learningRate = schedule.rate(epoch: epoch)
-      beforeEpoch?(epoch, batcher.batchesPerEpoch)
+      var position = TrainingPosition(epoch: epoch)
+      if let resume, resume.epoch == epoch, resume.step > 0 {
+        guard resume.order.count == train.count else {
+          throw CheckpointError.wrongSize("checkpoint", entry: "position.order", expected: train.count, found: resume.order.count)
+        }
+        position = resume
+      } else {
+        beforeEpoch?(epoch, batcher.batchesPerEpoch)
+        position.order = batcher.order(rng: rng)
+      }
       let start = DispatchTime.now()
-      var lossSum = 0.0
-      var correct = 0
-      for indices in batcher.epoch(rng: rng) {
+      let startSeconds = position.seconds
+      let batches = batcher.batches(of: position.order)
+      for indices in batches[position.step...] {
         let (images, labels) = train.batch(indices, normalization: normalization)
         for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
         for p in parameters { p.zeroGrad() }
         let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
         let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        guard result.loss.isFinite else {
+          throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: "the loss is \(result.loss)")
+        }
         _ = model.network.backward(result.dLogits)
         afterBackward?()
         optimizer.step(parameters)
-        lossSum += Double(result.loss) * Double(labels.count)
-        correct += result.correct
+        if let bad = parameters.first(where: { !$0.value.allFinite }) {
+          throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: "\(bad.name) has non-finite values after the update")
+        }
+        position.step += 1
+        position.lossSum += Double(result.loss) * Double(labels.count)
+        position.correct += result.correct
+        if let afterStep {
+          position.seconds = startSeconds + Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+          try afterStep(position)
+        }
       }
-      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+      let lossSum = position.lossSum, correct = position.correct
+      let seconds = startSeconds + Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
       let evaluation = Trainer.evaluate(model, on: test, normalization: normalization)
       let report = EpochReport(
         epoch: epoch + 1, learningRate: optimizer.learningRate,
@@ -121,7 +185,7 @@ public final class Trainer {
         trainAccuracy: Float(correct) / Float(max(1, train.count)), testLoss: evaluation.loss,
         testAccuracy: evaluation.accuracy, seconds: seconds)
       reports.append(report)
-      onEpoch(report)
+      try onEpoch(report)
     }
     return reports
   }

@@ -16,6 +16,16 @@ public final class Adam: Optimizer {
   public private(set) var secondMoments: [String: [Float]] = [:]
   public private(set) var stepCount = 0
 
+  public var state: OptimizerState {
+    OptimizerState(slots: ["first_moment": firstMoments, "second_moment": secondMoments], steps: stepCount)
+  }
+
+  public func restore(_ state: OptimizerState) {
+    firstMoments = state.slots["first_moment"] ?? [:]
+    secondMoments = state.slots["second_moment"] ?? [:]
+    stepCount = state.steps
+  }
+
   public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
     self.learningRate = learningRate
     self.beta1 = beta1

@@ -15,8 +15,13 @@ public struct Batcher {
   public var batchesPerEpoch: Int { (count + batchSize - 1) / batchSize }
 
   /// Index slices of one epoch, shuffled with `rng` (or in order when nil).
-  public func epoch(rng: RandomSource?) -> [ArraySlice<Int>] {
-    let order = rng?.permutation(count) ?? Array(0..<count)
-    return stride(from: 0, to: count, by: batchSize).map { order[$0..<min($0 + batchSize, count)] }
+  public func epoch(rng: RandomSource?) -> [ArraySlice<Int>] { batches(of: order(rng: rng)) }
+
+  /// One epoch's sample order: a permutation drawn from `rng` (identity when nil).
+  public func order(rng: RandomSource?) -> [Int] { rng?.permutation(count) ?? Array(0..<count) }
+
+  /// `order` cut into mini-batches.
+  public func batches(of order: [Int]) -> [ArraySlice<Int>] {
+    stride(from: 0, to: order.count, by: batchSize).map { order[$0..<min($0 + batchSize, order.count)] }
   }
 }

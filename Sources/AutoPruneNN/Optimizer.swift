@@ -5,4 +5,20 @@ public protocol Optimizer: AnyObject {
   var learningRate: Float { get set }
   /// Applies one update to every parameter from its `grad`.
   func step(_ parameters: [Parameter])
+  /// Everything the next `step` depends on besides the parameters, for checkpoints.
+  var state: OptimizerState { get }
+  /// Puts back a state read from `state` (of an optimizer with the same settings).
+  func restore(_ state: OptimizerState)
+}
+
+/// An optimizer's memory between steps: per-parameter buffers by slot and parameter name
+/// (`"momentum"` → `"fc1.weight"` → values) and the number of steps taken.
+public struct OptimizerState: Equatable, Sendable {
+  public var slots: [String: [String: [Float]]]
+  public var steps: Int
+
+  public init(slots: [String: [String: [Float]]], steps: Int) {
+    self.slots = slots
+    self.steps = steps
+  }
 }

@@ -13,6 +13,10 @@ public final class SGD: Optimizer {
   /// Momentum buffers by parameter name.
   public private(set) var buffers: [String: [Float]] = [:]
 
+  public var state: OptimizerState { OptimizerState(slots: ["momentum": buffers], steps: 0) }
+
+  public func restore(_ state: OptimizerState) { buffers = state.slots["momentum"] ?? [:] }
+
   public init(learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
     precondition(!nesterov || momentum > 0, "Nesterov momentum requires momentum > 0")
     self.learningRate = learningRate

@@ -86,6 +86,26 @@ public struct Tensor: Equatable, Sendable {
     }
   }
 
+  /// True when no element is NaN or infinite. `x − x` is 0 for finite `x` and NaN otherwise,
+  /// so one vectorised sum answers for the whole tensor (a branch per element would not vectorise).
+  public var allFinite: Bool {
+    storage.withUnsafeBufferPointer { v in
+      var lanes = SIMD16<Float>()
+      var i = 0
+      while i + 16 <= v.count {
+        let x = UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self)
+        lanes += x - x
+        i += 16
+      }
+      var tail: Float = 0
+      while i < v.count {
+        tail += v[i] - v[i]
+        i += 1
+      }
+      return lanes.sum() + tail == 0
+    }
+  }
+
   /// Sets every element to zero, keeping the allocation.
   public mutating func zero() {
     storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

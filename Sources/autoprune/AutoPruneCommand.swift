@@ -7,7 +7,8 @@ struct AutoPruneCommand: ParsableCommand {
   static func main() {
     MemoryTuning.keepFreedMemory()
     do {
-      var command = try parseAsRoot()
+      Invocation.arguments = try Invocation.expandingResume(Array(CommandLine.arguments.dropFirst()))
+      var command = try parseAsRoot(Invocation.arguments)
       try command.run()
     } catch {
       // Help and --version go through ArgumentParser as usual; every failure becomes one line

@@ -131,28 +131,28 @@ struct Bench: ParsableCommand {
     var records: [[String: Any]] = []
     let active = GEMM.backend
     defer { GEMM.backend = active }
-    func epochSeconds(_ kind: ModelKind, pruning granularity: Granularity?) -> Double {
+    func epochSeconds(_ kind: ModelKind, pruning granularity: Granularity?) throws -> Double {
       var config = TrainingConfig()
       config.epochs = 1
       let rng = RandomSource(seed: 1)
       let model = Model(kind, rng: rng)
       let pruning = granularity.map { AutoPrunePruning(model: model, granularity: $0, options: AutoPruneOptions()) }
       let trainer = Trainer(model: model, config: config, normalization: normalization, rng: rng)
-      return trainer.fit(train: subset, test: subset.prefix(100), afterBackward: pruning?.afterBackward)[0].seconds / fraction
+      return try trainer.fit(train: subset, test: subset.prefix(100), afterBackward: pruning?.afterBackward)[0].seconds / fraction
     }
     // Warm-up: loads BLAS, starts the worker threads, faults in the allocator's pages.
-    _ = epochSeconds(.lenet300, pruning: nil)
+    _ = try epochSeconds(.lenet300, pruning: nil)
     for kind in ModelKind.allCases {
       var dense: [GEMMBackend: Double] = [:]
       for backend in GEMM.availableBackends {
         GEMM.backend = backend
-        dense[backend] = epochSeconds(kind, pruning: nil)
+        dense[backend] = try epochSeconds(kind, pruning: nil)
         rows.append([kind.rawValue, "dense", backend.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", dense[backend]!), "1.00"])
         records.append(["model": kind.rawValue, "phase": "dense", "gemm": backend.rawValue, "epoch_seconds": dense[backend]!, "estimated": quick])
       }
       GEMM.backend = active
       for granularity in Granularity.allCases {
-        let seconds = epochSeconds(kind, pruning: granularity)
+        let seconds = try epochSeconds(kind, pruning: granularity)
         let ratio = seconds / dense[active]!
         rows.append([kind.rawValue, "prune (\(granularity.rawValue))", active.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", seconds), String(format: "%.2f", ratio)])
         records.append(["model": kind.rawValue, "phase": "prune-\(granularity.rawValue)", "gemm": active.rawValue, "epoch_seconds": seconds, "ratio_to_dense": ratio, "estimated": quick])

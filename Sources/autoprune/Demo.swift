@@ -51,13 +51,13 @@ struct Demo: ParsableCommand {
       let rng = RandomSource(seed: seed)
       let model = Model(kind, rng: rng)
       let start = DispatchTime.now()
-      _ = Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(train: train, test: test)
+      try Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(train: train, test: test)
       let dense = Trainer.evaluate(model, on: test, normalization: normalization)
 
       var options = AutoPruneOptions()
       options.mu = mu
       let pruning = AutoPrunePruning(model: model, granularity: .weight, options: options)
-      _ = PruningPhases.run(
+      try PruningPhases.run(
         model: model, method: pruning, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
         learningRate: 0.01, train: train, test: test, normalization: normalization, rng: rng)
       let pruned = Trainer.evaluate(model, on: test, normalization: normalization)

@@ -180,3 +180,89 @@ enum Output {
 #else
   private let RUSAGE_SELF_WHO = RUSAGE_SELF
 #endif
+
+/// The arguments of the command running now, after the subcommand name: what a checkpoint
+/// stores so that `--resume DIR` alone can go on (set by `main`, and by `run` per seed).
+enum Invocation {
+  nonisolated(unsafe) static var arguments: [String] = Array(CommandLine.arguments.dropFirst())
+
+  /// `arguments` without a `--resume DIR` / `--resume=DIR`.
+  static func withoutResume(_ arguments: [String]) -> [String] {
+    var result: [String] = []
+    var skipNext = false
+    for a in arguments {
+      if skipNext { skipNext = false; continue }
+      if a == "--resume" { skipNext = true; continue }
+      if a.hasPrefix("--resume=") { continue }
+      result.append(a)
+    }
+    return result
+  }
+
+  /// The directory of `--resume DIR` in `arguments`, if any.
+  static func resumeDirectory(in arguments: [String]) -> String? {
+    for (i, a) in arguments.enumerated() {
+      if a == "--resume", i + 1 < arguments.count { return arguments[i + 1] }
+      if a.hasPrefix("--resume=") { return String(a.dropFirst("--resume=".count)) }
+    }
+    return nil
+  }
+
+  /// `SUBCOMMAND --resume DIR` alone becomes the checkpoint's stored arguments plus `--resume DIR`.
+  static func expandingResume(_ arguments: [String]) throws -> [String] {
+    guard let directory = resumeDirectory(in: arguments), withoutResume(arguments).count == 1 else { return arguments }
+    let stored = try CheckpointSession.arguments(of: Checkpoint.read(directory: directory))
+    guard stored.first == arguments.first else {
+      throw ValidationError("--resume \(directory): the checkpoint is from `autoprune \(stored.first ?? "?")`, not `\(arguments.first ?? "")`")
+    }
+    return stored + ["--resume", directory]
+  }
+}
+
+struct CheckpointOptions: ParsableArguments {
+  @Option(help: "Checkpoint into --run-dir every N steps, or every N epochs as `Nepoch` (default with --run-dir: 1epoch; 0: never). The checkpoint is removed when the run finishes.")
+  var checkpointEvery: String?
+
+  @Option(help: "Go on with the run whose checkpoint is in DIR (its --run-dir), exactly where it stopped. Alone, the other options come from the checkpoint.")
+  var resume: String?
+
+  func validate() throws {
+    if let checkpointEvery, CheckpointPolicy(checkpointEvery) == nil {
+      throw ValidationError("--checkpoint-every: expected steps (500), epochs (2epoch) or 0, got \(checkpointEvery)")
+    }
+  }
+
+  /// The checkpoint to go on from, after checking it was made by these arguments.
+  func resumedState(runDirectory: String?) throws -> TrainingState? {
+    guard let resume else { return nil }
+    let state = try Checkpoint.read(directory: resume)
+    let stored = try CheckpointSession.arguments(of: state)
+    let given = Invocation.withoutResume(Invocation.arguments)
+    guard stored == given else {
+      throw ValidationError("--resume \(resume): the checkpoint was made by `autoprune \(stored.joined(separator: " "))`; give --resume alone or those same options")
+    }
+    let standardized = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+    guard let runDirectory, standardized(runDirectory) == standardized(resume) else {
+      throw ValidationError("--resume \(resume): the run's directory is \(runDirectory ?? "not set"); resume from there")
+    }
+    return state
+  }
+
+  /// Opens the run log (cut back to the checkpoint's length when resuming) and the session.
+  func session(
+    runDirectory: String?, stepsPerEpoch: Int, stages: [(name: String, epochs: Int)]
+  ) throws -> (log: RunLog?, session: CheckpointSession) {
+    let resumed = try resumedState(runDirectory: runDirectory)
+    let log = try runDirectory.map {
+      try RunLog(
+        directory: $0, keepingBytes: UInt64(try resumed?.int("log_bytes") ?? 0),
+        elapsedBefore: try resumed?.double("elapsed_seconds") ?? 0)
+    }
+    let policy = checkpointEvery.flatMap(CheckpointPolicy.init) ?? .epochs(1)
+    let session = try CheckpointSession(
+      directory: runDirectory, policy: policy, arguments: Invocation.withoutResume(Invocation.arguments), log: log,
+      resumed: resumed, stepsPerEpoch: stepsPerEpoch, stages: stages)
+    if let resumed { print("resuming from \(resumed.source): stage \(try resumed.text("stage")), epoch \(try resumed.int("position.epoch") + 1), step \(try resumed.int("position.step"))") }
+    return (log, session)
+  }
+}

@@ -188,6 +188,7 @@ struct Prune: ParsableCommand {
   @OptionGroup var training: TrainingOptions
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var logOptions: LogOptions
+  @OptionGroup var checkpoints: CheckpointOptions
 
   @Option(help: "Where to write the pruned model (.safetensors with masks and gate state).")
   var out: String
@@ -220,8 +221,11 @@ struct Prune: ParsableCommand {
   func run() throws {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
-    let log = try logOptions.open()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
+    let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
+    let (log, session) = try checkpoints.session(
+      runDirectory: logOptions.runDir, stepsPerEpoch: stepsPerEpoch,
+      stages: [("dense", pretrain), ("prune", pruneEpochs), ("finetune", finetuneEpochs)].filter { $0.1 > 0 })
     var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
@@ -234,18 +238,22 @@ struct Prune: ParsableCommand {
         throw ValidationError("--from \(from) is already pruned (it has masks); start from a dense model")
       }
       print("loaded dense \(model.rawValue) from \(from)")
-    } else if let epochs = pretrainEpochs, epochs > 0 {
-      config.epochs = epochs
-      print("dense pretraining: \(epochs) epochs")
-      _ = Trainer(model: net, config: config, normalization: normalization, rng: rng).fit(
-        train: train, test: test, onEpoch: { r in
-          print(Prune.epochLine("dense", r, epochs))
-          log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
-        })
-      stepOffset = epochs * stepsPerEpoch
     }
-    let dense = Trainer.evaluate(net, on: test, normalization: normalization)
-    print("dense test accuracy \(Output.percent(dense.accuracy)) on \(label)")
+    try session.restoreModel(net.parameters, rng: rng)
+    if pretrain > 0 {
+      config.epochs = pretrain
+      print("dense pretraining: \(pretrain) epochs")
+      let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
+      try DenseStage.run(trainer, train: train, test: test, session: session) { r in
+        print(Prune.epochLine("dense", r, pretrain))
+        log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
+      }
+      stepOffset = pretrain * stepsPerEpoch
+    }
+    let denseAccuracy = session.remember("dense_test_accuracy") {
+      Trainer.evaluate(net, on: test, normalization: normalization).accuracy
+    }
+    print("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
 
     var options = pruning.options
     options.m0Seed = config.seed
@@ -280,9 +288,9 @@ struct Prune: ParsableCommand {
       method = try ScratchBaseline(model: net, masks: masks, source: source)
     }
     print("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
-    let (pruneReports, finetuneReports) = PruningPhases.run(
+    try PruningPhases.run(
       model: net, method: method, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
-      learningRate: pruneLr, train: train, test: test, normalization: normalization, rng: rng
+      learningRate: pruneLr, train: train, test: test, normalization: normalization, rng: rng, session: session
     ) { phase, r in
       let report = PruningReport(layers: method.layers)
       let mu = phase == .prune ? (method as? AutoPrunePruning)?.mu : nil
@@ -292,6 +300,7 @@ struct Prune: ParsableCommand {
         + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
       log?.record(phase: phase.rawValue, r, stepsPerEpoch: stepsPerEpoch, stepOffset: offset, pruning: report, mu: mu)
     }
+    let pruneReports = session.reports["prune"] ?? [], finetuneReports = session.reports["finetune"] ?? []
     let report = PruningReport(layers: method.layers)
     let final = Trainer.evaluate(net, on: test, normalization: normalization)
     try WeightsFile.save(
@@ -300,23 +309,24 @@ struct Prune: ParsableCommand {
     print("\n" + report.table)
     let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
-                 Output.percent(final.accuracy), Output.percent(dense.accuracy), 100 * (final.accuracy - dense.accuracy),
+                 Output.percent(final.accuracy), Output.percent(denseAccuracy), 100 * (final.accuracy - denseAccuracy),
                  report.compression, Output.percent(report.flopsFraction), pruneSeconds, out))
     if runOptions.json || log != nil {
       var json = report.json
       json.merge([
-        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": dense.accuracy,
+        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": denseAccuracy,
         "method": self.method.rawValue, "summary": method.summary,
         "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu,
         "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(), "eta_m": options.etaM,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
         "finetune_epochs": finetuneReports.count, "prune_epochs": pruneEpochs, "seed": config.seed,
-        "command_line": CommandLine.arguments.joined(separator: " "),
+        "command_line": (["autoprune"] + Invocation.withoutResume(Invocation.arguments)).joined(separator: " "),
       ]) { $1 }
       if runOptions.json { Output.json(json) }
       try log?.writeSummary(json)
     }
+    session.finish()
   }
 
   static func epochLine(_ phase: String, _ r: EpochReport, _ total: Int) -> String {

@@ -25,8 +25,14 @@ struct Run: ParsableCommand {
   @Flag(help: "Skip seeds whose summary.json already exists, so an interrupted experiment goes on where it stopped.")
   var skipDone = false
 
+  @Option(help: "Go on with the experiment in DIR (its --out): finished seeds are skipped, an interrupted one resumes from its checkpoint.")
+  var resume: String?
+
   func validate() throws {
     if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
+    if let resume, let out, URL(fileURLWithPath: resume).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL {
+      throw ValidationError("--resume \(resume) and --out \(out) name different directories")
+    }
   }
 
   func run() throws {
@@ -39,7 +45,7 @@ struct Run: ParsableCommand {
       guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set \(override): expected KEY=VALUE") }
       parsed.set(parts[0], to: parts[1])
     }
-    let root = out ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
+    let root = out ?? resume ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
     if dryRun {
       for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
         let arguments = parsed.arguments(seed: seed, runDirectory: URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path)
@@ -60,14 +66,16 @@ struct Run: ParsableCommand {
     for seed in seedList {
       let directory = URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path
       // summary.json is written last (atomically), so its presence means the seed finished.
-      if skipDone && FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
+      if (skipDone || resume != nil) && FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
         print("== \(parsed.name), seed \(seed): done already (summary.json), skipped")
         continue
       }
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      let arguments = parsed.arguments(seed: seed, runDirectory: directory)
+      var arguments = parsed.arguments(seed: seed, runDirectory: directory)
       print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")
+      if resume != nil && Checkpoint.exists(in: directory) { arguments += ["--resume", directory] }
       do {
+        Invocation.arguments = arguments
         var command = try AutoPruneCommand.parseAsRoot(arguments)
         try command.run()
       } catch {

@@ -14,6 +14,7 @@ struct Train: ParsableCommand {
   @OptionGroup var training: TrainingOptions
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var logOptions: LogOptions
+  @OptionGroup var checkpoints: CheckpointOptions
 
   @Option(help: "Where to write the weights (.safetensors); written atomically at the end.")
   var out: String
@@ -25,20 +26,23 @@ struct Train: ParsableCommand {
   func run() throws {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
-    let log = try logOptions.open()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let config = training.config
+    let (log, session) = try checkpoints.session(
+      runDirectory: logOptions.runDir, stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)])
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)
     let normalization = Normalization.fitted(to: train)
     print("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
+    try session.restoreModel(net.parameters, rng: rng)
     let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
-    let reports = trainer.fit(train: train, test: test, onEpoch: { r in
+    try DenseStage.run(trainer, train: train, test: test, session: session) { r in
       print(String(format: "epoch %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
                    r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
       log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
-    })
+    }
     try WeightsFile.save(net, normalization: normalization, to: out)
+    let reports = session.reports["dense"] ?? []
     let last = reports.last!
     let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)
     print("saved \(out): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
@@ -47,9 +51,10 @@ struct Train: ParsableCommand {
       "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,
       "epoch_seconds": epochSeconds, "epochs": reports.count, "threads": Parallel.threads,
       "gemm": GEMM.backend.rawValue, "peak_rss_mib": Output.peakRSSMiB, "out": out, "data": label,
-      "seed": config.seed, "command_line": CommandLine.arguments.joined(separator: " "),
+      "seed": config.seed, "command_line": (["autoprune"] + Invocation.withoutResume(Invocation.arguments)).joined(separator: " "),
     ]
     if runOptions.json { Output.json(summary) }
     try log?.writeSummary(summary)
+    session.finish()
   }
 }

@@ -4,12 +4,6 @@ import XCTest
 /// Runs the built `autoprune` executable as a user would and checks exit codes, stderr and
 /// output files.
 final class CLITests: XCTestCase {
-  struct Result {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-  }
-
   var scratch: URL!
 
   override func setUpWithError() throws {
@@ -19,37 +13,12 @@ final class CLITests: XCTestCase {
 
   override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 
-  static var executable: URL {
-    let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-      + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-    return candidates.map { $0.appendingPathComponent("autoprune") }.first {
-      FileManager.default.isExecutableFile(atPath: $0.path)
-    } ?? URL(fileURLWithPath: "autoprune")
-  }
+  static var executable: URL { CLI.executable }
 
-  func autoprune(_ arguments: [String]) throws -> Result {
-    let process = Process()
-    process.executableURL = CLITests.executable
-    process.arguments = arguments
-    process.currentDirectoryURL = scratch
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-  }
+  func autoprune(_ arguments: [String]) throws -> CLI.Result { try CLI.run(arguments, in: scratch) }
 
-  /// A failure: non-zero exit, exactly one stderr line containing every `fragment`.
   func assertFails(_ arguments: [String], mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-    let r = try autoprune(arguments)
-    XCTAssertNotEqual(r.status, 0, "should fail: \(arguments)", file: file, line: line)
-    let lines = r.stderr.split(separator: "\n")
-    XCTAssertEqual(lines.count, 1, "one stderr line, got: \(r.stderr)", file: file, line: line)
-    for f in fragments { XCTAssertTrue(r.stderr.contains(f), "stderr lacks '\(f)': \(r.stderr)", file: file, line: line) }
-    XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("crashed"), file: file, line: line)
+    try CLI.assertFails(arguments, in: scratch, mentioning: fragments, file: file, line: line)
   }
 
   private func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }

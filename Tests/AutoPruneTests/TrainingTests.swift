@@ -25,7 +25,7 @@ final class TrainingTests: XCTestCase {
     config.seed = 7
     let rng = RandomSource(seed: config.seed)
     let model = Model(.lenet300, rng: rng)
-    let reports = Trainer(model: model, config: config, normalization: .fitted(to: train), rng: rng).fit(train: train, test: test)
+    let reports = try Trainer(model: model, config: config, normalization: .fitted(to: train), rng: rng).fit(train: train, test: test)
     XCTAssertGreaterThanOrEqual(reports.last!.testAccuracy, 0.78)
     XCTAssertLessThan(reports.last!.trainLoss, reports.first!.trainLoss)
   }
@@ -38,17 +38,17 @@ final class TrainingTests: XCTestCase {
       let saved = GEMM.backend
       GEMM.backend = backend
       defer { GEMM.backend = saved }
-      func run() -> [Tensor] {
+      func run() throws -> [Tensor] {
         var config = TrainingConfig()
         config.epochs = 1
         config.seed = 11
         let rng = RandomSource(seed: 11)
         let model = Model(.lenet5, rng: rng)
-        _ = Trainer(model: model, config: config, normalization: .fitted(to: small), rng: rng).fit(train: small, test: test.prefix(50))
+        try Trainer(model: model, config: config, normalization: .fitted(to: small), rng: rng).fit(train: small, test: test.prefix(50))
         return model.parameters.map(\.value)
       }
-      let first = run()
-      XCTAssertEqual(first, run(), "\(backend)")
+      let first = try run()
+      XCTAssertEqual(first, try run(), "\(backend)")
     }
   }
 }

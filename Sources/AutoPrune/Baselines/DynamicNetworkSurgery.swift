@@ -14,9 +14,9 @@ public final class DynamicNetworkSurgery {
   public let layers: [PrunableLayer]
   public let gates: [MaskGate]
   /// `(a, b)` per layer.
-  public let thresholds: [(cut: Float, splice: Float)]
+  public internal(set) var thresholds: [(cut: Float, splice: Float)]
   public let interval: Int
-  private var step = 0
+  var step = 0
 
   public convenience init(model: Model, c: Float, interval: Int = 1) {
     self.init(layers: PrunableLayer.discover(in: model), c: c, interval: interval)

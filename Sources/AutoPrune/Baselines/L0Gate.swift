@@ -145,6 +145,21 @@ public final class L0Gate: Gate {
   }
 
 
+  /// Saves `log α`, its Adam state and the frozen flag under `prefix`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    state.put("\(prefix).log_alpha", logAlpha)
+    state.put("\(prefix).adam", optimizer: adam)
+    state.put("\(prefix).frozen", bool: frozen)
+  }
+
+  /// Restores a `save`; the gate values are redrawn by the next `prepare`, as after any step.
+  public func restore(from state: TrainingState, prefix: String) throws {
+    logAlpha = try state.floats("\(prefix).log_alpha", count: logAlpha.count)
+    logAlphaParameter.value = Tensor(shape: [logAlpha.count], values: logAlpha)
+    try state.restore(adam, from: "\(prefix).adam", parameters: [logAlphaParameter])
+    frozen = try state.bool("\(prefix).frozen")
+  }
+
   /// Expected number of non-zero gates (the L0 penalty without λ).
   public var expectedL0: Float { logAlpha.reduce(0) { $0 + L0Gate.probabilityNonZero($1) } }
 
@@ -176,6 +191,14 @@ public final class L0Pruning: PruningMethod {
 
   /// Fine-tuning: gates fixed at their test-time values.
   public func freeze() { for gate in gates { gate.frozen = true } }
+
+  public func save(into state: inout TrainingState, prefix: String) {
+    for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
 
   public var summary: String { "L0 hard-concrete (\(gates.first?.perUnit == true ? "unit" : "weight") gates), λ \(lambda)" }
 

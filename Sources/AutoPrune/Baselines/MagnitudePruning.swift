@@ -93,6 +93,15 @@ public final class MagnitudePruning {
   /// trainer's `afterBackward` while fine-tuning.
   public func afterBackward() { for gate in gates { gate.applyWeightRule() } }
 
+  /// Saves every gate's masks under `prefix.LAYER`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
+
   public func detach() { for gate in gates { gate.detach() } }
 
   /// Indices of the `count` largest values (ties → lower index first).

@@ -43,6 +43,21 @@ public final class MaskGate: Gate {
     layer.bias.maskDidChange()
   }
 
+  /// Saves the masks and the gradient rule under `prefix`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    state.put("\(prefix).mask", mask.storage)
+    if let biasMask { state.put("\(prefix).bias_mask", biasMask.storage) }
+    state.put("\(prefix).masked_weights_learn", bool: maskedWeightsLearn)
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    setMask(Tensor(shape: mask.shape, values: try state.floats("\(prefix).mask", count: mask.count)))
+    if state.has("\(prefix).bias_mask") {
+      setBiasMask(Tensor(shape: layer.bias.shape, values: try state.floats("\(prefix).bias_mask", count: layer.bias.count)))
+    }
+    maskedWeightsLearn = try state.bool("\(prefix).masked_weights_learn")
+  }
+
   /// Kept entries.
   public var keptCount: Int { mask.storage.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
 

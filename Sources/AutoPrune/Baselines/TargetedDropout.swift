@@ -66,6 +66,18 @@ public final class TargetedDropoutGate: Gate {
     layer.weight.maskDidChange()
   }
 
+  /// Saves the mask and whether it is final under `prefix`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    state.put("\(prefix).mask", mask.storage)
+    state.put("\(prefix).pruned", bool: pruned)
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    mask = Tensor(shape: mask.shape, values: try state.floats("\(prefix).mask", count: mask.count))
+    pruned = try state.bool("\(prefix).pruned")
+    layer.weight.maskDidChange()
+  }
+
   /// Dropped (or pruned) weights get no update this step.
   public func afterBackward() { layer.weight.grad.multiply(by: mask) }
 }
@@ -89,6 +101,14 @@ public final class TargetedDropout: PruningMethod {
   }
 
   public var state: [(name: String, shape: [Int], values: [Float])] { [] }
+
+  public func save(into state: inout TrainingState, prefix: String) {
+    for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layer.name)") }
+  }
 }
 
 /// Order statistics without sorting.

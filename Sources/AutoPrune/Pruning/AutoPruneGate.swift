@@ -335,6 +335,42 @@ public final class AutoPruneGate: Gate {
     if let bias, biasMask != nil { bias.weightDecayMask = skipDecay ? biasMask : nil }
   }
 
+  /// Saves `m` of every axis, the momentum buffers and the gradient mean under `prefix`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    for (axis, name) in [(Axis.element, "element"), (.output, "output"), (.input, "input")] {
+      if let m = values(axis) { state.put("\(prefix).\(name)", m) }
+      if let v = velocity[axis] { state.put("\(prefix).\(name).velocity", v) }
+    }
+    state.put("\(prefix).mean_abs_gradient", float: meanAbsGradient)
+    state.put("\(prefix).frozen", bool: frozen)
+  }
+
+  /// Restores what `save` wrote and rebuilds the masks.
+  public func restore(from state: TrainingState, prefix: String) throws {
+    for (axis, name) in [(Axis.element, "element"), (.output, "output"), (.input, "input")] {
+      guard let m = values(axis) else { continue }
+      let restored = try state.floats("\(prefix).\(name)", count: m.count)
+      switch axis {
+      case .element: element = restored
+      case .output: output = restored
+      case .input: input = restored
+      }
+      let key = "\(prefix).\(name).velocity"
+      velocity[axis] = state.has(key) ? try state.floats(key, count: m.count) : nil
+    }
+    meanAbsGradient = try state.float("\(prefix).mean_abs_gradient")
+    frozen = try state.bool("\(prefix).frozen")
+    refreshMasks()
+  }
+
+  private func values(_ axis: Axis) -> [Float]? {
+    switch axis {
+    case .element: return element
+    case .output: return output
+    case .input: return input
+    }
+  }
+
   /// Recomputes the expanded masks from `m` and tells the parameters.
   public func refreshMasks() {
     let rowOpen = output?.map(AutoPruneGate.h)

@@ -85,6 +85,23 @@ public final class AutoPrunePruning {
     mu *= kept > target ? 1.02 : 1 / 1.02
   }
 
+  /// Saves μ, the step count and every gate under `prefix`.
+  public func save(into state: inout TrainingState, prefix: String) {
+    state.put("\(prefix).mu", float: mu)
+    state.put("\(prefix).step", int: step)
+    state.put("\(prefix).frozen", bool: frozen)
+    for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layerName)") }
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    mu = try state.float("\(prefix).mu")
+    step = try state.int("\(prefix).step")
+    // Gates carry their own frozen flag; set the method's without touching theirs.
+    let isFrozen = try state.bool("\(prefix).frozen")
+    for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layerName)") }
+    if isFrozen != frozen { frozen = isFrozen }
+  }
+
   /// Removes every gate from the model.
   public func detach() { for g in gates { g.detach() } }
 }

@@ -15,6 +15,11 @@ public protocol PruningMethod: AnyObject {
   var summary: String { get }
   /// Extra tensors to save with the model (gate state), PyTorch-style names.
   var state: [(name: String, shape: [Int], values: [Float])] { get }
+  /// Saves everything the method changes while it runs (masks, gate parameters, counters,
+  /// schedules) under `prefix`, for a checkpoint.
+  func save(into state: inout TrainingState, prefix: String)
+  /// Restores a `save` on a method built with the same settings on the same model.
+  func restore(from state: TrainingState, prefix: String) throws
 }
 
 extension AutoPrunePruning: PruningMethod {
@@ -91,6 +96,29 @@ public final class MagnitudeBaseline: PruningMethod {
 
   public func freeze() { schedule = nil }
 
+  public func save(into state: inout TrainingState, prefix: String) {
+    pruning.save(into: &state, prefix: prefix)
+    state.put("\(prefix).step", int: step)
+    if let schedule {
+      state.put("\(prefix).schedule", [schedule.initialSparsity, schedule.finalSparsity])
+      state.put("\(prefix).schedule_steps", text: "\(schedule.startStep),\(schedule.interval),\(schedule.updates)")
+    }
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    try pruning.restore(from: state, prefix: prefix)
+    step = try state.int("\(prefix).step")
+    schedule = nil
+    if state.has("\(prefix).schedule") {
+      let sparsities = try state.floats("\(prefix).schedule", count: 2)
+      let text = try state.text("\(prefix).schedule_steps")
+      let steps = text.split(separator: ",").compactMap { Int($0) }
+      guard steps.count == 3 else { throw CheckpointError.badValue(state.source, entry: "\(prefix).schedule_steps", value: text) }
+      schedule = GradualSchedule(
+        initialSparsity: sparsities[0], finalSparsity: sparsities[1], startStep: steps[0], interval: steps[1], updates: steps[2])
+    }
+  }
+
   public var summary: String {
     let name: String
     switch kind {
@@ -110,6 +138,26 @@ extension DynamicNetworkSurgery: PruningMethod {
   public func freeze() {
     frozen = true
     for gate in gates { gate.maskedWeightsLearn = false }
+  }
+
+  public func save(into state: inout TrainingState, prefix: String) {
+    for (gate, threshold) in zip(gates, thresholds) {
+      gate.save(into: &state, prefix: "\(prefix).\(gate.layer.name)")
+      state.put("\(prefix).\(gate.layer.name).thresholds", [threshold.cut, threshold.splice])
+    }
+    state.put("\(prefix).step", int: step)
+    state.put("\(prefix).frozen", bool: frozen)
+  }
+
+  public func restore(from state: TrainingState, prefix: String) throws {
+    // Thresholds come from the weights at attach time: take the saved ones, not the restored weights'.
+    thresholds = try gates.map { gate in
+      try gate.restore(from: state, prefix: "\(prefix).\(gate.layer.name)")
+      let t = try state.floats("\(prefix).\(gate.layer.name).thresholds", count: 2)
+      return (t[0], t[1])
+    }
+    step = try state.int("\(prefix).step")
+    frozen = try state.bool("\(prefix).frozen")
   }
 
   public var summary: String { "dynamic network surgery, thresholds \(thresholds.map { String(format: "%.3g/%.3g", $0.cut, $0.splice) })" }
@@ -149,6 +197,8 @@ public final class ScratchBaseline: PruningMethod {
   public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
   public func afterBackward() { pruning.afterBackward() }
   public func freeze() {}
+  public func save(into state: inout TrainingState, prefix: String) { pruning.save(into: &state, prefix: prefix) }
+  public func restore(from state: TrainingState, prefix: String) throws { try pruning.restore(from: state, prefix: prefix) }
   public var summary: String { "scratch training of the masks in \(source)" }
   public var state: [(name: String, shape: [Int], values: [Float])] { [] }
 }

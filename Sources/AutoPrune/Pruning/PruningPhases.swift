@@ -7,27 +7,55 @@ public enum PruningPhases {
   public enum Phase: String, Sendable { case prune, finetune }
 
   /// Runs both phases; `onEpoch` sees each epoch's report with its phase.
-  /// - Parameter config: the run's training settings (seed, optimizer, batch size); epochs,
-  ///   learning rate and schedule are set here per phase.
+  /// - Parameters:
+  ///   - config: the run's training settings (seed, optimizer, batch size); epochs, learning
+  ///     rate and schedule are set here per phase.
+  ///   - session: checkpoints (stages `prune` and `finetune`) and where a resumed run starts;
+  ///     it captures the model, the method, the phase's optimizer and `rng`.
+  @discardableResult
   public static func run(
     model: Model, method: any PruningMethod, config: TrainingConfig, pruneEpochs: Int, finetuneEpochs: Int,
     learningRate: Float, train: ImageDataset, test: ImageDataset, normalization: Normalization, rng: RandomSource,
-    onEpoch: (Phase, EpochReport) -> Void = { _, _ in }
-  ) -> (prune: [EpochReport], finetune: [EpochReport]) {
+    session: CheckpointSession? = nil,
+    onEpoch: (Phase, EpochReport) throws -> Void = { _, _ in }
+  ) throws -> (prune: [EpochReport], finetune: [EpochReport]) {
     var phaseConfig = config
     phaseConfig.epochs = pruneEpochs
     phaseConfig.learningRate = learningRate
     phaseConfig.schedule = .constant
-    let prune = Trainer(model: model, config: phaseConfig, normalization: normalization, rng: rng).fit(
-      train: train, test: test, afterBackward: method.afterBackward, beforeEpoch: method.willStartEpoch,
-      onEpoch: { onEpoch(.prune, $0) })
-    // The pruning phase ends here: masks become final (targeted dropout prunes now).
-    method.freeze()
+    if let restored = session?.restoredState(atOrAfter: Phase.prune.rawValue) {
+      try method.restore(from: restored, prefix: "method")
+    }
+    func phase(_ phase: Phase, config: TrainingConfig, hooks: Bool) throws -> [EpochReport] {
+      let start = try session?.start(of: phase.rawValue, samples: train.count) ?? .fresh
+      if start == .skip { return [] }
+      let trainer = Trainer(model: model, config: config, normalization: normalization, rng: rng)
+      var position: TrainingPosition?
+      if case .resume(let p) = start, let restored = session?.resumed {
+        try restored.restore(trainer.optimizer, from: "optimizer", parameters: model.parameters)
+        position = p
+      }
+      session?.begin(phase.rawValue) { state in
+        state.put(parameters: model.parameters)
+        method.save(into: &state, prefix: "method")
+        state.put("optimizer", optimizer: trainer.optimizer)
+        state.put("rng", rng: rng)
+      }
+      return try trainer.fit(
+        train: train, test: test, afterBackward: method.afterBackward, beforeEpoch: hooks ? method.willStartEpoch : nil,
+        onEpoch: { report in
+          try onEpoch(phase, report)
+          try session?.epochDone(report)
+        }, resume: position, afterStep: session.map { s in { try s.stepDone($0) } })
+    }
+    let prune = try phase(.prune, config: phaseConfig, hooks: true)
+    // The pruning phase ends here: masks become final (targeted dropout prunes now). A run
+    // resumed inside fine-tuning restored the final masks instead.
+    if try session?.start(of: Phase.finetune.rawValue, samples: train.count) ?? .fresh == .fresh { method.freeze() }
     guard finetuneEpochs > 0 else { return (prune, []) }
     phaseConfig.epochs = finetuneEpochs
     phaseConfig.schedule = .cosine
-    let finetune = Trainer(model: model, config: phaseConfig, normalization: normalization, rng: rng).fit(
-      train: train, test: test, afterBackward: method.afterBackward, onEpoch: { onEpoch(.finetune, $0) })
+    let finetune = try phase(.finetune, config: phaseConfig, hooks: false)
     return (prune, finetune)
   }
 }

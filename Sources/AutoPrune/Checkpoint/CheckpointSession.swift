@@ -1,0 +1,182 @@
+import AutoPruneNN
+import Foundation
+
+/// A command's checkpoints across its stages (`dense`, `prune`, `finetune`): decides when one is
+/// due, writes it with what the running stage's `capture` adds, and on resume tells each stage
+/// where to start. The epoch reports of finished stages travel in the checkpoint, so the final
+/// summary of a resumed run is the one an uninterrupted run writes.
+public final class CheckpointSession {
+  public let directory: String?
+  public let policy: CheckpointPolicy
+  /// The command's arguments (without `--resume`), stored so `--resume DIR` alone can go on.
+  public let arguments: [String]
+  public let log: RunLog?
+  public let resumed: TrainingState?
+  public let stepsPerEpoch: Int
+  /// Stages in run order with their epochs (global step and epoch counts come from them).
+  public let stages: [(name: String, epochs: Int)]
+  public private(set) var reports: [String: [EpochReport]] = [:]
+  /// Figures a command computed before the checkpoint and needs at the end (the dense model's
+  /// accuracy, which the restored, already pruned model can no longer give).
+  public private(set) var remembered: [String: Float] = [:]
+  private var stage = ""
+  private var capture: (inout TrainingState) -> Void = { _ in }
+
+  /// Where a stage starts.
+  public enum Start: Equatable {
+    /// The checkpoint is past this stage: its effects are in the restored state.
+    case skip
+    case fresh
+    case resume(TrainingPosition)
+  }
+
+  public init(
+    directory: String?, policy: CheckpointPolicy, arguments: [String], log: RunLog?, resumed: TrainingState?,
+    stepsPerEpoch: Int, stages: [(name: String, epochs: Int)]
+  ) throws {
+    self.directory = directory
+    self.policy = directory == nil ? .never : policy
+    self.arguments = arguments
+    self.log = log
+    self.resumed = resumed
+    self.stepsPerEpoch = stepsPerEpoch
+    self.stages = stages
+    if let resumed {
+      let text = try resumed.text("reports")
+      guard let decoded = try? JSONDecoder().decode([String: [EpochReport]].self, from: Data(text.utf8)) else {
+        throw CheckpointError.badValue(resumed.source, entry: "reports", value: "not the JSON of epoch reports")
+      }
+      reports = decoded
+      for (key, _) in resumed.scalars where key.hasPrefix("value.") {
+        remembered[String(key.dropFirst("value.".count))] = try resumed.float(key)
+      }
+      let name = try resumed.text("stage")
+      guard stages.contains(where: { $0.name == name }) else {
+        throw CheckpointError.badValue(resumed.source, entry: "stage", value: name)
+      }
+    }
+  }
+
+  /// Where `name` starts (a run with `samples` training samples).
+  public func start(of name: String, samples: Int) throws -> Start {
+    guard let resumed, let here = stages.firstIndex(where: { $0.name == name }),
+      let there = stages.firstIndex(where: { $0.name == (try? resumed.text("stage")) })
+    else { return .fresh }
+    if there > here { return .skip }
+    if there < here { return .fresh }
+    return .resume(try resumed.position("position", samples: samples))
+  }
+
+  /// The restored state, when `name` is the stage the checkpoint stopped in or a later one.
+  public func restoredState(atOrAfter name: String) -> TrainingState? {
+    guard let resumed, let stageName = try? resumed.text("stage"), let here = stages.firstIndex(where: { $0.name == name }),
+      let there = stages.firstIndex(where: { $0.name == stageName })
+    else { return nil }
+    return there >= here ? resumed : nil
+  }
+
+  /// Puts back the parameters and the RNG of a resumed run; call once the model is built (and
+  /// loaded from its starting file), before any stage runs. No-op for a new run.
+  public func restoreModel(_ parameters: [Parameter], rng: RandomSource) throws {
+    guard let resumed else { return }
+    try resumed.restore(parameters: parameters)
+    try resumed.restore(rng, from: "rng")
+  }
+
+  /// Keeps `value` under `key` in every later checkpoint; returns the value a resumed run
+  /// remembered instead when it has one.
+  @discardableResult
+  public func remember(_ key: String, _ value: () -> Float) -> Float {
+    if let kept = remembered[key] { return kept }
+    let v = value()
+    remembered[key] = v
+    return v
+  }
+
+  /// Starts stage `name`; `capture` adds everything it changes (model, method, optimizer, RNG).
+  public func begin(_ name: String, capture: @escaping (inout TrainingState) -> Void) {
+    stage = name
+    self.capture = capture
+  }
+
+  private var stageOffset: (steps: Int, epochs: Int) {
+    let before = stages.prefix { $0.name != stage }.reduce(0) { $0 + $1.epochs }
+    return (before * stepsPerEpoch, before)
+  }
+
+  /// After every optimizer step.
+  public func stepDone(_ position: TrainingPosition) throws {
+    let step = stageOffset.steps + position.epoch * stepsPerEpoch + position.step
+    guard policy.isDue(afterStep: step) else { return }
+    try write(position)
+  }
+
+  /// After every epoch's report (and its log line).
+  public func epochDone(_ report: EpochReport) throws {
+    reports[stage, default: []].append(report)
+    guard policy.isDue(afterEpoch: stageOffset.epochs + report.epoch) else { return }
+    try write(TrainingPosition(epoch: report.epoch))
+  }
+
+  private func write(_ position: TrainingPosition) throws {
+    guard let directory else { return }
+    var state = TrainingState()
+    capture(&state)
+    for (key, value) in remembered { state.put("value.\(key)", float: value) }
+    state.put("stage", text: stage)
+    state.put("position", position: position)
+    let json = try JSONEncoder().encode(reports)
+    state.put("reports", text: String(decoding: json, as: UTF8.self))
+    state.put("arguments", text: String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self))
+    if let log {
+      state.put("log_bytes", int: Int(log.byteCount))
+      state.put("elapsed_seconds", double: log.elapsed)
+    }
+    try Checkpoint.write(state, directory: directory)
+  }
+
+  /// The run finished and wrote its results: its checkpoint has no further use.
+  public func finish() {
+    guard let directory else { return }
+    try? FileManager.default.removeItem(atPath: Checkpoint.path(in: directory))
+  }
+
+  /// The arguments a checkpoint was made with.
+  public static func arguments(of state: TrainingState) throws -> [String] {
+    let text = try state.text("arguments")
+    guard let arguments = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+      throw CheckpointError.badValue(state.source, entry: "arguments", value: text)
+    }
+    return arguments
+  }
+}
+
+/// Dense training as a checkpointed stage named `dense` (used by `train` and by `prune`'s
+/// pretraining), after `CheckpointSession.restoreModel`: restores the optimizer when the
+/// checkpoint is inside it, skips it when the checkpoint is past it.
+public enum DenseStage {
+  public static func run(
+    _ trainer: Trainer, train: ImageDataset, test: ImageDataset, session: CheckpointSession,
+    onEpoch: @escaping (EpochReport) throws -> Void
+  ) throws {
+    let parameters = trainer.model.parameters
+    let start = try session.start(of: "dense", samples: train.count)
+    if start == .skip { return }
+    var position: TrainingPosition?
+    if case .resume(let p) = start, let restored = session.resumed {
+      try restored.restore(trainer.optimizer, from: "optimizer", parameters: parameters)
+      position = p
+    }
+    session.begin("dense") { state in
+      state.put(parameters: parameters)
+      state.put("optimizer", optimizer: trainer.optimizer)
+      state.put("rng", rng: trainer.rng)
+    }
+    try trainer.fit(
+      train: train, test: test,
+      onEpoch: { report in
+        try onEpoch(report)
+        try session.epochDone(report)
+      }, resume: position, afterStep: { try session.stepDone($0) })
+  }
+}

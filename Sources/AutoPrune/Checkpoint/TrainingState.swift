@@ -1,0 +1,158 @@
+import AutoPruneNN
+import Foundation
+
+/// What can be wrong with a checkpoint's content (its file format errors are `SafeTensorsError`).
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+  case missing(String, entry: String)
+  case wrongSize(String, entry: String, expected: Int, found: Int)
+  case badValue(String, entry: String, value: String)
+  case notACheckpoint(String)
+
+  public var description: String {
+    switch self {
+    case .missing(let f, let e): return "\(f): checkpoint entry \(e) is missing (incomplete or from another run)"
+    case .wrongSize(let f, let e, let x, let n): return "\(f): checkpoint entry \(e) has \(n) values, the run needs \(x)"
+    case .badValue(let f, let e, let v): return "\(f): checkpoint entry \(e) = \(v) is not valid"
+    case .notACheckpoint(let f): return "\(f): not an autoprune checkpoint (no checkpoint_format in its metadata)"
+    }
+  }
+}
+
+/// Everything a run needs to go on exactly where it stopped, as named float tensors and named
+/// text scalars: the form a safetensors file holds (tensors + string metadata).
+///
+/// Scalars that must survive bit for bit (RNG words, running sums) are stored as hexadecimal
+/// bit patterns, never as decimal text.
+public struct TrainingState {
+  public private(set) var tensors: [(name: String, shape: [Int], values: [Float])] = []
+  public private(set) var scalars: [String: String] = [:]
+  private var index: [String: Int] = [:]
+  /// Names errors after this file.
+  public var source = "checkpoint"
+
+  public init() {}
+
+  public init(tensors: [(name: String, shape: [Int], values: [Float])], scalars: [String: String], source: String) {
+    self.scalars = scalars
+    self.source = source
+    for t in tensors { put(t.name, t.values, shape: t.shape) }
+  }
+
+  public mutating func put(_ name: String, _ values: [Float], shape: [Int]? = nil) {
+    let entry = (name, shape ?? [values.count], values)
+    if let i = index[name] { tensors[i] = entry } else {
+      index[name] = tensors.count
+      tensors.append(entry)
+    }
+  }
+
+  public func has(_ name: String) -> Bool { index[name] != nil }
+
+  /// The values of tensor `name`, which must hold `count` of them when given.
+  public func floats(_ name: String, count: Int? = nil) throws -> [Float] {
+    guard let i = index[name] else { throw CheckpointError.missing(source, entry: name) }
+    let values = tensors[i].values
+    if let count, values.count != count { throw CheckpointError.wrongSize(source, entry: name, expected: count, found: values.count) }
+    return values
+  }
+
+  public mutating func put(_ name: String, text: String) { scalars[name] = text }
+
+  public func text(_ name: String) throws -> String {
+    guard let value = scalars[name] else { throw CheckpointError.missing(source, entry: name) }
+    return value
+  }
+
+  public mutating func put(_ name: String, int: Int) { scalars[name] = String(int) }
+
+  public func int(_ name: String) throws -> Int {
+    let t = try text(name)
+    guard let value = Int(t) else { throw CheckpointError.badValue(source, entry: name, value: t) }
+    return value
+  }
+
+  public mutating func put(_ name: String, bool: Bool) { scalars[name] = bool ? "true" : "false" }
+
+  public func bool(_ name: String) throws -> Bool {
+    let t = try text(name)
+    guard t == "true" || t == "false" else { throw CheckpointError.badValue(source, entry: name, value: t) }
+    return t == "true"
+  }
+
+  public mutating func put(_ name: String, words: [UInt64]) {
+    scalars[name] = words.map { String($0, radix: 16) }.joined(separator: ",")
+  }
+
+  public func words(_ name: String, count: Int) throws -> [UInt64] {
+    let t = try text(name)
+    let words = t.split(separator: ",").compactMap { UInt64($0, radix: 16) }
+    guard words.count == count else { throw CheckpointError.badValue(source, entry: name, value: t) }
+    return words
+  }
+
+  public mutating func put(_ name: String, double: Double) { put(name, words: [double.bitPattern]) }
+  public func double(_ name: String) throws -> Double { Double(bitPattern: try words(name, count: 1)[0]) }
+  public mutating func put(_ name: String, float: Float) { put(name, words: [UInt64(float.bitPattern)]) }
+
+  public func float(_ name: String) throws -> Float {
+    let word = try words(name, count: 1)[0]
+    guard word <= UInt64(UInt32.max) else { throw CheckpointError.badValue(source, entry: name, value: String(word, radix: 16)) }
+    return Float(bitPattern: UInt32(word))
+  }
+
+  // MARK: Shared pieces
+
+  public mutating func put(_ prefix: String, rng: RandomSource) {
+    let s = rng.state
+    put(prefix, words: [s.0, s.1, s.2, s.3])
+  }
+
+  public func restore(_ rng: RandomSource, from prefix: String) throws {
+    let w = try words(prefix, count: 4)
+    guard w.contains(where: { $0 != 0 }) else { throw CheckpointError.badValue(source, entry: prefix, value: "all zero") }
+    rng.state = (w[0], w[1], w[2], w[3])
+  }
+
+  /// An optimizer's buffers as `PREFIX.SLOT.PARAMETER` tensors plus its step count.
+  public mutating func put(_ prefix: String, optimizer: any Optimizer) {
+    let state = optimizer.state
+    put("\(prefix).steps", int: state.steps)
+    put("\(prefix).slots", text: state.slots.keys.sorted().joined(separator: ","))
+    for (slot, buffers) in state.slots.sorted(by: { $0.key < $1.key }) {
+      put("\(prefix).\(slot).names", text: buffers.keys.sorted().joined(separator: ","))
+      for (name, values) in buffers.sorted(by: { $0.key < $1.key }) { put("\(prefix).\(slot).\(name)", values) }
+    }
+  }
+
+  /// Restores `optimizer`; each buffer must match its parameter's size (`parameters`).
+  public func restore(_ optimizer: any Optimizer, from prefix: String, parameters: [Parameter]) throws {
+    let sizes = Dictionary(parameters.map { ($0.name, $0.count) }, uniquingKeysWith: { a, _ in a })
+    var slots: [String: [String: [Float]]] = [:]
+    for slot in try text("\(prefix).slots").split(separator: ",").map(String.init) {
+      var buffers: [String: [Float]] = [:]
+      for name in try text("\(prefix).\(slot).names").split(separator: ",").map(String.init) {
+        guard let size = sizes[name] else { throw CheckpointError.badValue(source, entry: "\(prefix).\(slot).names", value: name) }
+        let values = try floats("\(prefix).\(slot).\(name)")
+        // SGD without momentum keeps an empty buffer.
+        guard values.isEmpty || values.count == size else {
+          throw CheckpointError.wrongSize(source, entry: "\(prefix).\(slot).\(name)", expected: size, found: values.count)
+        }
+        buffers[name] = values
+      }
+      slots[slot] = buffers
+    }
+    optimizer.restore(OptimizerState(slots: slots, steps: try int("\(prefix).steps")))
+  }
+
+  /// Parameter values under their own names.
+  public mutating func put(parameters: [Parameter]) {
+    for p in parameters { put(p.name, p.value.storage, shape: p.shape) }
+  }
+
+  public func restore(parameters: [Parameter]) throws {
+    for p in parameters {
+      let values = try floats(p.name, count: p.count)
+      p.value = Tensor(shape: p.shape, values: values)
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import XCTest
+
+/// Runs the built `autoprune` executable as a user would.
+enum CLI {
+  struct Result {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+  }
+
+  static var executable: URL {
+    let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+      + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+    return candidates.map { $0.appendingPathComponent("autoprune") }.first {
+      FileManager.default.isExecutableFile(atPath: $0.path)
+    } ?? URL(fileURLWithPath: "autoprune")
+  }
+
+  /// Runs to the end in `directory`, collecting both streams.
+  static func run(_ arguments: [String], in directory: URL) throws -> Result {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// A failure: non-zero exit, exactly one stderr line containing every `fragment`.
+  static func assertFails(
+    _ arguments: [String], in directory: URL, mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let r = try run(arguments, in: directory)
+    XCTAssertNotEqual(r.status, 0, "should fail: \(arguments)", file: file, line: line)
+    let lines = r.stderr.split(separator: "\n")
+    XCTAssertEqual(lines.count, 1, "one stderr line, got: \(r.stderr)", file: file, line: line)
+    for f in fragments { XCTAssertTrue(r.stderr.contains(f), "stderr lacks '\(f)': \(r.stderr)", file: file, line: line) }
+    XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("crashed"), file: file, line: line)
+  }
+}
