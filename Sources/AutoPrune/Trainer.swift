@@ -192,13 +192,19 @@ public final class Trainer {
 
   /// Loss and top-1 accuracy of `model` on `data`, in inference mode, batches of 1,000.
   public static func evaluate(_ model: Model, on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000) -> Evaluation {
+    for gate in model.network.gates { gate.prepare(training: false, rng: nil) }
+    return evaluate(on: data, normalization: normalization, batchSize: batchSize) { model.network.forward($0, context: .inference) }
+  }
+
+  /// Loss and top-1 accuracy of any inference function (a thinned or sparse network) on `data`.
+  public static func evaluate(
+    on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000, logits: (Tensor) -> Tensor
+  ) -> Evaluation {
     var lossSum = 0.0
     var correct = 0
-    for gate in model.network.gates { gate.prepare(training: false, rng: nil) }
     for indices in Batcher(count: data.count, batchSize: batchSize).epoch(rng: nil) {
       let (images, labels) = data.batch(indices, normalization: normalization)
-      let logits = model.network.forward(images, context: .inference)
-      let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+      let result = SoftmaxCrossEntropy.evaluate(logits: logits(images), labels: labels)
       lossSum += Double(result.loss) * Double(labels.count)
       correct += result.correct
     }

@@ -1,0 +1,88 @@
+/// A sparse matrix in compressed sparse row form (CSR): for row `r`, `values[rowStart[r]..<rowStart[r+1]]`
+/// sit in columns `columns[…]`. Built from a dense row-major matrix, keeping the non-zeros.
+public struct SparseMatrix: Sendable {
+  public let rows: Int
+  public let columnCount: Int
+  public let rowStart: [Int32]
+  public let columns: [Int32]
+  public let values: [Float]
+
+  public init(dense: UnsafeBufferPointer<Float>, rows: Int, columns columnCount: Int) {
+    precondition(dense.count == rows * columnCount, "dense matrix of \(dense.count) for \(rows)×\(columnCount)")
+    var starts: [Int32] = [0]
+    var cols: [Int32] = []
+    var vals: [Float] = []
+    for r in 0..<rows {
+      for c in 0..<columnCount where dense[r * columnCount + c] != 0 {
+        cols.append(Int32(c))
+        vals.append(dense[r * columnCount + c])
+      }
+      starts.append(Int32(vals.count))
+    }
+    self.rows = rows
+    self.columnCount = columnCount
+    rowStart = starts
+    columns = cols
+    values = vals
+  }
+
+  public var nonZeros: Int { values.count }
+
+  /// `c[rows × n] = self · b[columnCount × n]` (both row-major), plus `bias[r]` on row `r` when
+  /// given. Each non-zero adds a scaled row of `b` to a row of `c` (SIMD over `n`), threads split
+  /// the rows; for one column (`n == 1`) it is a gather dot product per row.
+  public func multiply(_ b: UnsafePointer<Float>, columns n: Int, bias: UnsafePointer<Float>?, into c: UnsafeMutablePointer<Float>) {
+    guard nonZeros > 0 else {
+      for r in 0..<rows { (c + r * n).update(repeating: bias?[r] ?? 0, count: n) }
+      return
+    }
+    let out = SharedPointer(c), input = SharedPointer(UnsafeMutablePointer(mutating: b))
+    let biasPointer = bias.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
+    rowStart.withUnsafeBufferPointer { starts in
+      columns.withUnsafeBufferPointer { cols in
+        values.withUnsafeBufferPointer { vals in
+          let s = SharedPointer(UnsafeMutablePointer(mutating: starts.baseAddress!))
+          let colp = SharedPointer(UnsafeMutablePointer(mutating: cols.baseAddress!))
+          let valp = SharedPointer(UnsafeMutablePointer(mutating: vals.baseAddress!))
+          // Work per thread must pay for waking it: ~64k multiply-adds.
+          let work = max(1, nonZeros * n)
+          let minRows = max(1, rows * 65_536 / work)
+          Parallel.forRanges(rows, minPerThread: minRows) { range in
+            for r in range {
+              let row = out + r * n
+              let b0 = biasPointer.map { $0[r] } ?? 0
+              let lo = Int(s[r]), hi = Int(s[r + 1])
+              if n == 1 {
+                var sum: Float = 0
+                for k in lo..<hi { sum += valp[k] * input[Int(colp[k])] }
+                row.pointee = sum + b0
+                continue
+              }
+              row.update(repeating: b0, count: n)
+              for k in lo..<hi {
+                SparseMatrix.axpy(valp[k], input + Int(colp[k]) * n, row, n)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// `y += a·x` over `n` floats.
+  @inline(__always)
+  static func axpy(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    let a16 = SIMD16<Float>(repeating: a)
+    while i + 16 <= n {
+      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+      let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: yv + a16 * xv, as: SIMD16<Float>.self)
+      i += 16
+    }
+    while i < n {
+      y[i] += a * x[i]
+      i += 1
+    }
+  }
+}

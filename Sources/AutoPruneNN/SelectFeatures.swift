@@ -1,0 +1,40 @@
+/// Keeps the listed features of `[N, F]` in the listed order: `[N, k]`. A thinned network uses it
+/// to drop the input pixels its first layer no longer reads.
+public final class SelectFeatures: Layer {
+  public let indices: [Int]
+  public let inputSize: Int
+
+  public init(_ indices: [Int], of inputSize: Int) {
+    precondition(indices.allSatisfy { $0 >= 0 && $0 < inputSize }, "feature index outside 0..<\(inputSize)")
+    self.indices = indices
+    self.inputSize = inputSize
+  }
+
+  public func outputShape(for inputShape: [Int]) -> [Int] { [indices.count] }
+
+  public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+    let n = x.shape[0], k = indices.count, f = inputSize
+    precondition(x.count == n * f, "SelectFeatures expects [N, \(f)], got \(x.shape)")
+    return x.withUnsafeBufferPointer { input in
+      Tensor(shape: [n, k]) { out in
+        for s in 0..<n {
+          for (j, i) in indices.enumerated() { out[s * k + j] = input[s * f + i] }
+        }
+      }
+    }
+  }
+
+  /// Scatters the gradient back; features not selected get zero.
+  public func backward(_ dY: Tensor) -> Tensor {
+    let n = dY.shape[0], k = indices.count, f = inputSize
+    var dX = Tensor(shape: [n, f])
+    dY.withUnsafeBufferPointer { g in
+      dX.withUnsafeMutableBufferPointer { out in
+        for s in 0..<n {
+          for (j, i) in indices.enumerated() { out[s * f + i] += g[s * k + j] }
+        }
+      }
+    }
+    return dX
+  }
+}

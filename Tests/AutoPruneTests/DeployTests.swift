@@ -1,0 +1,103 @@
+import AutoPrune
+import AutoPruneNN
+import XCTest
+
+/// Thinned and sparse networks compute what the masked model computes.
+final class DeployTests: XCTestCase {
+  private func input(_ n: Int, seed: UInt64) -> Tensor {
+    let rng = RandomSource(seed: seed)
+    return Tensor(shape: [n, 1, 28, 28], values: (0..<(n * 784)).map { _ in rng.uniform(-1, 2) })
+  }
+
+  private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+    XCTAssertEqual(a.shape, b.shape)
+    return zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0
+  }
+
+  /// Masks that remove whole units: rows with their biases, plus columns of the next layer.
+  private func removeUnits(_ model: Model, rows: [String: [Int]], columns: [String: [Int]] = [:]) -> MagnitudePruning {
+    let pruning = MagnitudePruning(model: model)
+    for gate in pruning.gates {
+      let layer = gate.layer
+      var mask = Tensor(shape: layer.weight.shape, repeating: 1)
+      var biasMask = Tensor(shape: layer.bias.shape, repeating: 1)
+      for r in rows[layer.name] ?? [] {
+        biasMask[r] = 0
+        for c in 0..<layer.columns { mask[r * layer.columns + c] = 0 }
+      }
+      for c in columns[layer.name] ?? [] { for r in 0..<layer.rows { mask[r * layer.columns + c] = 0 } }
+      gate.setMask(mask)
+      gate.setBiasMask(biasMask)
+    }
+    return pruning
+  }
+
+  func testThinnedLeNet300MatchesTheMaskedModel() throws {
+    let model = Model(.lenet300, rng: RandomSource(seed: 4))
+    // fc1 loses 150 neurons; fc2 stops reading 20 more of fc1's (they die too) and loses 40 of
+    // its own; pixels 0..<200 are no longer read.
+    _ = removeUnits(
+      model, rows: ["fc1": Array(stride(from: 0, to: 300, by: 2)), "fc2": Array(0..<40)],
+      columns: ["fc1": Array(0..<200), "fc2": Array(stride(from: 1, to: 41, by: 2))])
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.architecture, "584-130-60-10")
+    XCTAssertEqual(thinned.parameterCount, 584 * 130 + 130 + 130 * 60 + 60 + 60 * 10 + 10)
+    for n in [1, 9] {
+      let x = input(n, seed: UInt64(n))
+      XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
+    }
+  }
+
+  func testThinnedLeNet5MatchesTheMaskedModel() throws {
+    let model = Model(.lenet5, rng: RandomSource(seed: 5))
+    // conv1 loses filters 3 and 7, conv2 half its filters (the fc1 columns they fed go with
+    // them), fc1 100 neurons.
+    _ = removeUnits(model, rows: ["conv1": [3, 7], "conv2": Array(stride(from: 0, to: 50, by: 2)), "fc1": Array(0..<100)])
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.architecture, "1-18-25-400-10")
+    let x = input(4, seed: 9)
+    XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
+  }
+
+  func testAUnitWithOnlyABiasIsKeptAndANetworkWithNothingLeftIsRefused() throws {
+    let model = Model(.lenet300, rng: RandomSource(seed: 6))
+    // fc2 keeps unit 6 whole and unit 5's bias alone (a constant output, which must stay).
+    let pruning = removeUnits(model, rows: ["fc2": (0..<100).filter { $0 != 6 }])
+    var bias = Tensor(shape: [100], repeating: 0)
+    bias[5] = 1
+    bias[6] = 1
+    pruning.gates[1].setBiasMask(bias)
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.units[1].kept, 2)
+    let x = input(3, seed: 1)
+    XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
+    // With no fc2 row left, nothing reads fc1: the output no longer depends on the input.
+    _ = removeUnits(model, rows: ["fc2": Array(0..<100)])
+    XCTAssertThrowsError(try Thinning.thin(model)) { error in
+      XCTAssertEqual(error as? ThinningError, .nothingLeft("fc1"))
+    }
+  }
+
+  func testSparseNetworkMatchesTheMaskedModel() {
+    for kind in ModelKind.allCases {
+      let model = Model(kind, rng: RandomSource(seed: 7))
+      let pruning = MagnitudePruning(model: model)
+      pruning.pruneRandomly(toSparsity: 0.95, rng: RandomSource(seed: 8))
+      let sparse = SparseNetwork(model)
+      XCTAssertEqual(sparse.nonZeros, pruning.gates.reduce(0) { $0 + $1.keptCount })
+      for n in [1, 5, 33] {
+        let x = input(n, seed: UInt64(n))
+        let expected = model.network(x)
+        let scale = expected.storage.map(abs).max() ?? 1
+        XCTAssertLessThan(maxDifference(sparse.forward(x), expected), 1e-5 * max(1, scale), "\(kind) batch \(n)")
+      }
+    }
+  }
+
+  func testSelectFeaturesGathersAndScattersExactly() {
+    let select = SelectFeatures([2, 0], of: 3)
+    let y = select.forward(Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), context: .inference)
+    XCTAssertEqual(y.storage, [3, 1, 6, 4])
+    XCTAssertEqual(select.backward(Tensor(shape: [2, 2], values: [1, 2, 3, 4])).storage, [2, 0, 1, 4, 0, 3])
+  }
+}
