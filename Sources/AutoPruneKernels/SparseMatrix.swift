@@ -53,9 +53,7 @@ public struct SparseMatrix: Sendable {
               let b0 = biasPointer.map { $0[r] } ?? 0
               let lo = Int(s[r]), hi = Int(s[r + 1])
               if n == 1 {
-                var sum: Float = 0
-                for k in lo..<hi { sum += valp[k] * input[Int(colp[k])] }
-                row.pointee = sum + b0
+                row.pointee = SparseMatrix.gatherDot(valp.base + lo, colp.base + lo, hi - lo, input.base) + b0
                 continue
               }
               row.update(repeating: b0, count: n)
@@ -67,6 +65,26 @@ public struct SparseMatrix: Sendable {
         }
       }
     }
+  }
+
+  /// `Σ values[k]·x[columns[k]]` with four independent sums, so the additions do not wait on
+  /// each other (one running sum makes every step wait for the previous one).
+  @inline(__always)
+  static func gatherDot(_ values: UnsafeMutablePointer<Float>, _ columns: UnsafeMutablePointer<Int32>, _ count: Int, _ x: UnsafeMutablePointer<Float>) -> Float {
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var k = 0
+    while k + 4 <= count {
+      s0 += values[k] * x[Int(columns[k])]
+      s1 += values[k + 1] * x[Int(columns[k + 1])]
+      s2 += values[k + 2] * x[Int(columns[k + 2])]
+      s3 += values[k + 3] * x[Int(columns[k + 3])]
+      k += 4
+    }
+    while k < count {
+      s0 += values[k] * x[Int(columns[k])]
+      k += 1
+    }
+    return (s0 + s1) + (s2 + s3)
   }
 
   /// `y += a·x` over `n` floats.

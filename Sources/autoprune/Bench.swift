@@ -6,13 +6,16 @@ import Foundation
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measure GEMM throughput, per-layer forward+backward time and LeNet epoch times.")
+    abstract: "Measure GEMM throughput, per-layer forward+backward time, LeNet epoch times and pruned-model inference.")
 
   @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
   var quick = false
 
-  @Option(help: "Comma-separated sections to run: gemm, layers, epochs (default: all).")
-  var only: String = "gemm,layers,epochs"
+  @Option(help: "Comma-separated sections to run: gemm, layers, epochs, inference (default: all).")
+  var only: String = "gemm,layers,epochs,inference"
+
+  @Option(help: "A pruned model (.safetensors) for the inference section (repeatable; default: LeNets masked at AutoPrune's measured compression and unit architectures).")
+  var pruned: [String] = []
 
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var runOptions: RunOptions
@@ -31,7 +34,7 @@ struct Bench: ParsableCommand {
     return elapsed / Double(calls)
   }
 
-  static let sections = ["gemm", "layers", "epochs"]
+  static let sections = ["gemm", "layers", "epochs", "inference"]
 
   func validate() throws {
     for section in only.split(separator: ",") where !Bench.sections.contains(String(section)) {
@@ -48,6 +51,15 @@ struct Bench: ParsableCommand {
     if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }
     if chosen.contains("epochs") { json["epochs"] = try epochTable() }
+    if chosen.contains("inference") {
+      let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
+        guard let kind = try WeightsFile.declaredModel(path: path) else { throw ValidationError("\(path) does not name its model") }
+        let model = Model(kind, rng: RandomSource(seed: 0))
+        try WeightsFile.load(into: model, from: path)
+        return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(kind.rawValue))", model: model)
+      }
+      json["inference"] = try InferenceBench.table(subjects: subjects, budget: budget)
+    }
     if runOptions.json { Output.json(json) }
   }
 

@@ -16,6 +16,16 @@ struct Eval: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var runOptions: RunOptions
 
+  @Flag(help: "Evaluate the thinned network: dead neurons and filters removed (for unit-pruned models).")
+  var thin = false
+
+  @Flag(help: "Evaluate with the weight-pruned layers stored sparse (CSR).")
+  var sparse = false
+
+  func validate() throws {
+    if thin && sparse { throw ValidationError("give --thin or --sparse, not both") }
+  }
+
   func run() throws {
     runOptions.apply()
     guard let kind = try model ?? WeightsFile.declaredModel(path: weights) else {
@@ -25,16 +35,33 @@ struct Eval: ParsableCommand {
     let stored = try WeightsFile.load(into: net, from: weights)
     let (train, test, label) = try dataOptions.load()
     let normalization = stored ?? Normalization.fitted(to: train)
+    var form = "masked"
+    var inference: (Tensor) -> Tensor = { net.network.forward($0, context: .inference) }
+    var storedWeights = net.parameters.filter { $0.prunable }.reduce(0) { $0 + $1.count }
+    if thin {
+      let thinned = try Thinning.thin(net)
+      print("thinned: \(thinned.architecture), \(thinned.parameterCount) parameters (of \(net.parameterCount))")
+      inference = { thinned.network.forward($0, context: .inference) }
+      form = "thinned"
+      storedWeights = thinned.network.parameters.filter { $0.prunable }.reduce(0) { $0 + $1.count }
+    } else if sparse {
+      let network = SparseNetwork(net)
+      print("sparse: \(network.nonZeros) non-zero weights stored (CSR)")
+      inference = network.forward
+      form = "sparse"
+      storedWeights = network.nonZeros
+    }
+    for gate in net.network.gates { gate.prepare(training: false, rng: nil) }
     let start = DispatchTime.now()
-    let result = Trainer.evaluate(net, on: test, normalization: normalization)
+    let result = Trainer.evaluate(on: test, normalization: normalization, logits: inference)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let pruned = net.parameters.contains { $0.gate != nil }
     let report = PruningReport(layers: PrunableLayer.discover(in: net))
     if pruned { print(report.table + "\n") }
-    print("\(kind.rawValue) \(weights) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
+    print("\(kind.rawValue) \(weights) (\(form)) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {
       var json: [String: Any] = [
-        "command": "eval", "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
+        "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
         "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
       ]
       json.merge(report.json) { $1 }

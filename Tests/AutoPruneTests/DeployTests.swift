@@ -101,3 +101,17 @@ final class DeployTests: XCTestCase {
     XCTAssertEqual(select.backward(Tensor(shape: [2, 2], values: [1, 2, 3, 4])).storage, [2, 0, 1, 4, 0, 3])
   }
 }
+
+extension DeployTests {
+  /// fc1 reads no pixel at all: its units live on their biases, and the thinned fc1 keeps one
+  /// zero column rather than becoming a layer with no inputs.
+  func testAFirstLayerThatReadsNothingKeepsOneZeroColumn() throws {
+    let model = Model(.lenet300, rng: RandomSource(seed: 8))
+    let pruning = MagnitudePruning(model: model)
+    pruning.gates[0].setMask(Tensor(shape: [300, 784], repeating: 0))
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.inputFeatures, [0])
+    let x = Tensor(shape: [2, 1, 28, 28], values: (0..<1568).map { Float($0 % 7) })
+    XCTAssertEqual(thinned.network(x).storage, model.network(x).storage)
+  }
+}

@@ -97,7 +97,8 @@ public enum Thinning {
     var inputFeatures: [Int]?
     if let first = prunable.first, !first.isConvolution {
       let read = (0..<first.columns).filter { c in keptRows[0].contains { weights[0][$0 * first.columns + c] != 0 } }
-      if read.count < first.columns { inputFeatures = read }
+      // A layer left reading nothing (its units live on their biases alone) keeps one zero column.
+      if read.count < first.columns { inputFeatures = read.isEmpty ? [0] : read }
     }
 
     var layers: [(String, any Layer)] = []
@@ -116,6 +117,7 @@ public enum Thinning {
       // Column blocks kept: the previous layer's kept units (or the selected input features).
       let columnIndices: [Int]
       if p > 0 {
+        // keptRows[p − 1] is never empty (thinning throws before), so neither is this.
         let g = group(p)
         columnIndices = keptRows[p - 1].flatMap { u in (u * g)..<((u + 1) * g) }
       } else {

@@ -1,0 +1,95 @@
+import AutoPrune
+import AutoPruneKernels
+import AutoPruneNN
+import Foundation
+
+/// `autoprune bench --only inference`: latency and throughput of a pruned model run dense (no
+/// masks), masked, sparse (CSR) and thinned, at batch 1 and 256, with the bytes each form stores.
+enum InferenceBench {
+  /// A pruned model to time: a file, or masks made here at a stated sparsity / architecture.
+  struct Subject {
+    let label: String
+    let model: Model
+  }
+
+  /// Default subjects when no `--pruned` file is given: random-initialised LeNets with layer-wise
+  /// magnitude masks at the compression AutoPrune reached (docs/pruning.md; global magnitude on
+  /// random weights would empty fc1, whose initial weights are the smallest), and with whole units
+  /// removed to the unit-pruned architectures it reached. Speed depends on shapes and sparsity,
+  /// not on the values, so these time what the real pruned models would.
+  static func defaultSubjects() -> [Subject] {
+    var subjects: [Subject] = []
+    for (kind, sparsity) in [(ModelKind.lenet300, Float(1 - 1 / 33.7)), (.lenet5, Float(1 - 1 / 87.6))] {
+      let model = Model(kind, rng: RandomSource(seed: 1))
+      MagnitudePruning(model: model).prune(toSparsity: sparsity, scope: .layerwise)
+      subjects.append(Subject(label: "\(kind.rawValue) weight \(String(format: "%.1f", 1 / (1 - sparsity)))× (magnitude masks)", model: model))
+    }
+    for (kind, units) in [(ModelKind.lenet300, ["fc1": 213, "fc2": 80]), (.lenet5, ["conv1": 11, "conv2": 23, "fc1": 167])] {
+      let model = Model(kind, rng: RandomSource(seed: 1))
+      let pruning = MagnitudePruning(model: model)
+      for gate in pruning.gates {
+        guard let keep = units[gate.layer.name] else { continue }
+        let layer = gate.layer
+        var mask = Tensor(shape: layer.weight.shape, repeating: 1), bias = Tensor(shape: layer.bias.shape, repeating: 1)
+        for r in keep..<layer.rows {
+          bias[r] = 0
+          for c in 0..<layer.columns { mask[r * layer.columns + c] = 0 }
+        }
+        gate.setMask(mask)
+        gate.setBiasMask(bias)
+      }
+      let shape = PrunableLayer.discover(in: model).map { units[$0.name].map(String.init) ?? String($0.rows) }.joined(separator: "-")
+      subjects.append(Subject(label: "\(kind.rawValue) unit \(shape) (units removed)", model: model))
+    }
+    return subjects
+  }
+
+  static func table(subjects: [Subject], budget: Double) throws -> [[String: Any]] {
+    var rows: [[String]] = []
+    var records: [[String: Any]] = []
+    for subject in subjects {
+      let model = subject.model
+      let dense = Model(model.kind, rng: RandomSource(seed: 1))
+      for (p, q) in zip(dense.parameters, model.parameters) { p.value = q.value }
+      let sparse = SparseNetwork(model)
+      let thinned = try? Thinning.thin(model)
+      let report = PruningReport(layers: PrunableLayer.discover(in: model))
+      var forms: [(String, (Tensor) -> Tensor, Int)] = [
+        ("dense", { dense.network.forward($0, context: .inference) }, fileBytes(dense.parameters)),
+        ("masked", { model.network.forward($0, context: .inference) }, fileBytes(model.parameters) + 4 * report.weights),
+        ("sparse", sparse.forward, sparseBytes(model, sparse)),
+      ]
+      if let thinned, thinned.parameterCount < model.parameterCount {
+        forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, fileBytes(thinned.network.parameters)))
+      }
+      var denseLatency: [Int: Double] = [:]
+      for (form, forward, bytes) in forms {
+        for batch in [1, 256] {
+          let rng = RandomSource(seed: 2)
+          let x = Tensor(shape: [batch] + model.inputShape, values: (0..<(batch * 784)).map { _ in rng.uniform(-1, 1) })
+          let seconds = Bench.secondsPerCall(budget: budget) { _ = forward(x) }
+          if form == "dense" { denseLatency[batch] = seconds }
+          let speedup = denseLatency[batch]! / seconds
+          rows.append([subject.label, form, "\(batch)", String(format: "%.1f", seconds * 1e6), String(format: "%.0f", Double(batch) / seconds),
+                       String(format: "%.2f", speedup), String(format: "%.1f", Double(bytes) / 1024)])
+          records.append([
+            "model": subject.label, "form": form, "batch": batch, "latency_us": seconds * 1e6, "images_per_second": Double(batch) / seconds,
+            "speedup": speedup, "kib": Double(bytes) / 1024, "flops_fraction": report.flopsFraction,
+          ])
+        }
+      }
+    }
+    print("Inference, dense vs masked vs sparse (CSR) vs thinned (speed-up over dense at the same batch)")
+    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored"], rows))
+    return records
+  }
+
+  /// Bytes of a safetensors file holding `parameters` (header aside).
+  static func fileBytes(_ parameters: [Parameter]) -> Int { parameters.reduce(0) { $0 + 4 * $1.count } }
+
+  /// CSR storage: a value and a column index per non-zero, a row start per row, plus the biases.
+  static func sparseBytes(_ model: Model, _ sparse: SparseNetwork) -> Int {
+    let layers = PrunableLayer.discover(in: model)
+    return 8 * sparse.nonZeros + layers.reduce(0) { $0 + 4 * ($1.rows + 1) + 4 * $1.bias.count }
+  }
+}
