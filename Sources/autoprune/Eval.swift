@@ -22,7 +22,11 @@ struct Eval: ParsableCommand {
   @Flag(help: "Evaluate with the weight-pruned layers stored sparse (CSR).")
   var sparse = false
 
+  @Option(help: "Also write the normalised test inputs, their logits and labels to this .safetensors file (interop checks).")
+  var logitsOut: String?
+
   func validate() throws {
+    if let logitsOut { try Output.checkWritableDestination(logitsOut, flag: "--logits-out") }
     if thin && sparse { throw ValidationError("give --thin or --sparse, not both") }
   }
 
@@ -55,6 +59,13 @@ struct Eval: ParsableCommand {
     let start = DispatchTime.now()
     let result = Trainer.evaluate(on: test, normalization: normalization, logits: inference)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    if let logitsOut {
+      let (images, labels) = test.batch(Array(0..<test.count)[...], normalization: normalization)
+      let logits = inference(images)
+      try SafeTensors.write(
+        [("inputs", images.shape, images.storage), ("logits", logits.shape, logits.storage), ("labels", [labels.count], labels.map(Float.init))],
+        metadata: ["model": kind.rawValue, "form": form, "weights": weights], to: logitsOut)
+    }
     let pruned = net.parameters.contains { $0.gate != nil }
     let report = PruningReport(layers: PrunableLayer.discover(in: net))
     if pruned { print(report.table + "\n") }

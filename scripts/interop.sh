@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Python interop checks (interop/check_*.py) against the release build, in a venv under /tmp
+# with the packages they need from PyPI. Run after `scripts/test.sh` (which builds autoprune).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${AUTOPRUNE_INTEROP_VENV:-/tmp/autoprune-interop-venv}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check numpy safetensors
+binary=${AUTOPRUNE_BIN:-$(swift build -c release --show-bin-path)/autoprune}
+[ -x "$binary" ] || { echo "interop: $binary not built; run scripts/test.sh first" >&2; exit 1; }
+work=$(mktemp -d /tmp/autoprune-interop.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$venv/bin/python" interop/check_safetensors.py "$binary" "$work"
