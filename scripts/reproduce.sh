@@ -7,8 +7,11 @@
 # stopped; delete runs/reproduce to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+#   scripts/reproduce.sh --tables  only rewrite REPRODUCTION.md from the runs that finished
 quick=0
+tables_only=0
 [ "${1:-}" = "--quick" ] && quick=1
+[ "${1:-}" = "--tables" ] && tables_only=1
 scripts/install-deps.sh
 scripts/build.sh >&2
 B=.build/release/autoprune
@@ -24,8 +27,8 @@ if [ $quick = 1 ]; then
 fi
 
 # Dense models first (every pruning recipe starts from its seed's dense model), then AutoPrune
-# runs before the scratch recipes that read their masks. LeNet-300-100 tables come first: LeNet-5
-# costs ~14× more per epoch.
+# runs before the scratch recipes that read their masks; the main tables of both networks come
+# before the LeNet-300-100 ablations, the slow L0 sweep last.
 dense=(lenet300-dense lenet5-dense)
 main300=(lenet300-autoprune-weight lenet300-magnitude-weight lenet300-magnitude-layerwise-weight lenet300-iterative-weight
          lenet300-gradual-weight lenet300-dns-weight lenet300-l0-weight lenet300-targeted-dropout-weight lenet300-random-weight
@@ -34,9 +37,10 @@ ste=(lenet300-ste-identity lenet300-ste-leaky-0.01 lenet300-ste-leaky-0.3 lenet3
      lenet300-ste-identity-penalty-only)
 consistency=(lenet300-sensitivity-magnitude lenet300-correlation-off lenet300-masked-frozen lenet300-closed-decay-skip
              lenet300-closed-decay-apply)
+# λ 1e-4 is lenet300-l0-weight and μ 7e-5 is lenet300-autoprune-weight (main table): not run twice.
 sensitivity=(lenet300-mu-1e-5 lenet300-mu-3e-5 lenet300-mu-1e-4 lenet300-mu-3e-4 lenet300-mu-1e-3
-             lenet300-l0-1e-5 lenet300-l0-3e-5 lenet300-l0-1e-4 lenet300-l0-3e-4 lenet300-l0-1e-3
-             lenet300-dns-c1 lenet300-dns-c2 lenet300-dns-c3)
+             lenet300-l0-1e-5 lenet300-l0-1e-3 lenet300-dns-c1 lenet300-dns-c2 lenet300-dns-c3
+             lenet300-l0-3e-5 lenet300-l0-3e-4)
 rethinking300=(lenet300-rethinking-scratch lenet300-rethinking-scratch-unit)
 main5=(lenet5-autoprune-weight lenet5-autoprune-unit lenet5-magnitude-weight)
 rethinking5=(lenet5-rethinking-scratch)
@@ -65,23 +69,32 @@ run() {
 
 mkdir -p "$root"
 start=$(date +%s)
-for group in dense main300 ste consistency sensitivity rethinking300 main5 rethinking5 uncalibrated5; do
+[ $tables_only = 1 ] || for group in dense main300 main5 rethinking300 rethinking5 ste consistency sensitivity uncalibrated5; do
   declare -n list=$group
   for name in "${list[@]}"; do run "$name"; done
 done
 elapsed=$(( $(date +%s) - start ))
 
-table() { local dirs=(); for n in "$@"; do dirs+=("$root/$n"); done; "$B" table "${dirs[@]}" --format md; }
+# Experiments with no finished seed yet are left out (and listed), so partial runs still tabulate.
+table() {
+  local dirs=() missing=()
+  for n in "$@"; do
+    if compgen -G "$root/$n/seed-*/summary.json" > /dev/null; then dirs+=("$root/$n"); else missing+=("$n"); fi
+  done
+  [ ${#dirs[@]} -gt 0 ] && "$B" table "${dirs[@]}" --format md
+  [ ${#missing[@]} -gt 0 ] && echo && echo "Not run yet: ${missing[*]}."
+  return 0
+}
 {
   echo "# Reproduction (Fashion-MNIST)"
   echo
   [ $quick = 1 ] && echo "**Quick smoke run** (\`scripts/reproduce.sh --quick\`: 1 seed, bundled 2,000-image subset, short schedules): these figures only show the pipeline works." && echo
-  echo "Made by \`scripts/reproduce.sh ${1:-}\` ($elapsed s for this invocation) on $(nproc) cores, $(date -u +%Y-%m-%d). Each row is one recipe (\`recipes/NAME.yaml\`, run with \`autoprune run recipes/NAME.yaml --seeds $seeds\`), mean ± std over seeds; every pruning run of a seed starts from that seed's dense model (\`*-dense\` rows)."
+  echo "Made by \`scripts/reproduce.sh ${1:-}\` ($elapsed s for this invocation; seeds already finished are not rerun) on $(nproc) cores, $(date -u +%Y-%m-%d). Each row is one recipe (\`recipes/NAME.yaml\`, run with \`autoprune run recipes/NAME.yaml --seeds $seeds\`), mean ± std over seeds; every pruning run of a seed starts from that seed's dense model (\`*-dense\` rows)."
   echo; echo "## 1. Main: LeNet-300-100, methods at AutoPrune's compression"; echo; table lenet300-dense "${main300[@]}"
   echo; echo "## 1b. Main: LeNet-5"; echo; table lenet5-dense "${main5[@]}" "${uncalibrated5[@]}"
   echo; echo "## 2. STE ablation (LeNet-300-100; the main run uses leaky-ReLU 0.1)"; echo; table lenet300-autoprune-weight "${ste[@]}"
   echo; echo "## 3. Consistency ablation (LeNet-300-100)"; echo; echo "\"Correlation consistency off\" drops sgn(w) from the gate's data term (it uses g alone)."; echo; table lenet300-autoprune-weight "${consistency[@]}"
-  echo; echo "## 4. Hyper-parameter sensitivity: AutoPrune μ, L0 λ, DNS c (LeNet-300-100)"; echo; table "${sensitivity[@]}"
+  echo; echo "## 4. Hyper-parameter sensitivity: AutoPrune μ, L0 λ, DNS c (LeNet-300-100)"; echo; table lenet300-mu-1e-5 lenet300-mu-3e-5 lenet300-autoprune-weight lenet300-mu-1e-4 lenet300-mu-3e-4 lenet300-mu-1e-3 lenet300-l0-1e-5 lenet300-l0-3e-5 lenet300-l0-weight lenet300-l0-3e-4 lenet300-l0-1e-3 lenet300-dns-c1 lenet300-dns-c2 lenet300-dns-c3 lenet300-dns-weight
   echo; echo "## 5. Rethinking: pruned + fine-tuned vs the same masks trained from scratch"; echo; table lenet300-autoprune-weight lenet300-autoprune-unit "${rethinking300[@]}" lenet5-autoprune-weight "${rethinking5[@]}"
   # The reading of the committed full run (where AutoPrune wins and where it does not).
   [ $quick = 0 ] && [ -f docs/reproduction-findings.md ] && echo && cat docs/reproduction-findings.md
