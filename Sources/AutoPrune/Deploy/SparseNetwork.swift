@@ -40,33 +40,68 @@ public final class SparseNetwork {
     self.nonZeros = nonZeros
   }
 
+  /// Runs the network. Between consecutive dense layers (and the ReLUs between them) a batch
+  /// stays feature-major, `[features, N]`, so each stored weight scales one contiguous row and the
+  /// batch is transposed once on the way in and once on the way out, not at every layer.
   public func forward(_ input: Tensor) -> Tensor {
     var x = input
-    for step in steps {
-      switch step {
-      case .layer(let layer): x = layer.forward(x, context: .inference)
-      case .dense(let w, let bias): x = SparseNetwork.dense(x, w, bias)
-      case .conv(let w, let bias, let k, let stride, let padding): x = SparseNetwork.conv(x, w, bias, k, stride, padding)
+    var featureMajor = false
+    let n = input.shape[0]
+    func sampleMajor() {
+      if featureMajor {
+        x = SparseNetwork.transpose(x, rows: x.shape[0], columns: n)
+        featureMajor = false
       }
     }
+    for step in steps {
+      switch step {
+      case .layer(let layer):
+        if layer is ReLU {
+          x = layer.forward(x, context: .inference)  // elementwise: either layout
+        } else {
+          sampleMajor()
+          x = layer.forward(x, context: .inference)
+        }
+      case .dense(let w, let bias):
+        if n > 1 && !featureMajor {
+          x = SparseNetwork.transpose(x.reshaped([n, x.count / n]), rows: n, columns: x.count / n)
+          featureMajor = true
+        }
+        x = SparseNetwork.dense(x, w, bias, batch: n)
+      case .conv(let w, let bias, let k, let stride, let padding):
+        sampleMajor()
+        x = SparseNetwork.conv(x, w, bias, k, stride, padding)
+      }
+    }
+    sampleMajor()
     return x
   }
 
-  /// `[N, in] → [N, out]`; a batch is transposed so each weight scales one contiguous row.
-  private static func dense(_ x: Tensor, _ w: SparseMatrix, _ bias: [Float]) -> Tensor {
-    let n = x.shape[0], inputs = w.columnCount, outputs = w.rows
-    precondition(x.count == n * inputs, "sparse dense layer expects [N, \(inputs)], got \(x.shape)")
+  /// `[in, N] → [out, N]` (feature-major; for one sample the same as `[1, in] → [1, out]`).
+  private static func dense(_ x: Tensor, _ w: SparseMatrix, _ bias: [Float], batch n: Int) -> Tensor {
+    let inputs = w.columnCount, outputs = w.rows
+    precondition(x.count == n * inputs, "sparse dense layer expects \(inputs) features, got \(x.shape)")
     return bias.withUnsafeBufferPointer { b in
       x.withUnsafeBufferPointer { xb in
-        if n == 1 {
-          return Tensor(shape: [1, outputs]) { out in w.multiply(xb.baseAddress!, columns: 1, bias: b.baseAddress!, into: out.baseAddress!) }
+        Tensor(shape: n == 1 ? [1, outputs] : [outputs, n]) { out in
+          w.multiply(xb.baseAddress!, columns: n, bias: b.baseAddress!, into: out.baseAddress!)
         }
-        var xt = [Float](repeating: 0, count: inputs * n)
-        var yt = [Float](repeating: 0, count: outputs * n)
-        for s in 0..<n { for i in 0..<inputs { xt[i * n + s] = xb[s * inputs + i] } }
-        xt.withUnsafeBufferPointer { w.multiply($0.baseAddress!, columns: n, bias: b.baseAddress!, into: &yt) }
-        return Tensor(shape: [n, outputs]) { out in
-          for o in 0..<outputs { for s in 0..<n { out[s * outputs + o] = yt[o * n + s] } }
+      }
+    }
+  }
+
+  /// `[rows, columns] → [columns, rows]` in 32 × 32 tiles (a plain strided loop misses the cache
+  /// on every other access).
+  static func transpose(_ x: Tensor, rows: Int, columns: Int) -> Tensor {
+    x.withUnsafeBufferPointer { src in
+      Tensor(shape: [columns, rows]) { dst in
+        let tile = 32
+        for r0 in stride(from: 0, to: rows, by: tile) {
+          for c0 in stride(from: 0, to: columns, by: tile) {
+            for r in r0..<min(r0 + tile, rows) {
+              for c in c0..<min(c0 + tile, columns) { dst[c * rows + r] = src[r * columns + c] }
+            }
+          }
         }
       }
     }
