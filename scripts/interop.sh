@@ -7,9 +7,10 @@ venv=${AUTOPRUNE_INTEROP_VENV:-/tmp/autoprune-interop-venv}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check numpy safetensors
+"$venv/bin/pip" install --quiet --disable-pip-version-check numpy safetensors onnx onnxruntime
 binary=${AUTOPRUNE_BIN:-$(swift build -c release --show-bin-path)/autoprune}
 [ -x "$binary" ] || { echo "interop: $binary not built; run scripts/test.sh first" >&2; exit 1; }
 work=$(mktemp -d /tmp/autoprune-interop.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" interop/check_safetensors.py "$binary" "$work"
+"$venv/bin/python" interop/check_onnx.py "$binary" "$work"

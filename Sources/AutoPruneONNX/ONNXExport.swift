@@ -1,0 +1,161 @@
+import AutoPrune
+import AutoPruneNN
+import Foundation
+import ONNXProto
+import SwiftProtobuf
+
+public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
+  case unsupportedLayer(String)
+
+  public var description: String {
+    switch self {
+    case .unsupportedLayer(let name): return "cannot export layer \(name) to ONNX: its kind has no mapping yet"
+    }
+  }
+}
+
+/// Writes a network as an ONNX model (opset 13): Flatten, Gemm (transB = 1, PyTorch's Linear),
+/// Conv, MaxPool, Relu and Gather (a thinned network's input selection), weights as float
+/// initializers with the masks applied. The graph takes normalised images `input`
+/// `[N, C, H, W]` (the normalisation is in the model's metadata) and returns `logits`.
+public enum ONNXExport {
+  public static let opset: Int64 = 13
+
+  public static func model(
+    network: Sequential, inputShape: [Int], normalization: Normalization, name: String
+  ) throws -> Onnx_ModelProto {
+    var graph = Onnx_GraphProto()
+    graph.name = name
+    graph.input = [valueInfo("input", dims: ["N"] + inputShape.map { "\($0)" })]
+    var current = "input"
+    var shape = inputShape
+    for (layerName, layer) in network.layers {
+      let output = layerName
+      var node = Onnx_NodeProto()
+      node.name = layerName
+      node.input = [current]
+      node.output = [output]
+      switch layer {
+      case is Flatten:
+        node.opType = "Flatten"
+        node.attribute = [attribute("axis", int: 1)]
+      case is ReLU:
+        node.opType = "Relu"
+      case is Dropout:
+        continue  // identity at inference
+      case let dense as Dense:
+        node.opType = "Gemm"
+        node.input += [layerName + ".weight", layerName + ".bias"]
+        node.attribute = [attribute("transB", int: 1)]
+        graph.initializer += [tensor(layerName + ".weight", dense.weight.effective), tensor(layerName + ".bias", dense.bias.effective)]
+      case let conv as Conv2D:
+        node.opType = "Conv"
+        node.input += [layerName + ".weight", layerName + ".bias"]
+        let p = Int64(conv.padding)
+        node.attribute = [
+          attribute("kernel_shape", ints: [Int64(conv.kernelSize), Int64(conv.kernelSize)]),
+          attribute("strides", ints: [Int64(conv.stride), Int64(conv.stride)]),
+          attribute("pads", ints: [p, p, p, p]),
+        ]
+        graph.initializer += [tensor(layerName + ".weight", conv.weight.effective), tensor(layerName + ".bias", conv.bias.effective)]
+      case let pool as MaxPool2D:
+        node.opType = "MaxPool"
+        node.attribute = [
+          attribute("kernel_shape", ints: [Int64(pool.kernelSize), Int64(pool.kernelSize)]),
+          attribute("strides", ints: [Int64(pool.stride), Int64(pool.stride)]),
+        ]
+      case let select as SelectFeatures:
+        node.opType = "Gather"
+        node.input += [layerName + ".indices"]
+        node.attribute = [attribute("axis", int: 1)]
+        var indices = Onnx_TensorProto()
+        indices.name = layerName + ".indices"
+        indices.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        indices.dims = [Int64(select.indices.count)]
+        indices.int64Data = select.indices.map(Int64.init)
+        graph.initializer.append(indices)
+      default:
+        throw ONNXExportError.unsupportedLayer(layerName)
+      }
+      graph.node.append(node)
+      current = output
+      shape = layer.outputShape(for: shape)
+    }
+    // The last node writes `logits`.
+    if let last = graph.node.indices.last {
+      graph.node[last].output = ["logits"]
+    }
+    graph.output = [valueInfo("logits", dims: ["N"] + shape.map { "\($0)" })]
+
+    var model = Onnx_ModelProto()
+    model.irVersion = 7  // the IR of opset 13 (ONNX 1.8)
+    model.producerName = "autoprune"
+    model.graph = graph
+    var opset = Onnx_OperatorSetIdProto()
+    opset.domain = ""
+    opset.version = ONNXExport.opset
+    model.opsetImport = [opset]
+    model.metadataProps = [
+      property("normalization_mean", "\(normalization.mean)"), property("normalization_std", "\(normalization.std)"),
+      property("input", "images scaled to [0, 1], minus normalization_mean, divided by normalization_std"),
+    ]
+    return model
+  }
+
+  /// Serialises `model` to `path` atomically.
+  public static func write(_ model: Onnx_ModelProto, to path: String) throws {
+    let data: Data = try model.serializedData()
+    try AtomicFile.write([UInt8](data), to: path)
+  }
+
+  private static func tensor(_ name: String, _ value: Tensor) -> Onnx_TensorProto {
+    var t = Onnx_TensorProto()
+    t.name = name
+    t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    t.dims = value.shape.map(Int64.init)
+    // Little-endian float32 bytes, as raw_data expects.
+    t.rawData = value.storage.withUnsafeBufferPointer { Data(buffer: $0) }
+    return t
+  }
+
+  private static func valueInfo(_ name: String, dims: [String]) -> Onnx_ValueInfoProto {
+    var shape = Onnx_TensorShapeProto()
+    shape.dim = dims.map { d in
+      var dim = Onnx_TensorShapeProto.Dimension()
+      if let value = Int64(d) { dim.dimValue = value } else { dim.dimParam = d }
+      return dim
+    }
+    var tensorType = Onnx_TypeProto.Tensor()
+    tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    tensorType.shape = shape
+    var type = Onnx_TypeProto()
+    type.tensorType = tensorType
+    var info = Onnx_ValueInfoProto()
+    info.name = name
+    info.type = type
+    return info
+  }
+
+  private static func attribute(_ name: String, int: Int64) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto()
+    a.name = name
+    a.type = .int
+    a.i = int
+    return a
+  }
+
+  private static func attribute(_ name: String, ints: [Int64]) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto()
+    a.name = name
+    a.type = .ints
+    a.ints = ints
+    return a
+  }
+
+  private static func property(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
+    var p = Onnx_StringStringEntryProto()
+    p.key = key
+    p.value = value
+    return p
+  }
+}

@@ -1,0 +1,47 @@
+import AutoPrune
+import AutoPruneNN
+import AutoPruneONNX
+import ArgumentParser
+import Foundation
+
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Export saved weights (dense or pruned, masks applied) as an ONNX model, optionally thinned.")
+
+  @Option(help: "Weights file (.safetensors) from train or prune.")
+  var weights: String
+
+  @Option(help: "Model: \(ModelKind.names) (default: the model named in the weights file).")
+  var model: ModelKind?
+
+  @Option(help: "Where to write the ONNX model (opset 13).")
+  var onnx: String
+
+  @Flag(help: "Export the thinned network: dead neurons and filters removed.")
+  var thin = false
+
+  func validate() throws {
+    try Output.checkWritableDestination(onnx, flag: "--onnx")
+  }
+
+  func run() throws {
+    guard let kind = try model ?? WeightsFile.declaredModel(path: weights) else {
+      throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
+    }
+    let net = Model(kind, rng: RandomSource(seed: 0))
+    let normalization = try WeightsFile.load(into: net, from: weights) ?? Normalization(mean: 0, std: 1)
+    var network = net.network
+    var description = "\(kind.rawValue), \(net.parameterCount) parameters"
+    if thin {
+      let thinned = try Thinning.thin(net)
+      network = thinned.network
+      description = "\(kind.rawValue) thinned to \(thinned.architecture), \(thinned.parameterCount) parameters"
+    }
+    let proto = try ONNXExport.model(
+      network: network, inputShape: net.inputShape, normalization: normalization,
+      name: (weights as NSString).lastPathComponent)
+    try ONNXExport.write(proto, to: onnx)
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: onnx)[.size] as? Int) ?? 0
+    print("wrote \(onnx): \(description), opset \(ONNXExport.opset), \(bytes) bytes; input: normalised images (mean \(normalization.mean), std \(normalization.std))")
+  }
+}

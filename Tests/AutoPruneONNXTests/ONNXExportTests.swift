@@ -1,0 +1,46 @@
+import AutoPrune
+import AutoPruneNN
+import AutoPruneONNX
+import Foundation
+import ONNXProto
+import XCTest
+
+/// The exported graph read back: the layers in order as ONNX operators with PyTorch's attributes,
+/// masked weights as raw float32 initializers. (onnxruntime runs it in interop/check_onnx.py.)
+final class ONNXExportTests: XCTestCase {
+  func testLeNet5ExportsItsLayersAndMaskedWeights() throws {
+    let model = Model(.lenet5, rng: RandomSource(seed: 1))
+    MagnitudePruning(model: model).prune(toSparsity: 0.9, scope: .global)
+    let proto = try ONNXExport.model(network: model.network, inputShape: model.inputShape, normalization: Normalization(mean: 0.3, std: 0.4), name: "t")
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).onnx").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try ONNXExport.write(proto, to: path)
+    let read = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: path)))
+    XCTAssertEqual(read.opsetImport.first?.version, 13)
+    XCTAssertEqual(read.graph.node.map(\.opType), ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm"])
+    XCTAssertEqual(read.graph.node.last?.output, ["logits"])
+    XCTAssertEqual(read.graph.input.first?.type.tensorType.shape.dim.map(\.dimParam), ["N", "", "", ""])
+    XCTAssertEqual(read.graph.output.first?.type.tensorType.shape.dim.last?.dimValue, 10)
+    let gemm = read.graph.node[7]
+    XCTAssertEqual(gemm.attribute.first { $0.name == "transB" }?.i, 1)
+    XCTAssertEqual(read.graph.node[0].attribute.first { $0.name == "kernel_shape" }?.ints, [5, 5])
+    let fc1 = try XCTUnwrap(read.graph.initializer.first { $0.name == "fc1.weight" })
+    XCTAssertEqual(fc1.dims, [500, 800])
+    let values = fc1.rawData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    XCTAssertEqual(values, model.parameter(named: "fc1.weight")!.effective.storage)
+    XCTAssertEqual(read.metadataProps.first { $0.key == "normalization_std" }?.value, "0.4")
+  }
+
+  func testThinnedLeNet300ExportsItsInputSelectionAsGather() throws {
+    let model = Model(.lenet300, rng: RandomSource(seed: 2))
+    let pruning = MagnitudePruning(model: model)
+    var mask = Tensor(shape: [300, 784], repeating: 1)
+    for r in 0..<300 { for c in 0..<100 { mask[r * 784 + c] = 0 } }
+    pruning.gates[0].setMask(mask)
+    let thinned = try Thinning.thin(model)
+    let proto = try ONNXExport.model(network: thinned.network, inputShape: model.inputShape, normalization: Normalization(mean: 0, std: 1), name: "t")
+    XCTAssertEqual(proto.graph.node.map(\.opType), ["Flatten", "Gather", "Gemm", "Relu", "Gemm", "Relu", "Gemm"])
+    let indices = try XCTUnwrap(proto.graph.initializer.first { $0.name == "select.indices" })
+    XCTAssertEqual(indices.int64Data, (100..<784).map(Int64.init))
+  }
+}

@@ -1,0 +1,61 @@
+"""Interop check: `autoprune export` ONNX models run in onnxruntime with autoprune's logits.
+
+For LeNet-300-100 and LeNet-5, trained and pruned briefly on the bundled subset: the masked
+export and the thinned export (`--thin`, from a unit-pruned model) must pass onnx.checker, and
+onnxruntime on the normalised test set must give autoprune's logits (max |Δlogit| < 1e-4)
+and the same top-1 on every image.
+
+Usage: python interop/check_onnx.py PATH/TO/autoprune WORKDIR
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from safetensors.numpy import load_file
+
+TOLERANCE = 1e-4
+
+
+def run(binary, *args):
+    result = subprocess.run([binary, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"autoprune {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def main():
+    binary, work = sys.argv[1], Path(sys.argv[2])
+    work.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for model in ["lenet300", "lenet5"]:
+        dense = work / f"{model}.safetensors"
+        run(binary, "train", "--model", model, "--data", "bundled", "--epochs", "2", "--out", str(dense))
+        pruned = work / f"{model}-unit.safetensors"
+        run(binary, "prune", "--model", model, "--data", "bundled", "--from", str(dense), "--granularity", "unit",
+            "--mu", "3e-2", "--eta-m", "1", "--prune-epochs", "3", "--out", str(pruned))
+        for form, flags in [("masked", []), ("thinned", ["--thin"])]:
+            path = work / f"{model}-{form}.onnx"
+            print(run(binary, "export", "--weights", str(pruned), "--onnx", str(path), *flags).strip())
+            onnx.checker.check_model(onnx.load(str(path)))
+            logits_file = work / f"{model}-{form}-logits.safetensors"
+            # The whole test set: Fashion-MNIST's 10,000 images when installed, else the bundled 500.
+            run(binary, "eval", "--weights", str(pruned), "--logits-out", str(logits_file), *flags)
+            ours = load_file(str(logits_file))
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            theirs = session.run(["logits"], {"input": ours["inputs"]})[0]
+            difference = float(np.abs(theirs - ours["logits"]).max())
+            same_top1 = float((theirs.argmax(1) == ours["logits"].argmax(1)).mean())
+            print(f"{model} {form}: max |Δlogit| {difference:.2e}, top-1 agreement {same_top1:.4f} on {len(theirs)} images")
+            if difference >= TOLERANCE or same_top1 < 1:
+                failures.append(f"{model} {form}: onnxruntime differs ({difference:.2e}, top-1 {same_top1:.4f})")
+    if failures:
+        print("\n".join("FAIL " + f for f in failures))
+        sys.exit(1)
+    print("ONNX interop: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
