@@ -88,6 +88,10 @@ final class ResumeCLITests: XCTestCase {
     try CLI.assertFails(job("run") + ["--mu", "5e-3", "--resume", path("run")], in: scratch, mentioning: ["the checkpoint was made by"])
     try CLI.assertFails(["train", "--resume", path("run")], in: scratch, mentioning: ["not `train`"])
     try CLI.assertFails(["prune", "--resume", path("nothing")], in: scratch, mentioning: ["no checkpoint here"])
+    // A truncated checkpoint (a crash mid-copy by hand, a full disk) is refused in one line.
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+    try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: checkpoint))
+    try CLI.assertFails(["prune", "--resume", path("run")], in: scratch, mentioning: [Checkpoint.fileName])
   }
 
   func testDivergenceNamesTheStepAndStops() throws {
@@ -95,5 +99,36 @@ final class ResumeCLITests: XCTestCase {
       ["train", "--model", "lenet300", "--data", "bundled", "--epochs", "1", "--lr", "1e30", "--out", path("x.safetensors")],
       in: scratch, mentioning: ["diverged at epoch 1, step"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
+  }
+
+  /// `run RECIPE --resume DIR` after a kill: the interrupted seed resumes from its checkpoint.
+  func testKilledRecipeRunResumes() throws {
+    try """
+      name: tiny
+      seeds: [2]
+      args:
+        model: lenet5
+        data: bundled
+        batch-size: 50
+        pretrain-epochs: 2
+        prune-epochs: 2
+        checkpoint-every: 5
+      """.write(toFile: path("tiny.yaml"), atomically: true, encoding: .utf8)
+    let straight = try start(["run", path("tiny.yaml"), "--out", path("straight")])
+    straight.waitUntilExit()
+    XCTAssertEqual(straight.terminationStatus, 0)
+    let victim = try start(["run", path("tiny.yaml"), "--out", path("killed")])
+    let checkpoint = Checkpoint.path(in: path("killed/seed-2"))
+    while !FileManager.default.fileExists(atPath: checkpoint) && victim.isRunning { usleep(2_000) }
+    usleep(500_000)
+    kill(victim.processIdentifier, SIGKILL)
+    victim.waitUntilExit()
+    XCTAssertEqual(victim.terminationReason, .uncaughtSignal, "the run finished before the kill")
+    let resumed = try CLI.run(["run", path("tiny.yaml"), "--resume", path("killed")], in: scratch)
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stdout.contains("resuming from"), resumed.stdout)
+    let a = try Data(contentsOf: URL(fileURLWithPath: path("straight/seed-2/model.safetensors")))
+    let b = try Data(contentsOf: URL(fileURLWithPath: path("killed/seed-2/model.safetensors")))
+    XCTAssertTrue(a == b, "the resumed recipe run differs from the uninterrupted one")
   }
 }
