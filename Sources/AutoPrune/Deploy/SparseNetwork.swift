@@ -91,15 +91,20 @@ public final class SparseNetwork {
   }
 
   /// `[rows, columns] → [columns, rows]` in 32 × 32 tiles (a plain strided loop misses the cache
-  /// on every other access).
+  /// on every other access), bands of tiles on separate threads.
   static func transpose(_ x: Tensor, rows: Int, columns: Int) -> Tensor {
-    x.withUnsafeBufferPointer { src in
-      Tensor(shape: [columns, rows]) { dst in
+    x.withUnsafeBufferPointer { source in
+      Tensor(shape: [columns, rows]) { destination in
         let tile = 32
-        for r0 in stride(from: 0, to: rows, by: tile) {
-          for c0 in stride(from: 0, to: columns, by: tile) {
-            for r in r0..<min(r0 + tile, rows) {
-              for c in c0..<min(c0 + tile, columns) { dst[c * rows + r] = src[r * columns + c] }
+        let src = SharedPointer(UnsafeMutablePointer(mutating: source.baseAddress!)), dst = SharedPointer(destination.baseAddress!)
+        let bands = (rows + tile - 1) / tile
+        Parallel.forRanges(bands, minPerThread: max(1, 16_384 / (tile * max(1, columns)))) { range in
+          for band in range {
+            let r0 = band * tile
+            for c0 in stride(from: 0, to: columns, by: tile) {
+              for r in r0..<min(r0 + tile, rows) {
+                for c in c0..<min(c0 + tile, columns) { dst[c * rows + r] = src[r * columns + c] }
+              }
             }
           }
         }
