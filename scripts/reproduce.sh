@@ -3,18 +3,21 @@
 #   scripts/reproduce.sh           full: 3 seeds, full Fashion-MNIST (planned to fit 3 hours on 2 cores)
 #   scripts/reproduce.sh --quick   smoke run: 1 seed, bundled subset, a few epochs (minutes); its
 #                                  figures only show that the pipeline works
+#   scripts/reproduce.sh --tables  only rewrite REPRODUCTION.md from the runs that finished
 # Seeds that finished (summary.json present) are skipped, so an interrupted run goes on where it
 # stopped; delete runs/reproduce to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-#   scripts/reproduce.sh --tables  only rewrite REPRODUCTION.md from the runs that finished
 quick=0
 tables_only=0
 [ "${1:-}" = "--quick" ] && quick=1
 [ "${1:-}" = "--tables" ] && tables_only=1
-scripts/install-deps.sh
-scripts/build.sh >&2
 B=.build/release/autoprune
+# Tables only need the table command of an existing build.
+if [ $tables_only = 0 ] || [ ! -x "$B" ]; then
+  scripts/install-deps.sh
+  scripts/build.sh >&2
+fi
 root=runs/reproduce
 [ $quick = 1 ] && root=runs/reproduce-quick
 seeds=3
@@ -89,7 +92,13 @@ table() {
   echo "# Reproduction (Fashion-MNIST)"
   echo
   [ $quick = 1 ] && echo "**Quick smoke run** (\`scripts/reproduce.sh --quick\`: 1 seed, bundled 2,000-image subset, short schedules): these figures only show the pipeline works." && echo
-  echo "Made by \`scripts/reproduce.sh ${1:-}\` ($elapsed s for this invocation; seeds already finished are not rerun) on $(nproc) cores, $(date -u +%Y-%m-%d). Each row is one recipe (\`recipes/NAME.yaml\`, run with \`autoprune run recipes/NAME.yaml --seeds $seeds\`), mean ± std over seeds; every pruning run of a seed starts from that seed's dense model (\`*-dense\` rows)."
+  if [ $tables_only = 1 ]; then
+    echo "Tables from the runs that \`scripts/reproduce.sh\` made under \`$root\` (rewritten by \`scripts/reproduce.sh --tables\`), $(date -u +%Y-%m-%d), $(nproc) cores."
+  else
+    echo "Made by \`scripts/reproduce.sh ${1:-}\` ($elapsed s for this invocation; seeds already finished are not rerun), $(date -u +%Y-%m-%d), $(nproc) cores."
+  fi
+  echo
+  echo "Each row is one recipe (\`recipes/NAME.yaml\`, run with \`autoprune run recipes/NAME.yaml --seeds $seeds\`), mean ± std over seeds; every pruning run of a seed starts from that seed's dense model (\`*-dense\` rows). s/epoch is wall time with other work sharing the 2 cores (not a speed figure: see docs/bench.md)."
   echo; echo "## 1. Main: LeNet-300-100, methods at AutoPrune's compression"; echo; table lenet300-dense "${main300[@]}"
   echo; echo "## 1b. Main: LeNet-5"; echo; table lenet5-dense "${main5[@]}" "${uncalibrated5[@]}"
   echo; echo "## 2. STE ablation (LeNet-300-100; the main run uses leaky-ReLU 0.1)"; echo; table lenet300-autoprune-weight "${ste[@]}"
@@ -97,7 +106,7 @@ table() {
   echo; echo "## 4. Hyper-parameter sensitivity: AutoPrune μ, L0 λ, DNS c (LeNet-300-100)"; echo; table lenet300-mu-1e-5 lenet300-mu-3e-5 lenet300-autoprune-weight lenet300-mu-1e-4 lenet300-mu-3e-4 lenet300-mu-1e-3 lenet300-l0-1e-5 lenet300-l0-3e-5 lenet300-l0-weight lenet300-l0-3e-4 lenet300-l0-1e-3 lenet300-dns-c1 lenet300-dns-c2 lenet300-dns-c3 lenet300-dns-weight
   echo; echo "## 5. Rethinking: pruned + fine-tuned vs the same masks trained from scratch"; echo; table lenet300-autoprune-weight lenet300-autoprune-unit "${rethinking300[@]}" lenet5-autoprune-weight "${rethinking5[@]}"
   # The reading of the committed full run (where AutoPrune wins and where it does not).
-  [ $quick = 0 ] && [ -f docs/reproduction-findings.md ] && echo && cat docs/reproduction-findings.md
+  if [ $quick = 0 ] && [ -f docs/reproduction-findings.md ]; then echo; cat docs/reproduction-findings.md; fi
 } > "$root/REPRODUCTION.md"
-[ $quick = 0 ] && cp "$root/REPRODUCTION.md" REPRODUCTION.md
+if [ $quick = 0 ]; then cp "$root/REPRODUCTION.md" REPRODUCTION.md; fi
 echo "wrote $root/REPRODUCTION.md" >&2
