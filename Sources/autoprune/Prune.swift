@@ -314,7 +314,11 @@ struct Prune: ParsableCommand {
     if runOptions.json || log != nil {
       var json = report.json
       json.merge([
-        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy, "dense_test_accuracy": denseAccuracy,
+        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy,
+        // Scratch training has no dense model: what it starts from is a random initialisation,
+        // so tables must not read that as a dense accuracy (nor a Δ from it).
+        "dense_test_accuracy": self.method == .scratch ? NSNull() : denseAccuracy,
+        "initial_test_accuracy": denseAccuracy,
         "method": self.method.rawValue, "summary": method.summary,
         "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu,
         "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(), "eta_m": options.etaM,
