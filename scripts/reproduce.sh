@@ -37,7 +37,7 @@ main300=(lenet300-autoprune-weight lenet300-magnitude-weight lenet300-magnitude-
          lenet300-gradual-weight lenet300-dns-weight lenet300-l0-weight lenet300-targeted-dropout-weight lenet300-random-weight
          lenet300-autoprune-unit lenet300-l0-unit)
 ste=(lenet300-ste-identity lenet300-ste-leaky-0.01 lenet300-ste-leaky-0.3 lenet300-ste-softplus-1 lenet300-ste-softplus-5
-     lenet300-ste-identity-penalty-only)
+     lenet300-ste-leaky-0.1-penalty-only)
 consistency=(lenet300-sensitivity-magnitude lenet300-correlation-off lenet300-masked-frozen lenet300-closed-decay-skip
              lenet300-closed-decay-apply)
 # λ 1e-4 is lenet300-l0-weight and μ 7e-5 is lenet300-autoprune-weight (main table): not run twice.
