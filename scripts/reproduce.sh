@@ -4,8 +4,8 @@
 #   scripts/reproduce.sh --quick   smoke run: 1 seed, bundled subset, a few epochs (minutes); its
 #                                  figures only show that the pipeline works
 #   scripts/reproduce.sh --tables  only rewrite REPRODUCTION.md from the runs that finished
-# Seeds that finished (summary.json present) are skipped, so an interrupted run goes on where it
-# stopped; delete runs/reproduce to start over.
+# Seeds that finished (summary.json present) are skipped and an interrupted seed resumes from its
+# checkpoint, so an interrupted run goes on where it stopped; delete runs/reproduce to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -51,7 +51,7 @@ rethinking5=(lenet5-rethinking-scratch)
 uncalibrated5=(lenet5-dns-weight lenet5-l0-weight)
 
 run() {
-  local name=$1 args=(run "recipes/$1.yaml" --seeds "$seeds" --out "$root/$1" --skip-done)
+  local name=$1 args=(run "recipes/$1.yaml" --seeds "$seeds" --out "$root/$1" --resume "$root/$1")
   local model=${name%%-*}
   if [[ $name == *-dense ]]; then
     args+=("${dense_extra[@]}")
