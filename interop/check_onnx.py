@@ -7,23 +7,16 @@ and the same top-1 on every image.
 
 Usage: python interop/check_onnx.py PATH/TO/autoprune WORKDIR
 """
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+from common import finish, run
 from safetensors.numpy import load_file
 
 TOLERANCE = 1e-4
-
-
-def run(binary, *args):
-    result = subprocess.run([binary, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"autoprune {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def main():
@@ -51,10 +44,7 @@ def main():
             print(f"{model} {form}: max |Δlogit| {difference:.2e}, top-1 agreement {same_top1:.4f} on {len(theirs)} images")
             if difference >= TOLERANCE or same_top1 < 1:
                 failures.append(f"{model} {form}: onnxruntime differs ({difference:.2e}, top-1 {same_top1:.4f})")
-    if failures:
-        print("\n".join("FAIL " + f for f in failures))
-        sys.exit(1)
-    print("ONNX interop: all checks passed")
+    finish(failures, "ONNX interop")
 
 
 if __name__ == "__main__":

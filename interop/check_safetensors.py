@@ -9,21 +9,14 @@
 
 Usage: python interop/check_safetensors.py PATH/TO/autoprune WORKDIR
 """
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from common import finish, run
 from safetensors.numpy import load_file, save_file
 
 TOLERANCE = 1e-5  # max |Δlogit| relative to the largest |logit| (float32 vs float64 summation)
-
-
-def run(binary, *args):
-    result = subprocess.run([binary, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"autoprune {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def conv2d(x, w, b):
@@ -104,10 +97,7 @@ def main():
         if difference > TOLERANCE or same_top1 < 1:
             failures.append(f"{model}: logits differ from the reference ({difference:.2e}, top-1 {same_top1:.4f})")
 
-    if failures:
-        print("\n".join("FAIL " + f for f in failures))
-        sys.exit(1)
-    print("safetensors interop: all checks passed")
+    finish(failures, "safetensors interop")
 
 
 if __name__ == "__main__":

@@ -52,11 +52,12 @@ final class CheckpointTests: XCTestCase {
     case "l0": return L0Pruning(model: model, perUnit: false, lambda: 1e-3, learningRate: 0.05)
     case "l0-unit": return L0Pruning(model: model, perUnit: true, lambda: 1e-3, learningRate: 0.05)
     case "targeted-dropout": return TargetedDropout(model: model, targetFraction: 0.7, dropRate: 0.5)
-    default: throw XCTSkip("unknown method \(name)")
+    default: throw UnknownMethod(name: name)
     }
   }
 
   private struct Stop: Error {}
+  private struct UnknownMethod: Error { let name: String }
 
   /// Runs 1 dense + 3 prune + 2 fine-tune epochs (6 steps each), optionally with checkpoints
   /// every 4 steps, stopping (as a crash would) at the end of `stopAt`; returns every parameter

@@ -57,11 +57,18 @@ public final class CheckpointSession {
     }
   }
 
+  /// Run-order indices of stage `name` and of the stage the checkpoint stopped in (nil for a new
+  /// run or a stage this run does not have).
+  private func order(of name: String) -> (here: Int, there: Int)? {
+    guard let resumed, let stageName = try? resumed.text("stage"), let here = stages.firstIndex(where: { $0.name == name }),
+      let there = stages.firstIndex(where: { $0.name == stageName })
+    else { return nil }
+    return (here, there)
+  }
+
   /// Where `name` starts (a run with `samples` training samples).
   public func start(of name: String, samples: Int) throws -> Start {
-    guard let resumed, let here = stages.firstIndex(where: { $0.name == name }),
-      let there = stages.firstIndex(where: { $0.name == (try? resumed.text("stage")) })
-    else { return .fresh }
+    guard let resumed, let (here, there) = order(of: name) else { return .fresh }
     if there > here { return .skip }
     if there < here { return .fresh }
     return .resume(try resumed.position("position", samples: samples))
@@ -69,9 +76,7 @@ public final class CheckpointSession {
 
   /// The restored state, when `name` is the stage the checkpoint stopped in or a later one.
   public func restoredState(atOrAfter name: String) -> TrainingState? {
-    guard let resumed, let stageName = try? resumed.text("stage"), let here = stages.firstIndex(where: { $0.name == name }),
-      let there = stages.firstIndex(where: { $0.name == stageName })
-    else { return nil }
+    guard let (here, there) = order(of: name) else { return nil }
     return there >= here ? resumed : nil
   }
 
