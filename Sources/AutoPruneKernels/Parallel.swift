@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -6,7 +7,7 @@ import Dispatch
   import Darwin
 #endif
 
-/// A raw pointer that may cross into `DispatchQueue.concurrentPerform` closures.
+/// A raw pointer that may cross into the closures `Parallel.forEach` runs on several threads.
 ///
 /// Swift 6 rejects capturing raw pointers in concurrent closures; the kernels guarantee that
 /// concurrent tasks write disjoint ranges, so this one wrapper carries that promise.
@@ -48,6 +49,26 @@ public enum Parallel {
   /// True on a thread currently running a `forEach` body.
   public static var isWorker: Bool { pthread_getspecific(workerKey) != nil }
 
+  /// Marks (or unmarks) this thread as running a `forEach` body, so kernels it calls run serially.
+  static func markWorker(_ on: Bool) {
+    pthread_setspecific(workerKey, on ? UnsafeMutableRawPointer(bitPattern: 1) : nil)
+  }
+
+  nonisolated(unsafe) private static var pools: [Int: WorkerPool] = [:]
+  private static let poolsLock = Mutex(())
+
+  /// The pool for `threads` (one thread per core at most: spinning workers beyond the cores
+  /// would take the cores from the threads doing the work). Pools are kept once made.
+  private static func pool(threads: Int) -> WorkerPool {
+    let workers = min(threads, coreCount) - 1
+    return poolsLock.withLock { _ in
+      if let pool = pools[workers] { return pool }
+      let pool = WorkerPool(workers: workers)
+      pools[workers] = pool
+      return pool
+    }
+  }
+
   private static let workerKey: pthread_key_t = {
     var key = pthread_key_t()
     pthread_key_create(&key, nil)
@@ -58,22 +79,11 @@ public enum Parallel {
   ///
   /// Work is split into fixed chunks, so which chunk computes which output never depends on
   /// timing: results are identical from run to run for the same thread count. Called from
-  /// inside another `forEach` body it runs serially.
+  /// inside another `forEach` body (or while another thread has the workers) it runs serially.
   public static func forEach(_ chunks: Int, _ body: (Int) -> Void) {
     if chunks <= 0 { return }
-    if chunks == 1 || available == 1 {
+    if chunks == 1 || available == 1 || coreCount == 1 || !pool(threads: threads).run(chunks: chunks, body) {
       for c in 0..<chunks { body(c) }
-      return
-    }
-    let key = workerKey
-    withoutActuallyEscaping(body) { escapable in
-      let box = UncheckedBox(escapable)
-      DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        let marker = UnsafeMutableRawPointer(bitPattern: 1)
-        pthread_setspecific(key, marker)
-        box.value(c)
-        pthread_setspecific(key, nil)
-      }
     }
   }
 
@@ -97,10 +107,4 @@ public enum Parallel {
       if hi > lo { body(lo..<hi) }
     }
   }
-}
-
-/// Carries a non-Sendable closure into `concurrentPerform`; callers ensure disjoint writes.
-struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }

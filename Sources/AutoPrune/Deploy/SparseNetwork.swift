@@ -6,7 +6,9 @@ import AutoPruneNN
 /// layers run as they are. Output equals the masked model's up to float summation order.
 public final class SparseNetwork {
   private enum Step {
-    case dense(SparseMatrix, bias: [Float])
+    /// A Dense layer, as CSR rows for batches and as sorted slices for one sample; `relu` when the ReLU
+    /// that followed it is folded in.
+    case dense(SparseMatrix, SlicedSparseMatrix, bias: [Float], relu: Bool)
     case conv(SparseMatrix, bias: [Float], kernel: Int, stride: Int, padding: Int)
     case layer(any Layer)
   }
@@ -20,12 +22,19 @@ public final class SparseNetwork {
     inputShape = model.inputShape
     var steps: [Step] = []
     var nonZeros = 0
-    for (_, layer) in model.network.layers {
+    let layers = model.network.layers.map(\.1)
+    var i = 0
+    while i < layers.count {
+      let layer = layers[i]
+      i += 1
       if let dense = layer as? Dense {
         let w = dense.weight.effective
         let matrix = w.withUnsafeBufferPointer { SparseMatrix(dense: $0, rows: dense.outputSize, columns: dense.inputSize) }
+        let slices = w.withUnsafeBufferPointer { SlicedSparseMatrix(dense: $0, rows: dense.outputSize, columns: dense.inputSize) }
+        let relu = i < layers.count && layers[i] is ReLU
+        if relu { i += 1 }
         nonZeros += matrix.nonZeros
-        steps.append(.dense(matrix, bias: dense.bias.effective.storage))
+        steps.append(.dense(matrix, slices, bias: dense.bias.effective.storage, relu: relu))
       } else if let conv = layer as? Conv2D {
         let w = conv.weight.effective
         let k = conv.kernelSize
@@ -62,12 +71,17 @@ public final class SparseNetwork {
           sampleMajor()
           x = layer.forward(x, context: .inference)
         }
-      case .dense(let w, let bias):
+      case .dense(let w, let slices, let bias, let relu):
+        if n == 1 {
+          x = SparseNetwork.denseOne(x, slices, bias, relu: relu)
+          continue
+        }
         if n > 1 && !featureMajor {
           x = SparseNetwork.transpose(x.reshaped([n, x.count / n]), rows: n, columns: x.count / n)
           featureMajor = true
         }
         x = SparseNetwork.dense(x, w, bias, batch: n)
+        if relu { x.storage.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] = max(0, v[i]) } } }
       case .conv(let w, let bias, let k, let stride, let padding):
         sampleMajor()
         x = SparseNetwork.conv(x, w, bias, k, stride, padding)
@@ -75,6 +89,16 @@ public final class SparseNetwork {
     }
     sampleMajor()
     return x
+  }
+
+  /// `[1, in] → [1, out]` slice by slice.
+  private static func denseOne(_ x: Tensor, _ w: SlicedSparseMatrix, _ bias: [Float], relu: Bool) -> Tensor {
+    precondition(x.count == w.columnCount, "sparse dense layer expects \(w.columnCount) features, got \(x.shape)")
+    return bias.withUnsafeBufferPointer { b in
+      x.withUnsafeBufferPointer { xb in
+        Tensor(shape: [1, w.rows]) { out in w.multiplyVector(xb.baseAddress!, bias: b.baseAddress!, relu: relu, into: out.baseAddress!) }
+      }
+    }
   }
 
   /// `[in, N] → [out, N]` (feature-major; for one sample the same as `[1, in] → [1, out]`).
