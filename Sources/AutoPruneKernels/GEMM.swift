@@ -70,9 +70,14 @@ public enum GEMM {
     }
   }
 
-  /// True for products that run faster on one thread: below ~8 MFLOP waking a second thread
-  /// costs more than it saves (measured on 100×300×100: 66 GFLOP/s on two threads, 88 on one).
-  static func isSmall(m: Int, n: Int, k: Int) -> Bool { m * n * k < 1 << 22 }
+  /// True for products that run faster on one thread. Measured with the spinning worker pool
+  /// (2 cores, OpenBLAS): split by rows (m ≥ n) a product pays off from ~2.5 M multiply-adds
+  /// (256×72×213: 84 → 58 µs; 256×32×128: 23 → 28 µs, slower); split by columns each part packs
+  /// all of A again, so below ~4 M it loses (100×300×100: 68 → 90 µs).
+  static func isSmall(m: Int, n: Int, k: Int) -> Bool {
+    let work = m * n * k
+    return work < 1 << 21 || (work < 1 << 22 && m < n)
+  }
 
   /// Runs single-threaded BLAS calls on disjoint blocks of C from our own threads.
   ///

@@ -55,13 +55,19 @@ public struct SlicedSparseMatrix: Sendable {
     rowOfSlot = slots
   }
 
-  /// `y[rows] = self · x[columnCount] + bias`, then `max(0, ·)` when `relu`.
+  /// `y[rows] = self · x[columnCount] + bias`, then `max(0, ·)` when `relu`. One thread:
+  /// splitting LeNet-300's 5,000-entry fc1 over two saved less than the hand-over cost (measured
+  /// 3.0 µs single vs 3.1 µs for the whole network).
   public func multiplyVector(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) {
+    multiply(slices: 0..<(sliceStart.count - 1), x, bias, relu, y)
+  }
+
+  private func multiply(slices: Range<Int>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ relu: Bool, _ y: UnsafeMutablePointer<Float>) {
     sliceStart.withUnsafeBufferPointer { starts in
       columns.withUnsafeBufferPointer { c in
         values.withUnsafeBufferPointer { v in
           rowOfSlot.withUnsafeBufferPointer { slot in
-            for s in 0..<(starts.count - 1) {
+            for s in slices {
               var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
               var a4: Float = 0, a5: Float = 0, a6: Float = 0, a7: Float = 0
               var k = Int(starts[s])

@@ -16,7 +16,8 @@ import Synchronization
 /// one forward pass, the steps of an epoch), so a worker that keeps polling for `spinLimit` after
 /// its last chunk is there for the next one, and a pool idle for longer costs no CPU.
 ///
-/// Protocol: a job is published through `current` (an unretained pointer); a worker announces
+/// Protocol: a job is published through `current` (an unretained pointer) and its serial through
+/// `published`, which idle workers poll and sleep on; a worker announces
 /// itself in `active` *before* reading `current`, and the caller clears `current` *before* waiting
 /// for `active` to drop to zero, so no worker can still be reading a job the caller has released
 /// (both sides use sequentially consistent order: each sees the other's store). Chunks are handed
@@ -50,6 +51,8 @@ final class WorkerPool: @unchecked Sendable {
 
   let workers: Int
   private let current = Atomic<UInt>(0)
+  /// Serial of the last job published; workers poll this (a plain read) and sleep until it changes.
+  private let published = Atomic<Int>(0)
   private let active = Atomic<Int>(0)
   private let sleeping = Atomic<Int>(0)
   private var serial = 0
@@ -99,6 +102,7 @@ final class WorkerPool: @unchecked Sendable {
       let job = Job(body: escapable, chunks: chunks, serial: serial)
       let pointer = UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque())
       current.store(pointer, ordering: .sequentiallyConsistent)
+      published.store(serial, ordering: .sequentiallyConsistent)
       if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
         pthread_mutex_lock(&sleepLock)
         pthread_cond_broadcast(&wake)
@@ -121,24 +125,26 @@ final class WorkerPool: @unchecked Sendable {
     var idleSince = DispatchTime.now().uptimeNanoseconds
     var polls = 0
     while true {
-      if current.load(ordering: .relaxed) != 0 {
+      let serialNow = published.load(ordering: .acquiring)
+      if serialNow != lastSerial {
+        // A job was published since the last look: join it if it is still running. Even when
+        // the caller has finished it alone, a burst has begun, so keep polling from here on.
         active.add(1, ordering: .sequentiallyConsistent)
         let pointer = current.load(ordering: .sequentiallyConsistent)
+        lastSerial = serialNow
         if pointer != 0 {
           let job = Unmanaged<Job>.fromOpaque(UnsafeRawPointer(bitPattern: pointer)!).takeUnretainedValue()
-          if job.serial != lastSerial {
-            lastSerial = job.serial
-            job.work()
-            idleSince = DispatchTime.now().uptimeNanoseconds
-          }
+          lastSerial = max(serialNow, job.serial)
+          job.work()
         }
         active.subtract(1, ordering: .sequentiallyConsistent)
+        idleSince = DispatchTime.now().uptimeNanoseconds
         continue
       }
       polls &+= 1
       // Reading the clock every poll would cost more than the poll.
       if polls & 255 == 0, DispatchTime.now().uptimeNanoseconds - idleSince > WorkerPool.spinLimit {
-        sleep()
+        sleep(after: lastSerial)
         idleSince = DispatchTime.now().uptimeNanoseconds
       }
     }
@@ -154,11 +160,11 @@ final class WorkerPool: @unchecked Sendable {
     }
   }
 
-  /// Sleeps until a job is published.
-  private func sleep() {
+  /// Sleeps until a job after `serial` is published (whether or not it is still running).
+  private func sleep(after serial: Int) {
     pthread_mutex_lock(&sleepLock)
     sleeping.add(1, ordering: .sequentiallyConsistent)
-    while current.load(ordering: .sequentiallyConsistent) == 0 {
+    while published.load(ordering: .sequentiallyConsistent) == serial {
       pthread_cond_wait(&wake, &sleepLock)
     }
     sleeping.subtract(1, ordering: .sequentiallyConsistent)

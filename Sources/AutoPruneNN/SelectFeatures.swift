@@ -1,3 +1,5 @@
+import AutoPruneKernels
+
 /// Keeps the listed features of `[N, F]` in the listed order: `[N, k]`. A thinned network uses it
 /// to drop the input pixels its first layer no longer reads.
 public final class SelectFeatures: Layer {
@@ -17,8 +19,16 @@ public final class SelectFeatures: Layer {
     precondition(x.count == n * f, "SelectFeatures expects [N, \(f)], got \(x.shape)")
     return x.withUnsafeBufferPointer { input in
       Tensor(shape: [n, k]) { out in
-        for s in 0..<n {
-          for (j, i) in indices.enumerated() { out[s * k + j] = input[s * f + i] }
+        indices.withUnsafeBufferPointer { index in
+          let source = SharedPointer(UnsafeMutablePointer(mutating: input.baseAddress!)), destination = SharedPointer(out.baseAddress!)
+          let picks = SharedPointer(UnsafeMutablePointer(mutating: index.baseAddress!))
+          // Samples split across threads once a share is worth waking a worker for (~16k copies).
+          Parallel.forRanges(n, minPerThread: max(1, 16_384 / max(1, k))) { samples in
+            for s in samples {
+              let row = source + s * f, target = destination + s * k
+              for j in 0..<k { target[j] = row[picks[j]] }
+            }
+          }
         }
       }
     }

@@ -100,6 +100,27 @@ final class CLITests: XCTestCase {
     try assertFails(["eval", "--model", "lenet300", "--weights", path("corrupt.safetensors"), "--data", path("data")], mentioning: [path("corrupt.safetensors"), "header"])
   }
 
+  func testExportWritesONNXAndRefusesBadInput() throws {
+    try writeData(path("data"))
+    XCTAssertEqual(try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("l300.safetensors")]).status, 0)
+    for thin in [false, true] {
+      let out = path(thin ? "thin.onnx" : "model.onnx")
+      let r = try autoprune(["export", "--weights", path("l300.safetensors"), "--onnx", out] + (thin ? ["--thin"] : []))
+      XCTAssertEqual(r.status, 0, r.stderr)
+      XCTAssertTrue(r.stdout.contains("opset 13"), r.stdout)
+      // An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)).first, 0x08)
+    }
+    try assertFails(["export", "--weights", path("missing.safetensors"), "--onnx", path("m.onnx")], mentioning: [path("missing.safetensors")])
+    try assertFails(["export", "--weights", path("l300.safetensors"), "--onnx", path("no/such/dir/m.onnx")], mentioning: ["--onnx", "does not exist"])
+    try assertFails(["export", "--model", "lenet5", "--weights", path("l300.safetensors"), "--onnx", path("m.onnx")], mentioning: ["lenet300"])
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("l300.safetensors"))))
+    bytes.removeLast(bytes.count / 2)  // tensors cut off
+    try Data(bytes).write(to: URL(fileURLWithPath: path("cut.safetensors")))
+    try assertFails(["export", "--weights", path("cut.safetensors"), "--onnx", path("m.onnx")], mentioning: [path("cut.safetensors")])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("m.onnx")), "a failed export leaves no file")
+  }
+
   func testPruneWritesMasksAndEvalReportsTheSameAccounting() throws {
     try writeData(path("data"))
     let r = try autoprune([
