@@ -20,6 +20,8 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .target(name: "AutoPruneKernels"),
+    // SVG charts for the HTML report (issue 6): Swift Charts is Apple-only, nothing here plots.
+    .target(name: "AutoPrunePlot"),
     .target(name: "AutoPruneNN", dependencies: ["AutoPruneKernels", "CZlib"]),
     .target(
       name: "AutoPrune",
@@ -43,6 +45,7 @@ let package = Package(
     .testTarget(name: "AutoPruneNNTests", dependencies: ["AutoPruneNN", "AutoPruneKernels"]),
     .testTarget(name: "AutoPruneTests", dependencies: ["AutoPrune", "AutoPruneNN"]),
     .testTarget(name: "AutoPruneONNXTests", dependencies: ["AutoPruneONNX", "AutoPrune", "AutoPruneNN", "ONNXProto"]),
+    .testTarget(name: "AutoPrunePlotTests", dependencies: ["AutoPrunePlot"]),
     .testTarget(name: "AutoPruneCLITests", dependencies: ["autoprune"]),
   ]
 )

@@ -1,0 +1,78 @@
+/// A small SVG writer: elements are appended as text, attribute values escaped, numbers written
+/// with at most two decimals (pixel precision) so pages stay small.
+public struct SVG {
+  public let width: Double
+  public let height: Double
+  public private(set) var body: [String] = []
+  private var nextID = 0
+  /// Prefix for ids (clip paths) so several charts can share one HTML page.
+  public let idPrefix: String
+
+  public init(width: Double, height: Double, idPrefix: String) {
+    self.width = width
+    self.height = height
+    self.idPrefix = idPrefix
+  }
+
+  /// The document, sized in CSS pixels and scaling with its container. `label` is its
+  /// accessible name.
+  public func render(label: String) -> String {
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(SVG.number(width)) \(SVG.number(height))\" width=\"\(SVG.number(width))\" height=\"\(SVG.number(height))\" role=\"img\" aria-label=\"\(SVG.escape(label))\">"
+      + "<title>\(SVG.escape(label))</title>" + body.joined() + "</svg>"
+  }
+
+  /// A fresh id for this document.
+  public mutating func uniqueID(_ stem: String) -> String {
+    nextID += 1
+    return "\(idPrefix)-\(stem)\(nextID)"
+  }
+
+  /// Appends `<name attributes…>content</name>` (self-closing without content).
+  public mutating func element(_ name: String, _ attributes: [(String, String)], content: String? = nil) {
+    let attrs = attributes.map { " \($0.0)=\"\(SVG.escape($0.1))\"" }.joined()
+    if let content { body.append("<\(name)\(attrs)>\(content)</\(name)>") } else { body.append("<\(name)\(attrs)/>") }
+  }
+
+  /// Appends raw markup made by another writer.
+  public mutating func raw(_ markup: String) { body.append(markup) }
+
+  public mutating func text(_ string: String, x: Double, y: Double, anchor: String = "start", cssClass: String = "label", extra: [(String, String)] = []) {
+    element("text", [("x", SVG.number(x)), ("y", SVG.number(y)), ("text-anchor", anchor), ("class", cssClass)] + extra, content: SVG.escape(string))
+  }
+
+  public mutating func line(x1: Double, y1: Double, x2: Double, y2: Double, cssClass: String) {
+    element("line", [("x1", SVG.number(x1)), ("y1", SVG.number(y1)), ("x2", SVG.number(x2)), ("y2", SVG.number(y2)), ("class", cssClass)])
+  }
+
+  public mutating func rect(x: Double, y: Double, width: Double, height: Double, attributes: [(String, String)]) {
+    element("rect", [("x", SVG.number(x)), ("y", SVG.number(y)), ("width", SVG.number(max(0, width))), ("height", SVG.number(max(0, height)))] + attributes)
+  }
+
+  /// XML text and attribute escaping.
+  public static func escape(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.count)
+    for c in s {
+      switch c {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&#39;"
+      default: out.append(c)
+      }
+    }
+    return out
+  }
+
+  /// `x` with at most two decimals and no trailing zeros ("12", "12.5", "-0.25").
+  public static func number(_ x: Double) -> String {
+    guard x.isFinite else { return "0" }
+    let scaled = (x * 100).rounded()
+    if scaled == 0 { return "0" }
+    let whole = Int(scaled) / 100, frac = abs(Int(scaled) % 100)
+    let sign = scaled < 0 && whole == 0 ? "-" : ""
+    if frac == 0 { return "\(sign)\(whole)" }
+    return frac % 10 == 0 ? "\(sign)\(whole).\(frac / 10)" : "\(sign)\(whole).\(frac < 10 ? "0" : "")\(frac)"
+  }
+}
