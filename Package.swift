@@ -22,6 +22,7 @@ let package = Package(
     .target(name: "AutoPruneKernels"),
     // SVG charts for the HTML report (issue 6): Swift Charts is Apple-only, nothing here plots.
     .target(name: "AutoPrunePlot"),
+    .target(name: "AutoPruneReport", dependencies: ["AutoPrunePlot", "AutoPrune"]),
     .target(name: "AutoPruneNN", dependencies: ["AutoPruneKernels", "CZlib"]),
     .target(
       name: "AutoPrune",
@@ -36,7 +37,7 @@ let package = Package(
     .executableTarget(
       name: "autoprune",
       dependencies: [
-        "AutoPrune", "AutoPruneNN", "AutoPruneKernels", "AutoPruneONNX",
+        "AutoPrune", "AutoPruneNN", "AutoPruneKernels", "AutoPruneONNX", "AutoPruneReport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]
@@ -46,6 +47,7 @@ let package = Package(
     .testTarget(name: "AutoPruneTests", dependencies: ["AutoPrune", "AutoPruneNN"]),
     .testTarget(name: "AutoPruneONNXTests", dependencies: ["AutoPruneONNX", "AutoPrune", "AutoPruneNN", "ONNXProto"]),
     .testTarget(name: "AutoPrunePlotTests", dependencies: ["AutoPrunePlot"]),
+    .testTarget(name: "AutoPruneReportTests", dependencies: ["AutoPruneReport", "AutoPrune", "AutoPruneNN"]),
     .testTarget(name: "AutoPruneCLITests", dependencies: ["autoprune"]),
   ]
 )

@@ -14,10 +14,10 @@ public struct SVG {
     self.idPrefix = idPrefix
   }
 
-  /// The document, sized in CSS pixels and scaling with its container. `label` is its
-  /// accessible name.
+  /// The document for inline use in HTML (which needs no namespace: the page stays free of any
+  /// URL), sized in CSS pixels and scaling with its container. `label` is its accessible name.
   public func render(label: String) -> String {
-    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(SVG.number(width)) \(SVG.number(height))\" width=\"\(SVG.number(width))\" height=\"\(SVG.number(height))\" role=\"img\" aria-label=\"\(SVG.escape(label))\">"
+    "<svg viewBox=\"0 0 \(SVG.number(width)) \(SVG.number(height))\" width=\"\(SVG.number(width))\" height=\"\(SVG.number(height))\" role=\"img\" aria-label=\"\(SVG.escape(label))\">"
       + "<title>\(SVG.escape(label))</title>" + body.joined() + "</svg>"
   }
 

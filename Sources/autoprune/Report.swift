@@ -1,0 +1,38 @@
+import AutoPrune
+import AutoPruneReport
+import ArgumentParser
+import Foundation
+
+struct Report: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write one self-contained HTML page (inline SVG, no scripts, no network) for runs: curves, per-layer bars, trade-off scatter, surviving architecture, input heat-map, commands.")
+
+  @Argument(help: "Run directories (holding log.jsonl / summary.json), or directories to search for them (3 levels).")
+  var runs: [String]
+
+  @Option(help: "Where to write the page.")
+  var html: String
+
+  @Option(help: "Page title.")
+  var title = "AutoPrune report"
+
+  func validate() throws {
+    if runs.isEmpty { throw ValidationError("give at least one run directory") }
+    try Output.checkWritableDestination(html, flag: "--html")
+  }
+
+  func run() throws {
+    let path = try Report.write(runs: runs, to: html, title: title)
+    print("wrote \(path)")
+  }
+
+  /// Writes the report of `runs` to `destination` atomically; returns a line saying what it holds.
+  static func write(runs paths: [String], to destination: String, title: String) throws -> String {
+    var warnings: [String] = []
+    let records = try RunRecord.discover(paths, warnings: &warnings)
+    for w in warnings { FileHandle.standardError.write(Data("autoprune: warning: \(w)\n".utf8)) }
+    let page = HTMLReport.page(records, title: title)
+    try AtomicFile.write(Array(page.utf8), to: destination)
+    return "\(destination) (\(records.count) run\(records.count == 1 ? "" : "s"), \(page.utf8.count / 1024) KiB)"
+  }
+}
