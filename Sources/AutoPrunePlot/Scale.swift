@@ -34,12 +34,16 @@ public struct Scale: Equatable, Sendable {
     let all = (values + extra).filter { $0.isFinite && (kind == .linear || $0 > 0) }
     guard var lo = all.min(), var hi = all.max() else { return Scale(kind, lower: kind == .log ? 1 : 0, upper: kind == .log ? 10 : 1, start: start, end: end) }
     if kind == .log {
-      lo = pow(10, floor(log10(lo)))
-      hi = pow(10, ceil(log10(hi)))
+      // A little room (a fifth of a decade) beyond the extreme points; the ticks stay at
+      // decades (or 1-2-5 steps when the data spans less than one).
+      lo /= pow(10, 0.08)
+      hi *= pow(10, 0.08)
     } else if lo != hi {
-      let step = Ticks.step(span: hi - lo, count: 5)
-      lo = floor(lo / step) * step
-      hi = ceil(hi / step) * step
+      // A 3% margin first, so a point at the extreme is not drawn on the frame.
+      let pad = 0.03 * (hi - lo)
+      let step = Ticks.step(span: hi - lo + 2 * pad, count: 5)
+      lo = floor((lo - pad) / step) * step
+      hi = ceil((hi + pad) / step) * step
     }
     return Scale(kind, lower: lo, upper: hi, start: start, end: end)
   }
@@ -67,9 +71,13 @@ public struct Scale: Equatable, Sendable {
     case .linear: return Ticks.linear(lower: lower, upper: upper, count: count)
     case .log:
       let first = Int(ceil(log10(lower) - 1e-9)), last = Int(floor(log10(upper) + 1e-9))
-      guard first <= last else { return [] }
-      let every = max(1, Int(ceil(Double(last - first) / Double(max(1, count)))))
-      return stride(from: first, through: last, by: every).map { pow(10, Double($0)) }
+      if last - first >= 1 {
+        let every = max(1, Int(ceil(Double(last - first) / Double(max(1, count)))))
+        return stride(from: first, through: last, by: every).map { pow(10, Double($0)) }
+      }
+      // Less than two decades inside: 1, 2 and 5 times the powers of ten, else plain steps.
+      let candidates = (first - 1...last + 1).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }.filter { contains($0) }
+      return candidates.count >= 2 ? candidates : Ticks.linear(lower: lower, upper: upper, count: count)
     }
   }
 
@@ -77,7 +85,10 @@ public struct Scale: Equatable, Sendable {
   public func label(_ value: Double, count: Int = 5) -> String {
     switch kind {
     case .linear: return Ticks.format(value, step: Ticks.step(span: upper - lower, count: count))
-    case .log: return Ticks.formatPower(value)
+    case .log:
+      let exponent = log10(value)
+      if abs(exponent - exponent.rounded()) < 1e-9 { return Ticks.formatPower(value) }
+      return Ticks.format(value, step: pow(10, floor(exponent)))
     }
   }
 }

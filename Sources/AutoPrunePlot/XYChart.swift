@@ -1,7 +1,14 @@
 /// A chart of lines and/or marker series over two scales, with axes, ticks, grid, a clipped plot
 /// area and a legend. Renders to standalone SVG.
 public struct XYChart {
-  public enum Marker: CaseIterable, Sendable { case circle, square, triangle, diamond, triangleDown, plus, cross }
+  public enum Marker: CaseIterable, Sendable {
+    case circle, square, triangle, diamond, triangleDown, plus, cross
+    /// An open circle around a point, to single out points another series draws.
+    case ring
+
+    /// Markers that tell series apart (the ring only highlights).
+    public static let shapes: [Marker] = [.circle, .square, .triangle, .diamond, .triangleDown, .plus, .cross]
+  }
 
   public struct Series {
     public var name: String
@@ -12,8 +19,14 @@ public struct XYChart {
     public var dashed: Bool
     /// Draws the line as steps (horizontal then vertical), as a Pareto front is drawn.
     public var steps: Bool
+    /// Text beside each point (same order as `points`), e.g. run names.
+    public var labels: [String]?
 
-    public init(name: String, color: String, points: [(x: Double, y: Double)], line: Bool = true, marker: Marker? = nil, dashed: Bool = false, steps: Bool = false) {
+    public init(
+      name: String, color: String, points: [(x: Double, y: Double)], line: Bool = true, marker: Marker? = nil, dashed: Bool = false,
+      steps: Bool = false, labels: [String]? = nil
+    ) {
+      self.labels = labels
       self.name = name
       self.color = color
       self.points = points
@@ -89,6 +102,7 @@ public struct XYChart {
     let clip = svg.uniqueID("clip")
     svg.raw("<clipPath id=\"\(clip)\"><rect x=\"\(SVG.number(l.left))\" y=\"\(SVG.number(l.top))\" width=\"\(SVG.number(l.right - l.left))\" height=\"\(SVG.number(l.bottom - l.top))\"/></clipPath>")
     var data = SVG(width: width, height: height, idPrefix: idPrefix)
+    var labels: [(String, Double, Double)] = []
     for s in series {
       if s.line, let d = XYChart.path(s.points, l, steps: s.steps) {
         var attributes = [("d", d), ("fill", "none"), ("stroke", s.color), ("class", "series")]
@@ -96,12 +110,20 @@ public struct XYChart {
         data.element("path", attributes)
       }
       if let marker = s.marker {
-        for p in s.points where l.x.contains(p.x) && l.y.contains(p.y) {
-          data.raw(XYChart.marker(marker, x: l.x.position(p.x), y: l.y.position(p.y), color: s.color, title: s.name))
+        for (i, p) in s.points.enumerated() where l.x.contains(p.x) && l.y.contains(p.y) {
+          let x = l.x.position(p.x), y = l.y.position(p.y)
+          data.raw(XYChart.marker(marker, x: x, y: y, color: s.color, title: s.labels?[i] ?? s.name))
+          // Labels go outside the clip (drawn below) so they are never cut at the frame.
+          if let label = s.labels?[i] { labels.append((label, x, y)) }
         }
       }
     }
     svg.raw("<g clip-path=\"url(#\(clip))\">" + data.body.joined() + "</g>")
+    for (text, x, y) in labels {
+      // Right of the point, or left of it in the right quarter of the plot.
+      let flip = x > l.left + 0.75 * (l.right - l.left)
+      svg.text(text, x: flip ? x - 7 : x + 7, y: y - 6, anchor: flip ? "end" : "start", cssClass: "point-label")
+    }
     // Legend.
     var row = 0
     for s in series where !s.name.isEmpty {
@@ -148,6 +170,7 @@ public struct XYChart {
     let shape: String
     switch m {
     case .circle: shape = "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(r))\""
+    case .ring: shape = "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(r + 3.5))\" stroke-width=\"1.5\""
     case .square: shape = "<rect x=\"\(n(x - r))\" y=\"\(n(y - r))\" width=\"\(n(2 * r))\" height=\"\(n(2 * r))\""
     case .triangle: shape = "<path d=\"M\(n(x)) \(n(y - r - 1))L\(n(x + r + 1)) \(n(y + r))L\(n(x - r - 1)) \(n(y + r))Z\""
     case .triangleDown: shape = "<path d=\"M\(n(x)) \(n(y + r + 1))L\(n(x + r + 1)) \(n(y - r))L\(n(x - r - 1)) \(n(y - r))Z\""
@@ -155,8 +178,8 @@ public struct XYChart {
     case .plus: shape = "<path d=\"M\(n(x - r - 1)) \(n(y))h\(n(2 * r + 2))M\(n(x)) \(n(y - r - 1))v\(n(2 * r + 2))\" stroke-width=\"2.5\""
     case .cross: shape = "<path d=\"M\(n(x - r)) \(n(y - r))l\(n(2 * r)) \(n(2 * r))M\(n(x + r)) \(n(y - r))l\(n(-2 * r)) \(n(2 * r))\" stroke-width=\"2.5\""
     }
-    let stroked = m == .plus || m == .cross
+    let stroked = m == .plus || m == .cross || m == .ring
     let paint = stroked ? " fill=\"none\" stroke=\"\(color)\"" : " fill=\"\(color)\" class=\"marker\""
-    return shape + paint + ">" + tip + (m == .circle ? "</circle>" : m == .square ? "</rect>" : "</path>")
+    return shape + paint + ">" + tip + (m == .circle || m == .ring ? "</circle>" : m == .square ? "</rect>" : "</path>")
   }
 }

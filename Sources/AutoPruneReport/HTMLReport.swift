@@ -40,7 +40,7 @@ public enum HTMLReport {
     svg{max-width:100%;height:auto}svg text{fill:var(--fg);font:12px system-ui,sans-serif}
     svg .title{font-weight:600;font-size:13px}svg .tick,svg .legend{fill:var(--muted);font-size:11px}svg .legend{fill:var(--fg)}
     svg .axis-label{fill:var(--muted)}svg .grid{stroke:var(--grid)}svg .frame{fill:none;stroke:var(--frame)}
-    svg .series{stroke-width:2;stroke-linejoin:round}svg .track{fill:var(--track)}svg .marker{stroke:var(--bg);stroke-width:1}
+    svg .series{stroke-width:2;stroke-linejoin:round}svg .point-label{fill:var(--muted);font-size:10.5px}svg .track{fill:var(--track)}svg .marker{stroke:var(--bg);stroke-width:1}
     svg .unit-total{fill:none;stroke:var(--frame)}svg .edge{stroke:var(--frame);stroke-opacity:.5}
     pre,code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;overflow-x:auto;white-space:pre-wrap}
     details{margin-top:8px}
@@ -70,26 +70,30 @@ public enum HTMLReport {
   }
 
   /// Test accuracy against compression (log axis), one mark per run, methods told apart by shape
-  /// and colour, and the Pareto front: runs no other run beats on both.
+  /// and colour, run names beside the marks (up to 16 runs), and for each model the Pareto
+  /// front: its runs that no other run of that model beats on both (ringed, joined by steps).
   static func tradeOff(_ runs: [RunRecord]) -> String? {
-    let points = runs.compactMap { r -> (method: String, name: String, x: Double, y: Double)? in
+    let points = runs.compactMap { r -> (method: String, model: String, name: String, x: Double, y: Double)? in
       guard let c = r.compression, let a = r.testAccuracy, c > 0 else { return nil }
-      return (r.method, r.name, c, 100 * a)
+      return (r.method, r.model ?? "?", r.name, c, 100 * a)
     }
     guard !points.isEmpty else { return nil }
     var chart = XYChart(title: "Test accuracy vs compression (one point per run)", xLabel: "compression (weights / kept weights, log scale)", yLabel: "test accuracy (%)")
-    chart.width = 860
-    chart.height = 380
+    chart.width = 900
+    chart.height = 400
     chart.xKind = .log
     let methods = Array(Set(points.map(\.method))).sorted()
-    let markers = XYChart.Marker.allCases
+    let labelled = points.count <= 16
     for (i, m) in methods.enumerated() {
       let mine = points.filter { $0.method == m }
-      chart.series.append(.init(name: m, color: Palette.color(i), points: mine.map { ($0.x, $0.y) }, line: false, marker: markers[i % markers.count]))
+      chart.series.append(.init(name: m, color: Palette.color(i), points: mine.map { ($0.x, $0.y) }, line: false,
+                                marker: XYChart.Marker.shapes[i % XYChart.Marker.shapes.count], labels: labelled ? mine.map(\.name) : nil))
     }
-    let front = paretoFront(points.map { ($0.x, $0.y) })
-    if front.count > 1 {
-      chart.series.append(.init(name: "Pareto front", color: "#7f7f7f", points: front, dashed: true, steps: true))
+    let models = Array(Set(points.map(\.model))).sorted()
+    for model in models {
+      let front = paretoFront(points.filter { $0.model == model }.map { ($0.x, $0.y) })
+      chart.series.append(.init(name: models.count > 1 ? "Pareto front, \(model)" : "Pareto front", color: "#8a8a8a", points: front,
+                                line: front.count > 1, marker: .ring, dashed: true, steps: true))
     }
     return chart.render(idPrefix: "tradeoff")
   }
@@ -156,6 +160,10 @@ public enum HTMLReport {
       if seen.contains(chart.series[i].name) { chart.series[i].name = "" } else { seen.insert(chart.series[i].name) }
     }
     if run.epochs.isEmpty { chart.series = [] }
+    // Accuracy never exceeds 100%: the axis stops there.
+    let lowest = chart.series.flatMap { $0.points.map(\.y) }.min() ?? 0
+    chart.yDomain = (max(0, floor((lowest - 2) / 10) * 10), 100)
+    chart.xDomain = (0, Double(max(1, run.epochs.count)))
     return chart.render(idPrefix: "\(id)-acc")
   }
 
@@ -171,7 +179,7 @@ public enum HTMLReport {
     chart.width = 520
     chart.height = 280
     chart.yKind = .log
-    chart.xDomain = (1, Double(max(2, run.epochs.count)))
+    chart.xDomain = (0, Double(max(1, run.epochs.count)))
     chart.series = [
       .init(name: "weights", color: Palette.color(0), points: kept),
       .init(name: "FLOPs", color: Palette.color(1), points: flops, dashed: true),

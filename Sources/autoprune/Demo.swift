@@ -6,7 +6,7 @@ import Foundation
 
 struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train both LeNets on the bundled Fashion-MNIST subset, prune them with AutoPrune, print a table.")
+    abstract: "Train both LeNets on the bundled Fashion-MNIST subset, prune them with AutoPrune, print a table and write an HTML report.")
 
   @Option(help: "Dense training epochs per model.")
   var epochs = 15
@@ -23,7 +23,11 @@ struct Demo: ParsableCommand {
   @Option(help: "Random seed.")
   var seed: UInt64 = 1
 
+  @Option(help: "Directory for the runs (one per model) and report.html.")
+  var out = "runs/demo"
+
   @OptionGroup var runOptions: RunOptions
+  @OptionGroup var progressOptions: ProgressOptions
 
   func validate() throws {
     for (flag, value) in [("--epochs", epochs), ("--prune-epochs", pruneEpochs)] where value < 1 {
@@ -33,48 +37,74 @@ struct Demo: ParsableCommand {
     if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
   }
 
+  /// Each model goes through the commands a user would type: `train` (dense), `prune` with
+  /// AutoPrune from that dense model, and `prune --method magnitude` at the sparsity AutoPrune
+  /// reached, with the same epochs; each writes its run directory, which the report then reads.
   func run() throws {
     runOptions.apply()
-    guard let directory = BundledData.directory else {
+    guard BundledData.directory != nil else {
       throw ValidationError("the bundled Fashion-MNIST subset was not found beside the executable")
     }
-    let (train, test) = try MNISTFormat.load(directory: directory)
-    let normalization = Normalization.fitted(to: train)
-    print("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset (\(train.count) train / \(test.count) test), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
-    print("dense \(epochs) epochs, then AutoPrune (weight gates, μ \(mu), η_M 10, leaky-ReLU STE) \(pruneEpochs) epochs, fine-tune \(finetuneEpochs)\n")
+    let progress = Progress(quiet: progressOptions.quiet, stages: [], stepsPerEpoch: 1, batchSize: 1, samples: 1)
+    progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
+    progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu), η_M 10, leaky-ReLU STE) \(pruneEpochs) epochs + fine-tune \(finetuneEpochs); then magnitude pruning to the same sparsity with the same epochs\n")
+    var common = ["--data", "bundled", "--seed", "\(seed)"]
+    if let threads = runOptions.threads { common += ["--threads", "\(threads)"] }
+    if progressOptions.quiet { common.append("--quiet") }
     var rows: [[String]] = []
     var results: [[String: Any]] = []
     for kind in ModelKind.allCases {
-      var config = TrainingConfig()
-      config.epochs = epochs
-      config.seed = seed
-      let rng = RandomSource(seed: seed)
-      let model = Model(kind, rng: rng)
-      let start = DispatchTime.now()
-      try Trainer(model: model, config: config, normalization: normalization, rng: rng).fit(train: train, test: test)
-      let dense = Trainer.evaluate(model, on: test, normalization: normalization)
-
-      var options = AutoPruneOptions()
-      options.mu = mu
-      let pruning = AutoPrunePruning(model: model, granularity: .weight, options: options)
-      try PruningPhases.run(
-        model: model, method: pruning, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
-        learningRate: 0.01, train: train, test: test, normalization: normalization, rng: rng)
-      let pruned = Trainer.evaluate(model, on: test, normalization: normalization)
-      let report = PruningReport(layers: pruning.layers)
-      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-      print("\(kind.rawValue):\n\(report.table)\n")
-      rows.append([
-        kind.rawValue, "\(model.parameterCount)", Output.percent(dense.accuracy), Output.percent(pruned.accuracy),
-        String(format: "%.1f×", report.compression), Output.percent(report.flopsFraction), report.architecture,
-        String(format: "%.1f", seconds),
-      ])
-      var record = report.json
-      record.merge(["model": kind.rawValue, "dense_test_accuracy": dense.accuracy, "test_accuracy": pruned.accuracy, "seconds": seconds]) { $1 }
-      results.append(record)
+      let dense = try step(progress, "\(kind.rawValue)-dense", ["train", "--model", kind.rawValue, "--epochs", "\(epochs)"] + common)
+      let pruneArguments = [
+        "prune", "--model", kind.rawValue, "--from", dense.model, "--prune-epochs", "\(pruneEpochs)",
+        "--finetune-epochs", "\(finetuneEpochs)", "--prune-lr", "0.01",
+      ] + common
+      let autoprune = try step(progress, "\(kind.rawValue)-autoprune", pruneArguments + ["--method", "autoprune", "--mu", "\(mu)"])
+      var runs = [autoprune]
+      let compression = (autoprune.summary["compression"] as? NSNumber)?.doubleValue ?? 1
+      if compression > 1.01 {
+        let sparsity = String(format: "%.4f", 1 - 1 / compression)
+        runs.append(try step(progress, "\(kind.rawValue)-magnitude", pruneArguments + ["--method", "magnitude", "--sparsity", sparsity]))
+      } else {
+        progress.say("\(kind.rawValue): AutoPrune kept every weight; no magnitude baseline to match (raise --mu)")
+      }
+      for run in runs {
+        func number(_ key: String) -> Float { (run.summary[key] as? NSNumber)?.floatValue ?? .nan }
+        rows.append([
+          kind.rawValue, run.summary["method"] as? String ?? "?", Output.percent(number("dense_test_accuracy")), Output.percent(number("test_accuracy")),
+          String(format: "%.1f×", number("compression")), Output.percent(number("flops_fraction")), run.summary["architecture"] as? String ?? "?",
+          String(format: "%.1f", run.seconds),
+        ])
+        var summary = run.summary
+        summary["seconds"] = run.seconds
+        results.append(summary)
+      }
     }
-    print(Output.table(["model", "parameters", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
-    print("\nOn full data: autoprune prune --model lenet300 --data /usr/share/datasets/fashion-mnist --pretrain-epochs 10 --prune-epochs 15 --finetune-epochs 10 --mu 7e-5 --out pruned.safetensors")
+    print(Output.table(["model", "method", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
+    let report = try Report.write(runs: [out], to: URL(fileURLWithPath: out).appendingPathComponent("report.html").path, title: "AutoPrune demo")
+    print("\nreport: \(report)")
+    progress.say("On full data: autoprune prune --model lenet300 --data /usr/share/datasets/fashion-mnist --pretrain-epochs 10 --prune-epochs 15 --finetune-epochs 10 --mu 7e-5 --out pruned.safetensors")
     if runOptions.json { Output.json(["command": "demo", "models": results]) }
+  }
+
+  /// Runs `autoprune ARGUMENTS --run-dir OUT/NAME --out OUT/NAME/model.safetensors` in this
+  /// process and returns its summary.
+  private func step(_ progress: Progress, _ name: String, _ arguments: [String]) throws -> (model: String, summary: [String: Any], seconds: Double) {
+    let directory = URL(fileURLWithPath: out).appendingPathComponent(name)
+    let model = directory.appendingPathComponent("model.safetensors").path
+    let full = arguments + ["--run-dir", directory.path, "--out", model]
+    progress.say("== \(name): autoprune \(full.joined(separator: " "))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let start = DispatchTime.now()
+    Invocation.arguments = full
+    var command = try AutoPruneCommand.parseAsRoot(full)
+    try command.run()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    let summaryPath = directory.appendingPathComponent("summary.json").path
+    guard let data = FileManager.default.contents(atPath: summaryPath),
+      let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { throw ValidationError("\(summaryPath): missing or unreadable after the run") }
+    progress.say("")
+    return (model, summary, seconds)
   }
 }

@@ -54,10 +54,23 @@ struct RunOptions: ParsableArguments {
 
 /// Where a run's log goes (docs/run-log.md).
 struct LogOptions: ParsableArguments {
-  @Option(help: "Write log.jsonl (one line per epoch) and summary.json into this directory.")
+  @Option(help: "Write log.jsonl (one line per epoch), summary.json and checkpoints into this directory (default: runs/NAME, NAME the --out file's name without extension).")
   var runDir: String?
 
-  func open() throws -> RunLog? { try runDir.map { try RunLog(directory: $0) } }
+  @Flag(help: "Write no run directory (no log, summary or checkpoints).")
+  var noRunDir = false
+
+  func validate() throws {
+    if noRunDir && runDir != nil { throw ValidationError("give --run-dir or --no-run-dir, not both") }
+  }
+
+  /// The run directory of a command writing `out`.
+  func directory(writing out: String) -> String? {
+    if noRunDir { return nil }
+    if let runDir { return runDir }
+    let name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension
+    return "runs/" + (name.isEmpty ? "run" : name)
+  }
 }
 
 extension RunLog {
@@ -250,7 +263,7 @@ struct CheckpointOptions: ParsableArguments {
 
   /// Opens the run log (cut back to the checkpoint's length when resuming) and the session.
   func session(
-    runDirectory: String?, stepsPerEpoch: Int, stages: [(name: String, epochs: Int)]
+    runDirectory: String?, stepsPerEpoch: Int, stages: [(name: String, epochs: Int)], progress: Progress
   ) throws -> (log: RunLog?, session: CheckpointSession) {
     let resumed = try resumedState(runDirectory: runDirectory)
     let log = try runDirectory.map {
@@ -262,7 +275,8 @@ struct CheckpointOptions: ParsableArguments {
     let session = try CheckpointSession(
       directory: runDirectory, policy: policy, arguments: Invocation.withoutResume(Invocation.arguments), log: log,
       resumed: resumed, stepsPerEpoch: stepsPerEpoch, stages: stages)
-    if let resumed { print("resuming from \(resumed.source): stage \(try resumed.text("stage")), epoch \(try resumed.int("position.epoch") + 1), step \(try resumed.int("position.step"))") }
+    session.onStep = { progress.step(stage: $0, $1) }
+    if let resumed { progress.say("resuming from \(resumed.source): stage \(try resumed.text("stage")), epoch \(try resumed.int("position.epoch") + 1), step \(try resumed.int("position.step"))") }
     return (log, session)
   }
 }

@@ -189,6 +189,7 @@ struct Prune: ParsableCommand {
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var logOptions: LogOptions
   @OptionGroup var checkpoints: CheckpointOptions
+  @OptionGroup var progressOptions: ProgressOptions
 
   @Option(help: "Where to write the pruned model (.safetensors with masks and gate state).")
   var out: String
@@ -223,9 +224,10 @@ struct Prune: ParsableCommand {
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
+    let stages = [("dense", pretrain), ("prune", pruneEpochs), ("finetune", finetuneEpochs)].filter { $0.1 > 0 }
+    let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
-      runDirectory: logOptions.runDir, stepsPerEpoch: stepsPerEpoch,
-      stages: [("dense", pretrain), ("prune", pruneEpochs), ("finetune", finetuneEpochs)].filter { $0.1 > 0 })
+      runDirectory: logOptions.directory(writing: out), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
     var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
@@ -237,15 +239,15 @@ struct Prune: ParsableCommand {
       if net.parameters.contains(where: { $0.gate != nil }) {
         throw ValidationError("--from \(from) is already pruned (it has masks); start from a dense model")
       }
-      print("loaded dense \(model.rawValue) from \(from)")
+      progress.say("loaded dense \(model.rawValue) from \(from)")
     }
     try session.restoreModel(net.parameters, rng: rng)
     if pretrain > 0 {
       config.epochs = pretrain
-      print("dense pretraining: \(pretrain) epochs")
+      progress.say("dense pretraining: \(pretrain) epochs")
       let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
       try DenseStage.run(trainer, train: train, test: test, session: session) { r in
-        print(Prune.epochLine("dense", r, pretrain))
+        progress.epoch(Prune.epochLine("dense", r, pretrain))
         log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
       }
       stepOffset = pretrain * stepsPerEpoch
@@ -253,7 +255,7 @@ struct Prune: ParsableCommand {
     let denseAccuracy = session.remember("dense_test_accuracy") {
       Trainer.evaluate(net, on: test, normalization: normalization).accuracy
     }
-    print("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
+    progress.say("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
 
     var options = pruning.options
     options.m0Seed = config.seed
@@ -287,7 +289,8 @@ struct Prune: ParsableCommand {
       }
       method = try ScratchBaseline(model: net, masks: masks, source: source)
     }
-    print("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
+    progress.kept = { PruningReport(layers: method.layers).keptFraction }
+    progress.say("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
     try PruningPhases.run(
       model: net, method: method, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
       learningRate: pruneLr, train: train, test: test, normalization: normalization, rng: rng, session: session
@@ -295,7 +298,7 @@ struct Prune: ParsableCommand {
       let report = PruningReport(layers: method.layers)
       let mu = phase == .prune ? (method as? AutoPrunePruning)?.mu : nil
       let offset = stepOffset + (phase == .prune ? 0 : pruneEpochs * stepsPerEpoch)
-      print(Prune.epochLine(phase == .prune ? "prune" : "fine-tune", r, phase == .prune ? pruneEpochs : finetuneEpochs)
+      progress.epoch(Prune.epochLine(phase == .prune ? "prune" : "fine-tune", r, phase == .prune ? pruneEpochs : finetuneEpochs)
         + (phase == .prune ? String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) : "")
         + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
       log?.record(phase: phase.rawValue, r, stepsPerEpoch: stepsPerEpoch, stepOffset: offset, pruning: report, mu: mu)
@@ -306,11 +309,11 @@ struct Prune: ParsableCommand {
     try WeightsFile.save(
       net, normalization: normalization,
       extra: ["method": self.method.rawValue, "summary": method.summary], extraTensors: method.state, to: out)
-    print("\n" + report.table)
+    progress.say("\n" + report.table)
     let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
                  Output.percent(final.accuracy), Output.percent(denseAccuracy), 100 * (final.accuracy - denseAccuracy),
-                 report.compression, Output.percent(report.flopsFraction), pruneSeconds, out))
+                 report.compression, Output.percent(report.flopsFraction), pruneSeconds, out + (log.map { " (run log in \($0.directory.path))" } ?? "")))
     if runOptions.json || log != nil {
       var json = report.json
       json.merge([

@@ -15,6 +15,7 @@ struct Train: ParsableCommand {
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var logOptions: LogOptions
   @OptionGroup var checkpoints: CheckpointOptions
+  @OptionGroup var progressOptions: ProgressOptions
 
   @Option(help: "Where to write the weights (.safetensors); written atomically at the end.")
   var out: String
@@ -28,16 +29,18 @@ struct Train: ParsableCommand {
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let config = training.config
+    let progress = Progress(
+      quiet: progressOptions.quiet, stages: [("dense", config.epochs)], stepsPerEpoch: stepsPerEpoch, batchSize: config.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
-      runDirectory: logOptions.runDir, stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)])
+      runDirectory: logOptions.directory(writing: out), stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)], progress: progress)
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng)
     let normalization = Normalization.fitted(to: train)
-    print("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
+    progress.say("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     try session.restoreModel(net.parameters, rng: rng)
     let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
     try DenseStage.run(trainer, train: train, test: test, session: session) { r in
-      print(String(format: "epoch %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
+      progress.epoch(String(format: "dense %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
                    r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
       log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
     }
@@ -45,7 +48,7 @@ struct Train: ParsableCommand {
     let reports = session.reports["dense"] ?? []
     let last = reports.last!
     let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)
-    print("saved \(out): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
+    print("saved \(out)\(log.map { " (run log in \($0.directory.path))" } ?? ""): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
     let summary: [String: Any] = [
       "command": "train", "model": model.rawValue, "parameters": net.parameterCount,
       "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,

@@ -53,8 +53,13 @@ final class ScaleTests: XCTestCase {
     XCTAssertEqual(single.lower, 2.5)
     XCTAssertEqual(single.upper, 3.5)
     let log = Scale.fitting([3, 250], kind: .log, start: 0, end: 1)
-    XCTAssertEqual(log.lower, 1)
-    XCTAssertEqual(log.upper, 1000, accuracy: 1e-9)
+    XCTAssertEqual(log.lower, 3 / pow(10, 0.08), accuracy: 1e-9)  // a fifth of a decade of room
+    XCTAssertEqual(log.upper, 250 * pow(10, 0.08), accuracy: 1e-9)
+    XCTAssertEqual(log.ticks(), [10, 100])
+    // Within one decade the ticks fall back to 1-2-5 steps.
+    XCTAssertEqual(Scale(.log, lower: 25, upper: 90, start: 0, end: 1).ticks(), [40, 60, 80])  // one 1-2-5 value: plain steps
+    XCTAssertEqual(Scale(.log, lower: 15, upper: 90, start: 0, end: 1).ticks(), [20, 50])
+    XCTAssertEqual(Scale(.log, lower: 15, upper: 90, start: 0, end: 1).label(20), "20")
     let empty = Scale.fitting([.nan], start: 0, end: 1)
     XCTAssertEqual([empty.lower, empty.upper], [0, 1])
   }

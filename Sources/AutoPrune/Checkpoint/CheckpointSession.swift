@@ -20,6 +20,8 @@ public final class CheckpointSession {
   /// accuracy, which the restored, already pruned model can no longer give).
   public private(set) var remembered: [String: Float] = [:]
   private var stage = ""
+  /// Sees every optimizer step with the running stage's name (progress display).
+  public var onStep: ((_ stage: String, _ position: TrainingPosition) -> Void)?
   private var capture: (inout TrainingState) -> Void = { _ in }
 
   /// Where a stage starts.
@@ -111,6 +113,7 @@ public final class CheckpointSession {
 
   /// After every optimizer step.
   public func stepDone(_ position: TrainingPosition) throws {
+    onStep?(stage, position)
     let step = stageOffset.steps + position.epoch * stepsPerEpoch + position.step
     guard policy.isDue(afterStep: step) else { return }
     try write(position)
