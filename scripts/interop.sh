@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Python interop checks (interop/check_*.py) against the release build, in a venv under /tmp
-# with the packages they need from PyPI. Run after `scripts/test.sh` (which builds autoprune).
+# with the packages they need from PyPI, and the HTML report in headless Chromium. Run after
+# `scripts/test.sh` (which builds autoprune).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${AUTOPRUNE_INTEROP_VENV:-/tmp/autoprune-interop-venv}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check numpy safetensors onnx onnxruntime
+"$venv/bin/pip" install --quiet --disable-pip-version-check numpy safetensors onnx onnxruntime pillow
 binary=${AUTOPRUNE_BIN:-$(swift build -c release --show-bin-path)/autoprune}
 [ -x "$binary" ] || { echo "interop: $binary not built; run scripts/test.sh first" >&2; exit 1; }
 work=$(mktemp -d /tmp/autoprune-interop.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" interop/check_safetensors.py "$binary" "$work"
 "$venv/bin/python" interop/check_onnx.py "$binary" "$work"
+# The demo report rendered by headless Chromium (installed from Debian when missing);
+# AUTOPRUNE_REPORT_PNG=PATH keeps a copy of the screenshot (docs/report.png is made this way).
+"$venv/bin/python" interop/check_report.py "$binary" "$work" ${AUTOPRUNE_REPORT_PNG:+"$AUTOPRUNE_REPORT_PNG"}
