@@ -100,6 +100,57 @@ final class CLITests: XCTestCase {
     try assertFails(["eval", "--model", "lenet300", "--weights", path("corrupt.safetensors"), "--data", path("data")], mentioning: [path("corrupt.safetensors"), "header"])
   }
 
+  /// Piped (as here) train prints one plain line per epoch, never the live line's carriage
+  /// returns; --quiet only the result; the run directory defaults to runs/NAME.
+  func testProgressLinesQuietAndDefaultRunDirectory() throws {
+    try writeData(path("data"))
+    let r = try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "2", "--out", path("w.safetensors")])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertFalse(r.stdout.contains("\r") || r.stdout.contains("\u{1B}"), "no terminal control codes on a pipe")
+    let epochLines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("dense ") }
+    XCTAssertEqual(epochLines.count, 2, r.stdout)
+    XCTAssertTrue(epochLines[1].hasPrefix("dense  2/2"), r.stdout)
+    XCTAssertEqual(try String(contentsOfFile: path("runs/w/log.jsonl"), encoding: .utf8).split(separator: "\n").count, 2)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/w/summary.json")))
+    XCTAssertTrue(r.stdout.contains("(run log in \(path("runs/w")))"), r.stdout)
+
+    let q = try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "2", "--out", path("q.safetensors"), "--quiet", "--no-run-dir"])
+    XCTAssertEqual(q.status, 0, q.stderr)
+    XCTAssertEqual(q.stdout.split(separator: "\n").count, 1, "only the result line: \(q.stdout)")
+    XCTAssertTrue(q.stdout.hasPrefix("saved "), q.stdout)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/q")), "--no-run-dir writes no run directory")
+    try assertFails(["train", "--model", "lenet300", "--data", path("data"), "--out", path("x.safetensors"), "--run-dir", path("r"), "--no-run-dir"],
+                    mentioning: ["--run-dir", "--no-run-dir"])
+  }
+
+  func testReportCommandWritesOnePageAndNamesBadPaths() throws {
+    try writeData(path("data"))
+    for name in ["a", "b"] {
+      let r = try autoprune(["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--prune-epochs", "1",
+                             "--finetune-epochs", "1", "--mu", "1e-3", "--run-dir", path("runs/\(name)"), "--out", path("\(name).safetensors")])
+      XCTAssertEqual(r.status, 0, r.stderr)
+    }
+    let r = try autoprune(["report", path("runs"), "--html", path("report.html"), "--title", "Two <runs>"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("2 runs"), r.stdout)
+    let html = try String(contentsOfFile: path("report.html"), encoding: .utf8)
+    XCTAssertTrue(html.contains("<title>Two &lt;runs&gt;</title>"))
+    XCTAssertTrue(html.contains("Input pixels fc1 still reads"), "LeNet-300 runs get the heat-map")
+    try assertFails(["report", path("nothing"), "--html", path("r.html")], mentioning: [path("nothing"), "not a directory"])
+    try assertFails(["report", path("data"), "--html", path("r.html")], mentioning: [path("data"), "no runs found"])
+    try assertFails(["report", path("runs"), "--html", path("no/dir/r.html")], mentioning: ["--html", "does not exist"])
+  }
+
+  func testDemoEndsWithItsReport() throws {
+    let r = try autoprune(["demo", "--epochs", "1", "--prune-epochs", "2", "--finetune-epochs", "0", "--mu", "2e-3", "--out", path("demo"), "--quiet"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("report: \(path("demo/report.html"))"), r.stdout)
+    let html = try String(contentsOfFile: path("demo/report.html"), encoding: .utf8)
+    for run in ["lenet300-dense", "lenet300-autoprune", "lenet5-dense", "lenet5-autoprune"] {
+      XCTAssertTrue(html.contains("id=\"run-\(run)\""), "report lacks \(run)")
+    }
+  }
+
   func testExportWritesONNXAndRefusesBadInput() throws {
     try writeData(path("data"))
     XCTAssertEqual(try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("l300.safetensors")]).status, 0)
