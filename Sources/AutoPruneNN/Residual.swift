@@ -1,0 +1,50 @@
+/// A residual block: `y = body(x) + shortcut(x)`, the shortcut the identity or a layer stack
+/// (He et al. 2016's 1×1-convolution projection with BatchNorm when the shape changes). The
+/// ReLU that follows the addition in a ResNet is the next layer, not part of the block.
+///
+/// Parameters are named as the block's sub-layers (`conv1.weight`, `shortcut.0.weight`), so a
+/// ResNet's names match PyTorch's CIFAR implementations (`layer1.0.conv1.weight`).
+public final class Residual: Layer {
+  public let body: Sequential
+  /// Nil for the identity.
+  public let shortcut: Sequential?
+
+  public init(_ body: [(String, any Layer)], shortcut: [(String, any Layer)]? = nil) {
+    self.body = Sequential(body)
+    self.shortcut = shortcut.map { layers in Sequential(layers.map { ("shortcut.\($0.0)", $0.1) }) }
+  }
+
+  public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }
+
+  public func outputShape(for inputShape: [Int]) -> [Int] {
+    let main = body.outputShape(for: inputShape)
+    let side = shortcut?.outputShape(for: inputShape) ?? inputShape
+    precondition(main == side, "Residual: body gives \(main) but the shortcut \(side) for input \(inputShape)")
+    return main
+  }
+
+  public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+    var y = body.forward(x, context: context)
+    let side = shortcut?.forward(x, context: context) ?? x
+    precondition(y.shape == side.shape, "Residual: body gives \(y.shape) but the shortcut \(side.shape)")
+    let count = y.count
+    y.withMutablePointer { yp in
+      side.withPointer { sp in
+        for i in 0..<count { yp[i] += sp[i] }
+      }
+    }
+    return y
+  }
+
+  public func backward(_ dY: Tensor) -> Tensor {
+    var dX = body.backward(dY)
+    let side = shortcut?.backward(dY) ?? dY
+    let count = dX.count
+    dX.withMutablePointer { xp in
+      side.withPointer { sp in
+        for i in 0..<count { xp[i] += sp[i] }
+      }
+    }
+    return dX
+  }
+}

@@ -1,0 +1,89 @@
+import AutoPruneKernels
+import AutoPruneNN
+import XCTest
+
+/// Gradient checks and worked cases for the layers of the CIFAR networks (BatchNorm, average
+/// pooling, residual blocks).
+final class ModernLayerTests: XCTestCase {
+  let checker = GradientChecker()
+
+  /// BatchNorm with non-trivial γ and β, in training mode (batch statistics): the gradient flows
+  /// through the mean and the variance too, so this checks the full formula.
+  func testBatchNormGradients() {
+    for shape in [[4, 3, 2, 2], [2, 5, 3, 1], [8, 1, 1, 1]] {
+      let bn = BatchNorm2D(shape[1])
+      let rng = RandomSource(seed: 11)
+      for c in 0..<shape[1] {
+        bn.weight.value[c] = rng.uniform(0.5, 1.5)
+        bn.bias.value[c] = rng.uniform(-0.5, 0.5)
+      }
+      var loose = checker
+      loose.epsilon = 1e-3  // the loss is not linear in x here: smaller steps
+      loose.tolerance = 5e-3
+      loose.check(bn, input: randomTensor(shape, seed: 12))
+    }
+  }
+
+  /// Worked by hand: one channel holding 1, 2, 3, 4 (N = 2, 1 × 2 planes): mean 2.5, biased
+  /// variance 1.25, so x̂ = (x − 2.5)/√(1.25 + ε); running mean 0.25, running variance
+  /// 0.9 + 0.1 · 5/3 (unbiased 1.6667) after one step with momentum 0.1.
+  func testBatchNormTrainingAndInferenceByHand() {
+    let bn = BatchNorm2D(1)
+    bn.weight.value[0] = 2
+    bn.bias.value[0] = 1
+    let x = Tensor(shape: [2, 1, 1, 2], values: [1, 2, 3, 4])
+    let y = bn.forward(x, context: ForwardContext(training: true))
+    let s = (1.25 + 1e-5 as Float).squareRoot()
+    for (i, v) in [1, 2, 3, 4].enumerated() { XCTAssertEqual(y[i], 2 * (Float(v) - 2.5) / s + 1, accuracy: 1e-5) }
+    XCTAssertEqual(bn.runningMean[0], 0.25, accuracy: 1e-6)
+    XCTAssertEqual(bn.runningVariance[0], 0.9 + 0.1 * 5 / 3, accuracy: 1e-6)
+    let z = bn.forward(x, context: .inference)
+    let t = (bn.runningVariance[0] + 1e-5).squareRoot()
+    for (i, v) in [1, 2, 3, 4].enumerated() { XCTAssertEqual(z[i], 2 * (Float(v) - 0.25) / t + 1, accuracy: 1e-5) }
+    XCTAssertEqual(bn.runningMean[0], 0.25, accuracy: 1e-6, "inference leaves the running averages alone")
+  }
+
+  func testAveragePoolingGradientsAndValues() {
+    for (shape, k, s) in [([2, 3, 4, 4], 2, 2), ([1, 2, 7, 5], 3, 2), ([1, 1, 6, 6], 2, 1)] {
+      checker.check(AvgPool2D(k, stride: s), input: randomTensor(shape, seed: 13))
+    }
+    checker.check(GlobalAvgPool2D(), input: randomTensor([3, 4, 5, 2], seed: 14))
+    let x = Tensor(shape: [1, 1, 2, 4], values: [1, 2, 3, 4, 5, 6, 7, 8])
+    XCTAssertEqual(AvgPool2D(2)(x).storage, [3.5, 5.5])
+    XCTAssertEqual(GlobalAvgPool2D()(x).storage, [4.5])
+    XCTAssertEqual(GlobalAvgPool2D()(x).shape, [1, 1])
+  }
+
+  /// A ResNet basic block both ways: identity shortcut (same shape) and the 1×1 projection with
+  /// BatchNorm (stride 2, more channels).
+  func testResidualBlockGradientsWithBothShortcuts() {
+    let rng = RandomSource(seed: 15)
+    func body(_ c: Int, _ o: Int, stride: Int) -> [(String, any Layer)] {
+      [("conv1", Conv2D(c, o, kernelSize: 3, stride: stride, padding: 1, rng: rng)), ("bn1", BatchNorm2D(o)), ("relu1", ReLU()),
+       ("conv2", Conv2D(o, o, kernelSize: 3, padding: 1, rng: rng)), ("bn2", BatchNorm2D(o))]
+    }
+    var loose = checker
+    loose.epsilon = 1e-3
+    loose.tolerance = 2e-2  // ReLU kinks and two BatchNorms in the block
+    let identity = Residual(body(3, 3, stride: 1))
+    XCTAssertEqual(identity.outputShape(for: [3, 6, 6]), [3, 6, 6])
+    loose.check(identity, input: randomTensor([4, 3, 6, 6], seed: 16))
+    let projection = Residual(body(2, 4, stride: 2), shortcut: [("0", Conv2D(2, 4, kernelSize: 1, stride: 2, rng: rng)), ("1", BatchNorm2D(4))])
+    XCTAssertEqual(projection.outputShape(for: [2, 6, 6]), [4, 3, 3])
+    XCTAssertEqual(projection.parameters.map(\.name), [
+      "conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias", "bn2.weight", "bn2.bias",
+      "shortcut.0.weight", "shortcut.0.bias", "shortcut.1.weight", "shortcut.1.bias",
+    ])
+    loose.check(projection, input: randomTensor([4, 2, 6, 6], seed: 17))
+  }
+
+  /// The identity block adds its input exactly: with a body whose output is zero the block is
+  /// the identity.
+  func testResidualAddsTheShortcut() {
+    let bn = BatchNorm2D(2)
+    bn.weight.value = Tensor(shape: [2])  // γ = 0, β = 0: the body outputs zeros
+    let block = Residual([("bn", bn)])
+    let x = randomTensor([2, 2, 3, 3], seed: 18)
+    XCTAssertEqual(block.forward(x, context: ForwardContext(training: true)).storage, x.storage)
+  }
+}
