@@ -11,6 +11,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
   case labelOutOfRange(String, index: Int, label: Int, classes: Int)
   case badShape(String, shape: [Int], expected: String)
+  case recordSize(String, bytes: Int, record: Int)
 
   public var description: String {
     switch self {
@@ -36,6 +37,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
       return "\(path): label \(label) at index \(index) is not below the class count \(classes)"
     case .badShape(let path, let shape, let expected):
       return "\(path): shape \(shape), expected \(expected)"
+    case .recordSize(let path, let bytes, let record):
+      return bytes == 0
+        ? "\(path): empty file"
+        : "\(path): \(bytes) bytes is not a whole number of \(record)-byte records (\(bytes / record) whole, \(bytes % record) bytes left over)"
     }
   }
 }

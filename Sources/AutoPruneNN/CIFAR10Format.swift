@@ -1,0 +1,72 @@
+import Foundation
+
+/// Loads CIFAR-10 in its binary layout: `data_batch_1.bin` … `data_batch_5.bin` and
+/// `test_batch.bin`, each a run of 3,073-byte records (one label byte 0–9, then the 32 × 32 red,
+/// green and blue planes, rows top to bottom). A directory holding the extracted
+/// `cifar-10-batches-bin/` folder works too.
+public enum CIFAR10Format {
+  public static let trainFiles = (1...5).map { "data_batch_\($0).bin" }
+  public static let testFile = "test_batch.bin"
+  public static let side = 32
+  public static let channels = 3
+  public static let recordSize = 1 + 3 * 32 * 32
+  public static let classes = 10
+  public static let labelNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+  /// The directory that holds the batches: `directory` or its `cifar-10-batches-bin`, if either does.
+  public static func batchDirectory(_ directory: String) -> String? {
+    [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")].first { d in
+      FileManager.default.fileExists(atPath: (d as NSString).appendingPathComponent(testFile))
+        && FileManager.default.fileExists(atPath: (d as NSString).appendingPathComponent(trainFiles[0]))
+    }
+  }
+
+  public static func isPresent(in directory: String) -> Bool { batchDirectory(directory) != nil }
+
+  /// Train (all five batches, in order) and test splits.
+  public static func load(directory: String) throws -> (train: ImageDataset, test: ImageDataset) {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw DataError.missingDirectory(directory)
+    }
+    guard let root = batchDirectory(directory) else {
+      throw DataError.missingFile(directory: directory, expected: "\(testFile) and \(trainFiles[0])")
+    }
+    var pixels: [UInt8] = [], labels: [Int] = []
+    for name in trainFiles {
+      let path = (root as NSString).appendingPathComponent(name)
+      guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(directory: root, expected: name) }
+      try read(path, pixels: &pixels, labels: &labels)
+    }
+    var testPixels: [UInt8] = [], testLabels: [Int] = []
+    try read((root as NSString).appendingPathComponent(testFile), pixels: &testPixels, labels: &testLabels)
+    let train = ImageDataset(pixels: pixels, labels: labels, channels: channels, height: side, width: side, classes: classes)
+    let test = ImageDataset(pixels: testPixels, labels: testLabels, channels: channels, height: side, width: side, classes: classes)
+    return (train, test)
+  }
+
+  /// Appends the records of one batch file, checking its size and every label.
+  static func read(_ path: String, pixels: inout [UInt8], labels: inout [Int]) throws {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+    } catch {
+      throw DataError.unreadable(path, reason: error.localizedDescription)
+    }
+    guard !data.isEmpty, data.count % recordSize == 0 else {
+      throw DataError.recordSize(path, bytes: data.count, record: recordSize)
+    }
+    let records = data.count / recordSize
+    pixels.reserveCapacity(pixels.count + records * (recordSize - 1))
+    try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+      let bytes = raw.bindMemory(to: UInt8.self)
+      for r in 0..<records {
+        let base = r * recordSize
+        let label = Int(bytes[base])
+        guard label < classes else { throw DataError.labelOutOfRange(path, index: r, label: label, classes: classes) }
+        labels.append(label)
+        pixels.append(contentsOf: bytes[(base + 1)..<(base + recordSize)])
+      }
+    }
+  }
+}
