@@ -20,7 +20,10 @@ public final class Conv2D: Layer, InputGradientOptional {
   public let stride: Int
   public let padding: Int
   public let weight: Parameter
+  /// The bias; with `hasBias` false it stays zero and is not a parameter (not trained, saved or
+  /// counted), as for convolutions followed by BatchNorm (`nn.Conv2d(…, bias=False)`).
   public let bias: Parameter
+  public let hasBias: Bool
   public var computesInputGradient = true
   private var cachedInput = Tensor(shape: [0])
 
@@ -30,8 +33,9 @@ public final class Conv2D: Layer, InputGradientOptional {
 
   public init(
     _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-    rng: RandomSource
+    bias hasBias: Bool = true, rng: RandomSource
   ) {
+    self.hasBias = hasBias
     self.inputChannels = inputChannels
     self.outputChannels = outputChannels
     self.kernelSize = kernelSize
@@ -41,12 +45,12 @@ public final class Conv2D: Layer, InputGradientOptional {
     var w = Tensor(shape: [outputChannels, inputChannels, kernelSize, kernelSize])
     var b = Tensor(shape: [outputChannels])
     Initializer.kaimingUniform(&w, fanIn: fanIn, rng: rng)
-    Initializer.biasUniform(&b, fanIn: fanIn, rng: rng)
+    if hasBias { Initializer.biasUniform(&b, fanIn: fanIn, rng: rng) }
     weight = Parameter(name: "weight", value: w, prunable: true)
     bias = Parameter(name: "bias", value: b, prunable: false)
   }
 
-  public var parameters: [Parameter] { [weight, bias] }
+  public var parameters: [Parameter] { hasBias ? [weight, bias] : [weight] }
 
   public func geometry(for inputShape: [Int]) -> ConvGeometry {
     precondition(inputShape.count == 3 && inputShape[0] == inputChannels,
@@ -171,7 +175,7 @@ public final class Conv2D: Layer, InputGradientOptional {
       }
     }
     Conv2D.accumulate(partialWeights, parts: parts, into: &weight.grad)
-    Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad)
+    if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
     return dX
   }
 
