@@ -52,6 +52,7 @@ public final class Model {
   }
 
   public var parameters: [Parameter] { network.parameters }
+  public var buffers: [Buffer] { network.buffers }
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
   /// Parameter by PyTorch name (`fc1.weight`).

@@ -46,6 +46,7 @@ public enum WeightsFile {
     metadata["normalization_mean"] = "\(normalization.mean)"
     metadata["normalization_std"] = "\(normalization.std)"
     var tensors = model.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.storage) }
+    tensors += model.buffers.map { (name: $0.name, shape: $0.value.shape, values: $0.value.storage) }
     for p in model.parameters {
       if let mask = p.gate?.mask(for: p) { tensors.append((p.name + "_mask", p.shape, mask.storage)) }
     }
@@ -66,7 +67,7 @@ public enum WeightsFile {
     if let declared = file.metadata["model"], declared != model.kind.rawValue {
       throw WeightsError.wrongModel(path, fileModel: declared, expected: model.kind.rawValue)
     }
-    let parameterNames = Set(model.parameters.map(\.name))
+    let parameterNames = Set(model.parameters.map(\.name) + model.buffers.map(\.name))
     // Tensors the tool itself adds later (masks, gate state) carry a suffix; anything else
     // unknown means the file belongs to another architecture.
     if let stray = file.tensors.first(where: { !parameterNames.contains($0.name) && !$0.name.contains("_mask") && !$0.name.hasPrefix("gate.") }) {
@@ -80,6 +81,15 @@ public enum WeightsFile {
         throw WeightsError.shapeMismatch(path, name: p.name, fileShape: t.shape, modelShape: p.shape)
       }
       p.value = Tensor(shape: t.shape, values: t.values)
+    }
+    for b in model.buffers {
+      guard let t = file.tensor(named: b.name) else {
+        throw WeightsError.missingTensor(path, name: b.name, model: model.kind.rawValue)
+      }
+      guard t.shape == b.value.shape else {
+        throw WeightsError.shapeMismatch(path, name: b.name, fileShape: t.shape, modelShape: b.value.shape)
+      }
+      b.value = Tensor(shape: t.shape, values: t.values)
     }
     // Masks of a pruned model: `fc1.weight_mask` etc. become fixed gates.
     let gate = FixedMaskGate()

@@ -6,16 +6,17 @@ import AutoPruneKernels
 /// towards the batch statistics (the variance unbiased, as PyTorch keeps it). In inference the
 /// running averages normalise.
 ///
-/// The running averages are state, not parameters: they are saved with the weights
-/// (`running_mean`, `running_var`) but no optimizer touches them.
+/// The running averages are buffers, not parameters: saved with the weights (`running_mean`,
+/// `running_var`) and in checkpoints, but no optimizer touches them.
 public final class BatchNorm2D: Layer {
   public let channels: Int
   public let epsilon: Float
   public let momentum: Float
   public let weight: Parameter
   public let bias: Parameter
-  public var runningMean: Tensor
-  public var runningVariance: Tensor
+  /// `running_mean` and `running_var`, as PyTorch names them.
+  public let runningMean: Buffer
+  public let runningVariance: Buffer
   /// x̂ of the last training forward, and 1/√(σ² + ε) per channel.
   private var normalized = Tensor(shape: [0])
   private var inverseStd: [Float] = []
@@ -26,11 +27,12 @@ public final class BatchNorm2D: Layer {
     self.momentum = momentum
     weight = Parameter(name: "weight", value: Tensor(shape: [channels], repeating: 1), prunable: false)
     bias = Parameter(name: "bias", value: Tensor(shape: [channels]), prunable: false)
-    runningMean = Tensor(shape: [channels])
-    runningVariance = Tensor(shape: [channels], repeating: 1)
+    runningMean = Buffer(name: "running_mean", value: Tensor(shape: [channels]))
+    runningVariance = Buffer(name: "running_var", value: Tensor(shape: [channels], repeating: 1))
   }
 
   public var parameters: [Parameter] { [weight, bias] }
+  public var buffers: [Buffer] { [runningMean, runningVariance] }
 
   public func outputShape(for inputShape: [Int]) -> [Int] {
     precondition(inputShape.first == channels, "BatchNorm2D(\(channels)) got per-sample input \(inputShape)")
@@ -47,8 +49,8 @@ public final class BatchNorm2D: Layer {
         y.withMutablePointer { yp in
           let src = SharedPointer(UnsafeMutablePointer(mutating: xp)), dst = SharedPointer(yp)
           for c in 0..<channels {
-            let scale = gamma[c] / (runningVariance[c] + epsilon).squareRoot()
-            let shift = beta[c] - runningMean[c] * scale
+            let scale = gamma[c] / (runningVariance.value[c] + epsilon).squareRoot()
+            let shift = beta[c] - runningMean.value[c] * scale
             for s in 0..<n {
               let base = (s * channels + c) * plane
               for i in 0..<plane { dst[base + i] = src[base + i] * scale + shift }
@@ -113,8 +115,8 @@ public final class BatchNorm2D: Layer {
     }
     let unbias = Float(m) / Float(m - 1)
     for c in 0..<channels {
-      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
-      runningVariance[c] = (1 - momentum) * runningVariance[c] + momentum * variance[c] * unbias
+      runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
+      runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
     }
     normalized = xhat
     return y

@@ -22,12 +22,15 @@ public protocol Layer: AnyObject {
   func backward(_ dY: Tensor) -> Tensor
   /// Parameters in a stable order, with their local names (`weight`, `bias`).
   var parameters: [Parameter] { get }
+  /// Saved state that is not trained (BatchNorm's running averages), stable order.
+  var buffers: [Buffer] { get }
   /// Output shape (without batch) for an input shape (without batch).
   func outputShape(for inputShape: [Int]) -> [Int]
 }
 
 extension Layer {
   public var parameters: [Parameter] { [] }
+  public var buffers: [Buffer] { [] }
 
   /// Forward in inference mode.
   public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, context: .inference) }

@@ -61,3 +61,15 @@ public final class Parameter {
   /// Tells the parameter its gate's mask changed, so `effective` is recomputed.
   public func maskDidChange() { effectiveIsStale = true }
 }
+
+/// A layer's non-trainable state that is saved with the weights, like PyTorch's buffers
+/// (BatchNorm's `running_mean`): no gradient, no optimizer, no pruning gate.
+public final class Buffer {
+  public var name: String
+  public var value: Tensor
+
+  public init(name: String, value: Tensor) {
+    self.name = name
+    self.value = value
+  }
+}

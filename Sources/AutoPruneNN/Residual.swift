@@ -15,6 +15,7 @@ public final class Residual: Layer {
   }
 
   public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }
+  public var buffers: [Buffer] { body.buffers + (shortcut?.buffers ?? []) }
 
   public func outputShape(for inputShape: [Int]) -> [Int] {
     let main = body.outputShape(for: inputShape)

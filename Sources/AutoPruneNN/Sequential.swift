@@ -12,10 +12,12 @@ public final class Sequential: Layer {
     self.layers = layers.map { (name: $0.0, layer: $0.1) }
     for (name, layer) in self.layers {
       for p in layer.parameters where !p.name.hasPrefix(name + ".") { p.name = "\(name).\(p.name)" }
+      for b in layer.buffers where !b.name.hasPrefix(name + ".") { b.name = "\(name).\(b.name)" }
     }
   }
 
   public var parameters: [Parameter] { layers.flatMap { $0.layer.parameters } }
+  public var buffers: [Buffer] { layers.flatMap { $0.layer.buffers } }
 
   public func outputShape(for inputShape: [Int]) -> [Int] {
     layers.reduce(inputShape) { $1.layer.outputShape(for: $0) }

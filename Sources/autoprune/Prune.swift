@@ -241,7 +241,7 @@ struct Prune: ParsableCommand {
       }
       progress.say("loaded dense \(model.rawValue) from \(from)")
     }
-    try session.restoreModel(net.parameters, rng: rng)
+    try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)
     if pretrain > 0 {
       config.epochs = pretrain
       progress.say("dense pretraining: \(pretrain) epochs")

@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
     let net = Model(model, rng: rng)
     let normalization = Normalization.fitted(to: train)
     progress.say("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
-    try session.restoreModel(net.parameters, rng: rng)
+    try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)
     let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
     try DenseStage.run(trainer, train: train, test: test, session: session) { r in
       progress.epoch(String(format: "dense %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",

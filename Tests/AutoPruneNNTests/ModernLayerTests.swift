@@ -35,12 +35,14 @@ final class ModernLayerTests: XCTestCase {
     let y = bn.forward(x, context: ForwardContext(training: true))
     let s = (1.25 + 1e-5 as Float).squareRoot()
     for (i, v) in [1, 2, 3, 4].enumerated() { XCTAssertEqual(y[i], 2 * (Float(v) - 2.5) / s + 1, accuracy: 1e-5) }
-    XCTAssertEqual(bn.runningMean[0], 0.25, accuracy: 1e-6)
-    XCTAssertEqual(bn.runningVariance[0], 0.9 + 0.1 * 5 / 3, accuracy: 1e-6)
+    XCTAssertEqual(bn.runningMean.value[0], 0.25, accuracy: 1e-6)
+    XCTAssertEqual(bn.runningVariance.value[0], 0.9 + 0.1 * 5 / 3, accuracy: 1e-6)
     let z = bn.forward(x, context: .inference)
-    let t = (bn.runningVariance[0] + 1e-5).squareRoot()
+    let t = (bn.runningVariance.value[0] + 1e-5).squareRoot()
     for (i, v) in [1, 2, 3, 4].enumerated() { XCTAssertEqual(z[i], 2 * (Float(v) - 0.25) / t + 1, accuracy: 1e-5) }
-    XCTAssertEqual(bn.runningMean[0], 0.25, accuracy: 1e-6, "inference leaves the running averages alone")
+    XCTAssertEqual(bn.runningMean.value[0], 0.25, accuracy: 1e-6, "inference leaves the running averages alone")
+    let block = Sequential([("layer", Residual([("bn1", BatchNorm2D(2))], shortcut: [("1", BatchNorm2D(2))]))])
+    XCTAssertEqual(block.buffers.map(\.name), ["layer.bn1.running_mean", "layer.bn1.running_var", "layer.shortcut.1.running_mean", "layer.shortcut.1.running_var"])
   }
 
   func testAveragePoolingGradientsAndValues() {

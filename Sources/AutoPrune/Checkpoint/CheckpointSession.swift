@@ -84,9 +84,10 @@ public final class CheckpointSession {
 
   /// Puts back the parameters and the RNG of a resumed run; call once the model is built (and
   /// loaded from its starting file), before any stage runs. No-op for a new run.
-  public func restoreModel(_ parameters: [Parameter], rng: RandomSource) throws {
+  public func restoreModel(_ parameters: [Parameter], buffers: [Buffer] = [], rng: RandomSource) throws {
     guard let resumed else { return }
     try resumed.restore(parameters: parameters)
+    try resumed.restore(buffers: buffers)
     try resumed.restore(rng, from: "rng")
   }
 
@@ -177,6 +178,7 @@ public enum DenseStage {
     }
     session.begin("dense") { state in
       state.put(parameters: parameters)
+      state.put(buffers: trainer.model.buffers)
       state.put("optimizer", optimizer: trainer.optimizer)
       state.put("rng", rng: trainer.rng)
     }

@@ -155,4 +155,13 @@ public struct TrainingState {
       p.value = Tensor(shape: p.shape, values: values)
     }
   }
+
+  /// Buffer values (BatchNorm running averages) under their own names.
+  public mutating func put(buffers: [Buffer]) {
+    for b in buffers { put(b.name, b.value.storage, shape: b.value.shape) }
+  }
+
+  public func restore(buffers: [Buffer]) throws {
+    for b in buffers { b.value = Tensor(shape: b.value.shape, values: try floats(b.name, count: b.value.count)) }
+  }
 }

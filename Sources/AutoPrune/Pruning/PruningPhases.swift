@@ -37,6 +37,7 @@ public enum PruningPhases {
       }
       session?.begin(phase.rawValue) { state in
         state.put(parameters: model.parameters)
+        state.put(buffers: model.buffers)
         method.save(into: &state, prefix: "method")
         state.put("optimizer", optimizer: trainer.optimizer)
         state.put("rng", rng: rng)
