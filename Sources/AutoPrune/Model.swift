@@ -6,6 +6,18 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
   case lenet300
   /// LeNet-5, Caffe variant: conv 20@5×5 → pool → conv 50@5×5 → pool → fc 800→500 → fc 500→10.
   case lenet5
+  /// The CIFAR VGG-16 with BatchNorm and a 512-512-10 classifier (`CIFARModels.vggLike`), on
+  /// 32 × 32 images; widths scale with `--width`.
+  case vggLike = "vgg-like"
+  /// He et al.'s CIFAR ResNet-20 and ResNet-56 (`CIFARModels.resnet`), on 32 × 32 images.
+  case resnet20
+  case resnet56
+
+  /// The two networks of the paper's MNIST experiments.
+  public static let lenets: [ModelKind] = [.lenet300, .lenet5]
+
+  /// Image side the network takes (28 for the LeNets, 32 for the CIFAR networks).
+  public var imageSide: Int { ModelKind.lenets.contains(self) ? 28 : 32 }
 
   /// Names accepted on the command line, for error messages.
   public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -23,8 +35,15 @@ public final class Model {
   /// Per-sample input shape, `[channels, height, width]`.
   public let inputShape: [Int]
 
-  public init(_ kind: ModelKind, rng: RandomSource) {
+  /// Width multiplier of a `vgg-like` network (1 for every other kind).
+  public let width: Double
+
+  /// `inputChannels` is the data's channel count for the CIFAR networks (3 for CIFAR-10, 1 for
+  /// padded Fashion-MNIST); the LeNets take one channel.
+  public init(_ kind: ModelKind, rng: RandomSource, inputChannels: Int? = nil, width: Double = 1) {
     self.kind = kind
+    self.width = kind == .vggLike ? width : 1
+    let channels = inputChannels ?? (ModelKind.lenets.contains(kind) ? 1 : 3)
     switch kind {
     case .lenet300:
       inputShape = [1, 28, 28]
@@ -47,6 +66,12 @@ public final class Model {
         ("fc1", Dense(800, 500, rng: rng)), ("relu3", ReLU()),
         ("fc2", Dense(500, 10, rng: rng)),
       ])
+    case .vggLike:
+      inputShape = [channels, 32, 32]
+      network = CIFARModels.vggLike(width: width, inputChannels: channels, rng: rng)
+    case .resnet20, .resnet56:
+      inputShape = [channels, 32, 32]
+      network = CIFARModels.resnet(depth: kind == .resnet20 ? 20 : 56, inputChannels: channels, rng: rng)
     }
     network.skipsInputGradient = true
   }

@@ -26,6 +26,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
   public var stepEvery = 5
   public var stepGamma: Float = 0.1
   public var seed: UInt64 = 1
+  /// Random crop + flip of every training batch (CIFAR training); nil trains on the images as
+  /// they are.
+  public var augmentation: Augmentation?
 
   public init() {}
 
@@ -154,7 +157,8 @@ public final class Trainer {
       let startSeconds = position.seconds
       let batches = batcher.batches(of: position.order)
       for indices in batches[position.step...] {
-        let (images, labels) = train.batch(indices, normalization: normalization)
+        var (images, labels) = train.batch(indices, normalization: normalization)
+        config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(train.channels), rng: rng)
         for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
         for p in parameters { p.zeroGrad() }
         let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))

@@ -43,14 +43,37 @@ public enum WeightsFile {
     var metadata = extra
     metadata[formatKey] = formatValue
     metadata["model"] = model.kind.rawValue
+    metadata["input_shape"] = model.inputShape.map(String.init).joined(separator: ",")
+    if model.kind == .vggLike { metadata["width"] = "\(model.width)" }
     metadata["normalization_mean"] = "\(normalization.mean)"
     metadata["normalization_std"] = "\(normalization.std)"
+    if let means = normalization.channelMeans, let stds = normalization.channelStds {
+      metadata["normalization_channel_mean"] = means.map { "\($0)" }.joined(separator: ",")
+      metadata["normalization_channel_std"] = stds.map { "\($0)" }.joined(separator: ",")
+    }
     var tensors = model.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.storage) }
     tensors += model.buffers.map { (name: $0.name, shape: $0.value.shape, values: $0.value.storage) }
     for p in model.parameters {
       if let mask = p.gate?.mask(for: p) { tensors.append((p.name + "_mask", p.shape, mask.storage)) }
     }
     try SafeTensors.write(tensors + extraTensors, metadata: metadata, to: path)
+  }
+
+  /// A model built as the file declares it (kind, input channels, width), or as `kind` says
+  /// when given; nil when neither names the model.
+  public static func makeModel(path: String, kind given: ModelKind?) throws -> Model? {
+    let file = try SafeTensors.read(path: path)
+    guard let kind = given ?? file.metadata["model"].flatMap(ModelKind.init(rawValue:)) else { return nil }
+    let shape = file.metadata["input_shape"]?.split(separator: ",").compactMap { Int($0) }
+    var width = 1.0
+    if let text = file.metadata["width"] {
+      guard let w = Double(text), w > 0, w <= 4 else { throw WeightsError.badMetadata(path, key: "width", value: text) }
+      width = w
+    }
+    if let shape, shape.count != 3 || !(1...16).contains(shape[0]) {
+      throw WeightsError.badMetadata(path, key: "input_shape", value: file.metadata["input_shape"] ?? "")
+    }
+    return Model(kind, rng: RandomSource(seed: 0), inputChannels: shape?[0], width: width)
   }
 
   /// The model kind a file declares, if it declares one.
@@ -111,6 +134,13 @@ public enum WeightsFile {
     }
     guard let std = Float(stdText), std.isFinite, std > 0 else {
       throw WeightsError.badMetadata(path, key: "normalization_std", value: stdText)
+    }
+    if let meansText = file.metadata["normalization_channel_mean"], let stdsText = file.metadata["normalization_channel_std"] {
+      let means = meansText.split(separator: ",").compactMap { Float($0) }, stds = stdsText.split(separator: ",").compactMap { Float($0) }
+      guard !means.isEmpty, means.count == stds.count, means.count == meansText.split(separator: ",").count,
+        means.allSatisfy(\.isFinite), stds.allSatisfy({ $0.isFinite && $0 > 0 })
+      else { throw WeightsError.badMetadata(path, key: "normalization_channel_mean/std", value: meansText + " / " + stdsText) }
+      return Normalization(channelMeans: means, channelStds: stds)
     }
     return Normalization(mean: mean, std: std)
   }

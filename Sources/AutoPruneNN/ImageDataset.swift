@@ -27,15 +27,18 @@ public struct ImageDataset: Sendable {
   /// Images `indices` as a `[n, C, H, W]` tensor normalised with `normalization`, and labels.
   public func batch(_ indices: ArraySlice<Int>, normalization: Normalization) -> (images: Tensor, labels: [Int]) {
     var images = Tensor(shape: [indices.count, channels, height, width])
-    let size = imageSize
-    let scale = 1 / (255 * normalization.std)
-    let shift = normalization.mean / normalization.std
+    let size = imageSize, plane = height * width
+    let (means, stds) = normalization.perChannel(channels)
+    let scales = stds.map { 1 / (255 * $0) }, shifts = zip(means, stds).map { $0 / $1 }
     images.withMutablePointer { out in
       pixels.withUnsafeBufferPointer { px in
         for (row, index) in indices.enumerated() {
           let src = px.baseAddress! + index * size
           let dst = out + row * size
-          for i in 0..<size { dst[i] = Float(src[i]) * scale - shift }
+          for c in 0..<channels {
+            let scale = scales[c], shift = shifts[c]
+            for i in (c * plane)..<((c + 1) * plane) { dst[i] = Float(src[i]) * scale - shift }
+          }
         }
       }
     }
@@ -51,18 +54,66 @@ public struct ImageDataset: Sendable {
   }
 }
 
-/// Per-dataset input normalisation `(x/255 − mean) / std`, one value for all channels.
+/// Per-dataset input normalisation `(x/255 − mean) / std`: one value for all channels, or one
+/// per channel (colour images: `channelMeans`, `channelStds`).
 public struct Normalization: Codable, Equatable, Sendable {
   public var mean: Float
   public var std: Float
+  public var channelMeans: [Float]?
+  public var channelStds: [Float]?
 
   public init(mean: Float, std: Float) {
     self.mean = mean
     self.std = std
   }
 
-  /// Mean and standard deviation of the pixels (scaled to [0, 1]) of a training set.
+  public init(channelMeans: [Float], channelStds: [Float]) {
+    precondition(channelMeans.count == channelStds.count && !channelMeans.isEmpty, "one mean and one std per channel")
+    mean = channelMeans.reduce(0, +) / Float(channelMeans.count)
+    std = channelStds.reduce(0, +) / Float(channelStds.count)
+    self.channelMeans = channelMeans
+    self.channelStds = channelStds
+  }
+
+  /// Mean and std for each of `channels` channels (the shared pair repeated when there is no
+  /// per-channel one of that length).
+  public func perChannel(_ channels: Int) -> (means: [Float], stds: [Float]) {
+    if let channelMeans, let channelStds, channelMeans.count == channels, channelStds.count == channels { return (channelMeans, channelStds) }
+    return ([Float](repeating: mean, count: channels), [Float](repeating: std, count: channels))
+  }
+
+  /// What a black (zero) pixel becomes in each channel: the value padding takes.
+  public func zeroPixel(_ channels: Int) -> [Float] {
+    let (m, s) = perChannel(channels)
+    return zip(m, s).map { -$0 / $1 }
+  }
+
+  /// Mean and standard deviation of the pixels (scaled to [0, 1]) of a training set: one pair
+  /// for grey images, one per channel for colour ones.
   public static func fitted(to data: ImageDataset) -> Normalization {
+    if data.channels > 1 {
+      let plane = data.height * data.width
+      var sums = [Double](repeating: 0, count: data.channels), squares = sums
+      data.pixels.withUnsafeBufferPointer { px in
+        for s in 0..<data.count {
+          for c in 0..<data.channels {
+            let base = (s * data.channels + c) * plane
+            var sum = 0.0, square = 0.0
+            for i in 0..<plane {
+              let v = Double(px[base + i]) / 255
+              sum += v
+              square += v * v
+            }
+            sums[c] += sum
+            squares[c] += square
+          }
+        }
+      }
+      let n = Double(max(1, data.count * plane))
+      let means = sums.map { $0 / n }
+      let stds = zip(squares, means).map { max($0 / n - $1 * $1, 1e-12).squareRoot() }
+      return Normalization(channelMeans: means.map(Float.init), channelStds: stds.map(Float.init))
+    }
     var sum = 0.0
     var sumSquares = 0.0
     for p in data.pixels {

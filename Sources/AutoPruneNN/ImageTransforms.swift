@@ -25,7 +25,7 @@ extension ImageDataset {
 /// Training augmentation as in He et al. 2016 for CIFAR: a random `side × side` crop of the image
 /// zero-padded by `padding` on every side, and a horizontal flip with probability ½. Drawn from
 /// the run's random source, so a seed fixes every crop.
-public struct Augmentation: Equatable, Sendable {
+public struct Augmentation: Codable, Equatable, Sendable {
   public var padding: Int
   public var flip: Bool
 
@@ -35,11 +35,13 @@ public struct Augmentation: Equatable, Sendable {
     self.flip = flip
   }
 
-  /// Augments a normalised batch `[N, C, H, W]` in place. Padding is black, i.e. the normalised
-  /// value of a zero pixel, `fill` (what padding the raw image before normalising gives).
-  public func apply(to images: inout Tensor, fill: Float, rng: RandomSource) {
+  /// Augments a normalised batch `[N, C, H, W]` in place. Padding is black: `fill[c]` is the
+  /// normalised value of a zero pixel in channel c (what padding the raw image before
+  /// normalising gives; `Normalization.zeroPixel`).
+  public func apply(to images: inout Tensor, fill: [Float], rng: RandomSource) {
     let n = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3]
     let plane = h * w
+    precondition(fill.count == c, "one fill value per channel")
     var scratch = [Float](repeating: 0, count: c * plane)
     images.withMutablePointer { p in
       for s in 0..<n {
@@ -55,7 +57,7 @@ public struct Augmentation: Equatable, Sendable {
             let sy = y + dy
             for x in 0..<w {
               let sx = (mirror ? w - 1 - x : x) + dx
-              image[ch * plane + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? scratch[ch * plane + sy * w + sx] : fill
+              image[ch * plane + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? scratch[ch * plane + sy * w + sx] : fill[ch]
             }
           }
         }

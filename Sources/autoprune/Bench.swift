@@ -53,10 +53,9 @@ struct Bench: ParsableCommand {
     if chosen.contains("epochs") { json["epochs"] = try epochTable() }
     if chosen.contains("inference") {
       let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
-        guard let kind = try WeightsFile.declaredModel(path: path) else { throw ValidationError("\(path) does not name its model") }
-        let model = Model(kind, rng: RandomSource(seed: 0))
+        guard let model = try WeightsFile.makeModel(path: path, kind: nil) else { throw ValidationError("\(path) does not name its model") }
         try WeightsFile.load(into: model, from: path)
-        return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(kind.rawValue))", model: model)
+        return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(model.kind.rawValue))", model: model)
       }
       json["inference"] = try InferenceBench.table(subjects: subjects, budget: budget)
     }
@@ -106,7 +105,7 @@ struct Bench: ParsableCommand {
   func layerTable(budget: Double) -> [[String: Any]] {
     var rows: [[String]] = []
     var records: [[String: Any]] = []
-    for kind in ModelKind.allCases {
+    for kind in ModelKind.lenets {
       let rng = RandomSource(seed: 1)
       let model = Model(kind, rng: rng)
       var x = Tensor(shape: [100] + model.inputShape)
@@ -154,7 +153,7 @@ struct Bench: ParsableCommand {
     }
     // Warm-up: loads BLAS, starts the worker threads, faults in the allocator's pages.
     _ = try epochSeconds(.lenet300, pruning: nil)
-    for kind in ModelKind.allCases {
+    for kind in ModelKind.lenets {
       var dense: [GEMMBackend: Double] = [:]
       for backend in GEMM.availableBackends {
         GEMM.backend = backend

@@ -53,7 +53,7 @@ struct Demo: ParsableCommand {
     if progressOptions.quiet { common.append("--quiet") }
     var rows: [[String]] = []
     var results: [[String: Any]] = []
-    for kind in ModelKind.allCases {
+    for kind in ModelKind.lenets {
       let dense = try step(progress, "\(kind.rawValue)-dense", ["train", "--model", kind.rawValue, "--epochs", "\(epochs)"] + common)
       let pruneArguments = [
         "prune", "--model", kind.rawValue, "--from", dense.model, "--prune-epochs", "\(pruneEpochs)",

@@ -32,12 +32,15 @@ struct Eval: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    guard let kind = try model ?? WeightsFile.declaredModel(path: weights) else {
+    guard let net = try WeightsFile.makeModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let net = Model(kind, rng: RandomSource(seed: 0))
+    let kind = net.kind
+    if (thin || sparse) && !ModelKind.lenets.contains(kind) {
+      throw ValidationError("--thin and --sparse support the LeNets only so far, not \(kind.rawValue)")
+    }
     let stored = try WeightsFile.load(into: net, from: weights)
-    let (train, test, label) = try dataOptions.load()
+    let (train, test, label) = try dataOptions.load(for: net)
     let normalization = stored ?? Normalization.fitted(to: train)
     var form = "masked"
     var inference: (Tensor) -> Tensor = { net.network.forward($0, context: .inference) }
@@ -67,15 +70,17 @@ struct Eval: ParsableCommand {
         metadata: ["model": kind.rawValue, "form": form, "weights": weights], to: logitsOut)
     }
     let pruned = net.parameters.contains { $0.gate != nil }
-    let report = PruningReport(layers: PrunableLayer.discover(in: net))
-    if pruned { print(report.table + "\n") }
+    // Pruning accounting follows layers in a plain chain: the LeNets (the CIFAR networks'
+    // residual blocks get theirs with their pruning).
+    let report = ModelKind.lenets.contains(kind) ? PruningReport(layers: PrunableLayer.discover(in: net)) : nil
+    if pruned, let report { print(report.table + "\n") }
     print("\(kind.rawValue) \(weights) (\(form)) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {
       var json: [String: Any] = [
         "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
         "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
       ]
-      json.merge(report.json) { $1 }
+      if let report { json.merge(report.json) { $1 } }
       Output.json(json)
     }
   }

@@ -25,10 +25,13 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    guard let kind = try model ?? WeightsFile.declaredModel(path: weights) else {
+    guard let net = try WeightsFile.makeModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let net = Model(kind, rng: RandomSource(seed: 0))
+    let kind = net.kind
+    guard ModelKind.lenets.contains(kind) else {
+      throw ValidationError("ONNX export of \(kind.rawValue) (BatchNorm, residual blocks) is not supported yet; LeNets only")
+    }
     let normalization = try WeightsFile.load(into: net, from: weights) ?? Normalization(mean: 0, std: 1)
     var network = net.network
     var description = "\(kind.rawValue), \(net.parameterCount) parameters"

@@ -12,9 +12,16 @@ extension ScheduleKind: ExpressibleByArgument {}
 struct DataOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Directory with the four MNIST-format IDX files (.gz or not), or 'bundled' for the subset shipped in the package.",
+      "Directory with the four MNIST-format IDX files (.gz or not) or CIFAR-10's binary batches, or 'bundled' for the subset shipped in the package.",
       discussion: "Default: \(BundledData.systemFashionMNIST) when present, else the bundled subset."))
   var data: String?
+
+  @Option(help: "Pad the images with black to N×N (28 × 28 Fashion-MNIST to 32 for the CIFAR networks).")
+  var resize: Int?
+
+  func validate() throws {
+    if let resize, !(1...1024).contains(resize) { throw ValidationError("--resize must be in 1…1024 (got \(resize))") }
+  }
 
   /// The directory to load and a label for it.
   func resolve() throws -> (directory: String, label: String) {
@@ -28,10 +35,44 @@ struct DataOptions: ParsableArguments {
     return (bundled, "bundled Fashion-MNIST subset (2,000 train / 500 test)")
   }
 
+  /// Train and test splits (CIFAR-10 when the directory holds its batches, else MNIST format),
+  /// padded to `--resize`.
   func load() throws -> (train: ImageDataset, test: ImageDataset, label: String) {
     let (directory, label) = try resolve()
-    let (train, test) = try MNISTFormat.load(directory: directory)
-    return (train, test, label)
+    var (train, test) = CIFAR10Format.isPresent(in: directory)
+      ? try CIFAR10Format.load(directory: directory) : try MNISTFormat.load(directory: directory)
+    if let resize {
+      guard resize >= train.height && resize >= train.width else {
+        throw ValidationError("--resize \(resize): the images are \(train.height)×\(train.width); padding only makes them larger")
+      }
+      train = train.padded(to: resize)
+      test = test.padded(to: resize)
+    }
+    return (train, test, resize.map { "\(label), padded to \($0)×\($0)" } ?? label)
+  }
+
+  /// `load()`, checked against the images `model` takes.
+  func load(for model: Model) throws -> (train: ImageDataset, test: ImageDataset, label: String) {
+    let loaded = try load()
+    try DataOptions.check(loaded.train, fits: model.inputShape, model: model.kind)
+    return loaded
+  }
+
+  /// A clear error when the images are not the shape the model takes.
+  static func check(_ data: ImageDataset, fits shape: [Int], model: ModelKind) throws {
+    guard data.sampleShape != shape else { return }
+    let hint = data.height < shape[1] && data.channels == shape[0] ? " (add --resize \(shape[1]))" : ""
+    throw ValidationError("\(model.rawValue) takes \(shape.map(String.init).joined(separator: "×")) images; the data has \(data.sampleShape.map(String.init).joined(separator: "×"))\(hint)")
+  }
+}
+
+/// `--width` of the VGG-like network.
+struct WidthOption: ParsableArguments {
+  @Option(help: "Width multiplier of vgg-like (0.25, 0.5, 1, …; every layer's channels times this).")
+  var width: Double = 1
+
+  func validate() throws {
+    if !(width > 0 && width <= 4) { throw ValidationError("--width must be in (0, 4] (got \(width))") }
   }
 }
 
@@ -123,6 +164,9 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: "Random seed (initialisation, shuffling); same seed and threads give identical weights.")
   var seed: UInt64 = 1
 
+  @Flag(help: "Augment training batches: random crop of the image padded by 4 pixels, and horizontal flips (CIFAR training).")
+  var augment = false
+
   func validate() throws {
     if epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
@@ -143,6 +187,7 @@ struct TrainingOptions: ParsableArguments {
     c.weightDecay = weightDecay
     c.schedule = schedule
     c.seed = seed
+    c.augmentation = augment ? Augmentation() : nil
     return c
   }
 }

@@ -147,6 +147,7 @@ struct Prune: ParsableCommand {
   var model: ModelKind
 
   @OptionGroup var dataOptions: DataOptions
+  @OptionGroup var width: WidthOption
 
   @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain --masks-from from random weights).")
   var method = MethodName.autoprune
@@ -221,6 +222,10 @@ struct Prune: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
+    guard ModelKind.lenets.contains(model) else {
+      // Filter gates must also gate BatchNorm channels and respect residual additions first.
+      throw ValidationError("pruning \(model.rawValue) is not supported yet (BatchNorm and residual gate groups are being built); train it with `autoprune train`")
+    }
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
@@ -231,7 +236,8 @@ struct Prune: ParsableCommand {
     var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
-    let net = Model(model, rng: rng)
+    let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
+    try DataOptions.check(train, fits: net.inputShape, model: model)
     var normalization = Normalization.fitted(to: train)
 
     if let from {

@@ -11,6 +11,7 @@ struct Train: ParsableCommand {
   var model: ModelKind
 
   @OptionGroup var dataOptions: DataOptions
+  @OptionGroup var width: WidthOption
   @OptionGroup var training: TrainingOptions
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var logOptions: LogOptions
@@ -34,7 +35,8 @@ struct Train: ParsableCommand {
     let (log, session) = try checkpoints.session(
       runDirectory: logOptions.directory(writing: out), stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)], progress: progress)
     let rng = RandomSource(seed: config.seed)
-    let net = Model(model, rng: rng)
+    let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
+    try DataOptions.check(train, fits: net.inputShape, model: model)
     let normalization = Normalization.fitted(to: train)
     progress.say("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)

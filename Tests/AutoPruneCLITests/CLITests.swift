@@ -151,6 +151,27 @@ final class CLITests: XCTestCase {
     }
   }
 
+  /// The CIFAR networks train on padded images, save their BatchNorm running averages and
+  /// evaluate from the file alone; wrong image sizes and unsupported steps are refused clearly.
+  func testResNetTrainsOnPaddedImagesAndEvaluatesFromItsFile() throws {
+    try writeData(path("data"))
+    try assertFails(["train", "--model", "resnet20", "--data", path("data"), "--epochs", "1", "--out", path("r.safetensors")],
+                    mentioning: ["resnet20 takes 1×32×32 images", "1×28×28", "--resize 32"])
+    let r = try autoprune(["train", "--model", "resnet20", "--data", path("data"), "--resize", "32", "--augment", "--epochs", "1",
+                           "--out", path("r.safetensors"), "--json", "--quiet"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let e = try autoprune(["eval", "--weights", path("r.safetensors"), "--data", path("data"), "--resize", "32", "--json"])
+    XCTAssertEqual(e.status, 0, e.stderr)
+    let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    XCTAssertEqual(evaluated["test_accuracy"] as? Double, trained["test_accuracy"] as? Double, "same running averages after reload")
+    XCTAssertEqual(evaluated["parameters"] as? Int, 272_186)
+    try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
+    try assertFails(["prune", "--model", "resnet20", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1", "--out", path("p.safetensors")],
+                    mentioning: ["pruning resnet20 is not supported yet"])
+    try assertFails(["export", "--weights", path("r.safetensors"), "--onnx", path("r.onnx")], mentioning: ["resnet20", "not supported"])
+  }
+
   func testExportWritesONNXAndRefusesBadInput() throws {
     try writeData(path("data"))
     XCTAssertEqual(try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("l300.safetensors")]).status, 0)

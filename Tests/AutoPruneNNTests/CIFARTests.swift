@@ -89,8 +89,8 @@ final class CIFARTests: XCTestCase {
     let original = Tensor(shape: [n, 2, h, w], values: (0..<(n * 2 * h * w)).map { Float($0 % (2 * h * w)) + 1 })
     var a = original, b = original
     let augmentation = Augmentation(padding: 2, flip: true)
-    augmentation.apply(to: &a, fill: -9, rng: RandomSource(seed: 5))
-    augmentation.apply(to: &b, fill: -9, rng: RandomSource(seed: 5))
+    augmentation.apply(to: &a, fill: [-9, -9], rng: RandomSource(seed: 5))
+    augmentation.apply(to: &b, fill: [-9, -9], rng: RandomSource(seed: 5))
     XCTAssertEqual(a.storage, b.storage)
     var seen = Set<String>()
     for s in 0..<n {
@@ -113,7 +113,7 @@ final class CIFARTests: XCTestCase {
     }
     XCTAssertGreaterThan(seen.count, 10, "crops vary across the batch")
     var same = original
-    Augmentation(padding: 0, flip: false).apply(to: &same, fill: 0, rng: RandomSource(seed: 1))
+    Augmentation(padding: 0, flip: false).apply(to: &same, fill: [0, 0], rng: RandomSource(seed: 1))
     XCTAssertEqual(same.storage, original.storage)
   }
 }
