@@ -43,7 +43,7 @@ public final class BatchNorm2D: Layer {
     precondition(x.shape.count == 4 && x.shape[1] == channels, "BatchNorm2D(\(channels)) expects NCHW input, got \(x.shape)")
     let n = x.shape[0], plane = x.shape[2] * x.shape[3], m = n * plane
     let gamma = weight.effective, beta = bias.effective
-    var y = Tensor(shape: x.shape)
+    var y = Tensor(shape: x.shape) { _ in }  // every entry written below (no zero fill)
     if !context.training {
       x.withPointer { xp in
         y.withMutablePointer { yp in
@@ -61,7 +61,7 @@ public final class BatchNorm2D: Layer {
       return y
     }
     precondition(m > 1, "BatchNorm2D in training needs more than one value per channel (got \(x.shape))")
-    var xhat = Tensor(shape: x.shape)
+    var xhat = Tensor(shape: x.shape) { _ in }
     var mean = [Float](repeating: 0, count: channels), variance = [Float](repeating: 0, count: channels)
     inverseStd = [Float](repeating: 0, count: channels)
     x.withPointer { xp in
@@ -76,21 +76,13 @@ public final class BatchNorm2D: Layer {
                 let g = gamma, b = beta, eps = epsilon
                 Parallel.forRanges(channels, minPerThread: max(1, 32_768 / max(1, m))) { range in
                   for c in range {
-                    // Sums in Double: a channel can hold a million values.
+                    // Each plane summed in float lanes (≤ a few thousand values: exact enough),
+                    // planes combined in Double: a channel can hold a million values.
                     var sum = 0.0
-                    for s in 0..<n {
-                      let base = (s * channels + c) * plane
-                      for i in 0..<plane { sum += Double(src[base + i]) }
-                    }
+                    for s in 0..<n { sum += BatchNorm2D.sum(src + (s * channels + c) * plane, plane) }
                     let mean = sum / Double(m)
                     var squares = 0.0
-                    for s in 0..<n {
-                      let base = (s * channels + c) * plane
-                      for i in 0..<plane {
-                        let d = Double(src[base + i]) - mean
-                        squares += d * d
-                      }
-                    }
+                    for s in 0..<n { squares += BatchNorm2D.squaredDeviations(src + (s * channels + c) * plane, plane, from: Float(mean)) }
                     let variance = squares / Double(m)
                     let invStd = Float(1 / (variance + Double(eps)).squareRoot())
                     mu[c] = Float(mean)
@@ -99,11 +91,7 @@ public final class BatchNorm2D: Layer {
                     let fm = Float(mean), gc = g[c], bc = b[c]
                     for s in 0..<n {
                       let base = (s * channels + c) * plane
-                      for i in 0..<plane {
-                        let h = (src[base + i] - fm) * invStd
-                        hat[base + i] = h
-                        dst[base + i] = h * gc + bc
-                      }
+                      BatchNorm2D.normalize(src + base, plane, mean: fm, invStd: invStd, gamma: gc, beta: bc, xhat: hat + base, y: dst + base)
                     }
                   }
                 }
@@ -127,7 +115,7 @@ public final class BatchNorm2D: Layer {
     precondition(dY.shape == normalized.shape, "BatchNorm2D.backward before a training forward (or shape \(dY.shape))")
     let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3], m = n * plane
     let gamma = weight.effective
-    var dX = Tensor(shape: dY.shape)
+    var dX = Tensor(shape: dY.shape) { _ in }
     var dGamma = [Float](repeating: 0, count: channels), dBeta = [Float](repeating: 0, count: channels)
     dY.withPointer { dyp in
       normalized.withPointer { hp in
@@ -144,10 +132,9 @@ public final class BatchNorm2D: Layer {
                     var sumDy = 0.0, sumDyHat = 0.0
                     for s in 0..<n {
                       let base = (s * channels + c) * plane
-                      for i in 0..<plane {
-                        sumDy += Double(dy[base + i])
-                        sumDyHat += Double(dy[base + i]) * Double(hat[base + i])
-                      }
+                      let (a, b) = BatchNorm2D.sums(dy + base, hat + base, plane)
+                      sumDy += a
+                      sumDyHat += b
                     }
                     db[c] = Float(sumDy)
                     dg[c] = Float(sumDyHat)
@@ -155,7 +142,7 @@ public final class BatchNorm2D: Layer {
                     let scale = g[c] * inv[c]
                     for s in 0..<n {
                       let base = (s * channels + c) * plane
-                      for i in 0..<plane { dx[base + i] = scale * (dy[base + i] - meanDy - hat[base + i] * meanDyHat) }
+                      BatchNorm2D.inputGradient(dy + base, hat + base, plane, scale: scale, meanDy: meanDy, meanDyHat: meanDyHat, into: dx + base)
                     }
                   }
                 }
@@ -170,5 +157,101 @@ public final class BatchNorm2D: Layer {
       bias.grad[c] += dBeta[c]
     }
     return dX
+  }
+
+  // Plane kernels: eight float lanes at a time (the compiler keeps a scalar loop's float sums
+  // in order, so it cannot vectorise them itself), the tail one by one.
+
+  @inline(__always)
+  static func sum(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Double {
+    var acc = SIMD8<Float>(), i = 0
+    while i + 8 <= count {
+      acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      i += 8
+    }
+    var total = Double(acc.sum())
+    while i < count {
+      total += Double(x[i])
+      i += 1
+    }
+    return total
+  }
+
+  @inline(__always)
+  static func squaredDeviations(_ x: UnsafeMutablePointer<Float>, _ count: Int, from mean: Float) -> Double {
+    var acc = SIMD8<Float>(), i = 0
+    let m = SIMD8<Float>(repeating: mean)
+    while i + 8 <= count {
+      let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m
+      acc += d * d
+      i += 8
+    }
+    var total = Double(acc.sum())
+    while i < count {
+      let d = Double(x[i]) - Double(mean)
+      total += d * d
+      i += 1
+    }
+    return total
+  }
+
+  @inline(__always)
+  static func normalize(
+    _ x: UnsafeMutablePointer<Float>, _ count: Int, mean: Float, invStd: Float, gamma: Float, beta: Float,
+    xhat: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+  ) {
+    var i = 0
+    let m = SIMD8<Float>(repeating: mean), s = SIMD8<Float>(repeating: invStd)
+    let g = SIMD8<Float>(repeating: gamma), b = SIMD8<Float>(repeating: beta)
+    while i + 8 <= count {
+      let h = (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m) * s
+      UnsafeMutableRawPointer(xhat + i).storeBytes(of: h, as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: h * g + b, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      let h = (x[i] - mean) * invStd
+      xhat[i] = h
+      y[i] = h * gamma + beta
+      i += 1
+    }
+  }
+
+  /// (Σ dy, Σ dy·x̂) over a plane.
+  @inline(__always)
+  static func sums(_ dy: UnsafeMutablePointer<Float>, _ xhat: UnsafeMutablePointer<Float>, _ count: Int) -> (Double, Double) {
+    var a = SIMD8<Float>(), b = SIMD8<Float>(), i = 0
+    while i + 8 <= count {
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+      a += g
+      b += g * UnsafeRawPointer(xhat + i).loadUnaligned(as: SIMD8<Float>.self)
+      i += 8
+    }
+    var sa = Double(a.sum()), sb = Double(b.sum())
+    while i < count {
+      sa += Double(dy[i])
+      sb += Double(dy[i]) * Double(xhat[i])
+      i += 1
+    }
+    return (sa, sb)
+  }
+
+  @inline(__always)
+  static func inputGradient(
+    _ dy: UnsafeMutablePointer<Float>, _ xhat: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, meanDy: Float, meanDyHat: Float,
+    into dx: UnsafeMutablePointer<Float>
+  ) {
+    var i = 0
+    let s = SIMD8<Float>(repeating: scale), md = SIMD8<Float>(repeating: meanDy), mh = SIMD8<Float>(repeating: meanDyHat)
+    while i + 8 <= count {
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+      let h = UnsafeRawPointer(xhat + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(dx + i).storeBytes(of: s * (g - md - h * mh), as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      dx[i] = scale * (dy[i] - meanDy - xhat[i] * meanDyHat)
+      i += 1
+    }
   }
 }
