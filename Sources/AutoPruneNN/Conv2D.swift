@@ -72,10 +72,23 @@ public final class Conv2D: Layer, InputGradientOptional {
     return (samples, chunks, max(1, min(Parallel.available, chunks)))
   }
 
+  /// The shifted-GEMM lowering (`ShiftedConvolution`) for 3×3 stride-1 convolutions over 8 or
+  /// more channels, the ResNet/VGG workhorse; with few input channels each tap's GEMM would be
+  /// too thin (k = channels), so those (and LeNet-5's 5×5) keep im2col.
+  var usesShiftedLowering: Bool { stride == 1 && kernelSize == 3 && inputChannels >= 8 }
+
+  func shifted(for g: ConvGeometry) -> ShiftedConvolution {
+    ShiftedConvolution(channels: inputChannels, outputs: outputChannels, kernel: kernelSize, padding: padding, height: g.height, width: g.width)
+  }
+
   // per chunk of S samples: cols (C·k·k, S·P) = im2col(x);  Y' (out, S·P) = W · cols;
   // y[n, o, p] = Y'[o, n·P + p] + b[o]
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
     let g = geometry(for: Array(x.shape.dropFirst()))
+    if usesShiftedLowering {
+      if context.training { cachedInput = x }
+      return shiftedForward(x, g)
+    }
     let n = x.shape[0]
     let positions = g.outputPositions
     let imageSize = g.channels * g.height * g.width
@@ -119,6 +132,7 @@ public final class Conv2D: Layer, InputGradientOptional {
     let x = cachedInput
     precondition(x.shape.count == 4, "Conv2D.backward before a training forward")
     let g = geometry(for: Array(x.shape.dropFirst()))
+    if usesShiftedLowering { return shiftedBackward(dY, x, g) }
     let n = x.shape[0]
     let positions = g.outputPositions
     let imageSize = g.channels * g.height * g.width
@@ -187,5 +201,94 @@ public final class Conv2D: Layer, InputGradientOptional {
         for i in 0..<count { g[i] += partials[part * count + i] }
       }
     }
+  }
+
+  /// Samples split in contiguous shares, one per thread, each with its own padded buffers.
+  private func shiftedForward(_ x: Tensor, _ g: ConvGeometry) -> Tensor {
+    let n = x.shape[0], plan = shifted(for: g)
+    let imageSize = g.channels * g.height * g.width, outputSize = outputChannels * plan.outputHeight * plan.outputWidth
+    let parts = max(1, min(Parallel.available, n))
+    let taps = weight.effective.withPointer { plan.tapWeights($0) }
+    return x.withPointer { xp in
+      bias.effective.withPointer { bp in
+        taps.withUnsafeBufferPointer { tp in
+          Tensor(shape: [n, outputChannels, plan.outputHeight, plan.outputWidth]) { yBuffer in
+            let yp = SharedPointer(yBuffer.baseAddress!), input = SharedPointer(UnsafeMutablePointer(mutating: xp))
+            let biasPointer = SharedPointer(UnsafeMutablePointer(mutating: bp)), tapPointer = SharedPointer(UnsafeMutablePointer(mutating: tp.baseAddress!))
+            Parallel.forEach(parts) { part in
+              let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.channels * plan.paddedPlane)
+              padded.initialize(repeating: 0, count: g.channels * plan.paddedPlane)
+              let scratch = UnsafeMutablePointer<Float>.allocate(capacity: outputChannels * plan.span)
+              defer {
+                padded.deallocate()
+                scratch.deallocate()
+              }
+              for s in Parallel.share(of: n, part: part, parts: parts) {
+                plan.forward(input + s * imageSize, taps: tapPointer.base, bias: biasPointer.base, padded: padded, scratch: scratch, into: yp + s * outputSize)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Each thread sums its samples' weight gradients in its own buffer (per tap); the buffers are
+  /// added in thread order, so results repeat exactly for a given thread count.
+  private func shiftedBackward(_ dY: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+    let n = x.shape[0], plan = shifted(for: g), o = outputChannels
+    let imageSize = g.channels * g.height * g.width, outputSize = o * plan.outputHeight * plan.outputWidth
+    let parts = max(1, min(Parallel.available, n))
+    let tapCount = plan.taps * o * g.channels
+    var partialTaps = [Float](repeating: 0, count: parts * tapCount)
+    var partialBiases = [Float](repeating: 0, count: parts * o)
+    let needsInput = computesInputGradient
+    var dX = Tensor(shape: needsInput ? x.shape : [0]) { _ in }  // every sample written whole
+    let taps = weight.effective.withPointer { plan.tapWeights($0) }
+    x.withPointer { xp in
+      dY.withPointer { dyp in
+        taps.withUnsafeBufferPointer { tp in
+          partialTaps.withUnsafeMutableBufferPointer { pt in
+            partialBiases.withUnsafeMutableBufferPointer { pb in
+              dX.withUnsafeMutableBufferPointer { dxBuffer in
+                let input = SharedPointer(UnsafeMutablePointer(mutating: xp)), gradient = SharedPointer(UnsafeMutablePointer(mutating: dyp))
+                let tapPointer = SharedPointer(UnsafeMutablePointer(mutating: tp.baseAddress!))
+                let dTaps = SharedPointer(pt.baseAddress!), dBiases = SharedPointer(pb.baseAddress!)
+                let dInput = dxBuffer.baseAddress.map { SharedPointer($0) }
+                Parallel.forEach(parts) { part in
+                  let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.channels * plan.paddedPlane)
+                  padded.initialize(repeating: 0, count: g.channels * plan.paddedPlane)
+                  let dYPadded = UnsafeMutablePointer<Float>.allocate(capacity: o * plan.span)
+                  dYPadded.initialize(repeating: 0, count: o * plan.span)
+                  let dXPadded = UnsafeMutablePointer<Float>.allocate(capacity: needsInput ? g.channels * plan.paddedPlane : 0)
+                  defer {
+                    padded.deallocate()
+                    dYPadded.deallocate()
+                    dXPadded.deallocate()
+                  }
+                  for s in Parallel.share(of: n, part: part, parts: parts) {
+                    plan.backward(
+                      input + s * imageSize, dY: gradient + s * outputSize, taps: tapPointer.base, padded: padded, dYPadded: dYPadded,
+                      dXPadded: dXPadded, dW: dTaps + part * tapCount, dB: dBiases + part * o, dX: dInput.map { $0 + s * imageSize })
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    // Back from [tap][out][in] to [out, in, ky, kx], parts in order.
+    weight.grad.withUnsafeMutableBufferPointer { gw in
+      for part in 0..<parts {
+        for t in 0..<plan.taps {
+          for oo in 0..<o {
+            for c in 0..<g.channels { gw[(oo * g.channels + c) * plan.taps + t] += partialTaps[part * tapCount + (t * o + oo) * g.channels + c] }
+          }
+        }
+      }
+    }
+    if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
+    return dX
   }
 }

@@ -88,4 +88,42 @@ final class ModernLayerTests: XCTestCase {
     let x = randomTensor([2, 2, 3, 3], seed: 18)
     XCTAssertEqual(block.forward(x, context: ForwardContext(training: true)).storage, x.storage)
   }
+
+  /// Naive convolution (six loops) as the reference for the shifted-GEMM lowering.
+  private func directConvolution(_ x: Tensor, _ conv: Conv2D) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let k = conv.kernelSize, p = conv.padding, o = conv.outputChannels
+    let oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1
+    var y = Tensor(shape: [n, o, oh, ow])
+    for s in 0..<n { for oo in 0..<o { for r in 0..<oh { for q in 0..<ow {
+      var sum = Double(conv.hasBias ? conv.bias.value[oo] : 0)
+      for cc in 0..<c { for ky in 0..<k { for kx in 0..<k {
+        let iy = r + ky - p, ix = q + kx - p
+        guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+        sum += Double(conv.weight.value[((oo * c + cc) * k + ky) * k + kx]) * Double(x[((s * c + cc) * h + iy) * w + ix])
+      } } }
+      y[((s * o + oo) * oh + r) * ow + q] = Float(sum)
+    } } } }
+    return y
+  }
+
+  /// The 3×3 stride-1 path (8+ input channels) against the naive convolution: paddings 0–2,
+  /// non-square images, more samples than threads, with and without bias.
+  func testShiftedConvolutionMatchesTheDirectOne() {
+    for (p, bias) in [(0, true), (1, false), (2, true)] {
+      let conv = Conv2D(8, 5, kernelSize: 3, padding: p, bias: bias, rng: RandomSource(seed: 20))
+      let x = randomTensor([5, 8, 7, 6], seed: 21)
+      let y = conv.forward(x, context: .inference)
+      let expected = directConvolution(x, conv)
+      XCTAssertEqual(y.shape, expected.shape)
+      for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-4, "padding \(p), entry \(i)") }
+    }
+  }
+
+  func testShiftedConvolutionGradients() {
+    for (shape, o, p, bias) in [([3, 8, 5, 6], 4, 1, true), ([2, 9, 4, 4], 3, 0, false), ([1, 8, 3, 5], 2, 2, true)] {
+      let conv = Conv2D(shape[1], o, kernelSize: 3, padding: p, bias: bias, rng: RandomSource(seed: 22))
+      checker.check(conv, input: randomTensor(shape, seed: 23))
+    }
+  }
 }
