@@ -11,8 +11,8 @@ struct Bench: ParsableCommand {
   @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
   var quick = false
 
-  @Option(help: "Comma-separated sections to run: gemm, layers, epochs, inference (default: all).")
-  var only: String = "gemm,layers,epochs,inference"
+  @Option(help: "Comma-separated sections to run: gemm, layers, epochs, inference, resnet (default: all).")
+  var only: String = "gemm,layers,epochs,inference,resnet"
 
   @Option(help: "A pruned model (.safetensors) for the inference section (repeatable; default: LeNets masked at AutoPrune's measured compression and unit architectures).")
   var pruned: [String] = []
@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
     return elapsed / Double(calls)
   }
 
-  static let sections = ["gemm", "layers", "epochs", "inference"]
+  static let sections = ["gemm", "layers", "epochs", "inference", "resnet"]
 
   func validate() throws {
     for section in only.split(separator: ",") where !Bench.sections.contains(String(section)) {
@@ -51,6 +51,7 @@ struct Bench: ParsableCommand {
     if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }
     if chosen.contains("epochs") { json["epochs"] = try epochTable() }
+    if chosen.contains("resnet") { json["resnet"] = try resnetEpoch() }
     if chosen.contains("inference") {
       let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
         guard let model = try WeightsFile.makeModel(path: path, kind: nil) else { throw ValidationError("\(path) does not name its model") }
@@ -172,5 +173,31 @@ struct Bench: ParsableCommand {
     print("Epoch time, \(subset.count) images of \(label), batch 100")
     print(Output.table(["model", "phase", "gemm", "seconds", "× dense"], rows))
     return records
+  }
+
+  /// A ResNet-20 training epoch (batch 128, SGD with momentum and weight decay, crop + flip) on
+  /// the data padded to 32 × 32, timed on a share of the training set (a tenth; a fiftieth with
+  /// --quick) and scaled to the whole: the figure `interop/compare_resnet20_torch.py` sets next
+  /// to PyTorch's.
+  func resnetEpoch() throws -> [String: Any] {
+    let (loaded, _, label) = try dataOptions.load()
+    let train = loaded.height < 32 ? loaded.padded(to: 32) : loaded
+    let fraction = quick ? 0.02 : 0.1
+    let subset = train.prefix(max(256, Int(Double(train.count) * fraction)))
+    var config = TrainingConfig()
+    config.epochs = 1
+    config.batchSize = 128
+    config.learningRate = 0.1
+    config.weightDecay = 5e-4
+    config.augmentation = Augmentation()
+    let rng = RandomSource(seed: 1)
+    let model = Model(.resnet20, rng: rng, inputChannels: train.channels)
+    let trainer = Trainer(model: model, config: config, normalization: Normalization.fitted(to: train), rng: rng)
+    // One batch first: loads BLAS and starts the worker threads.
+    _ = try Trainer(model: model, config: config, normalization: trainer.normalization, rng: rng).fit(train: subset.prefix(128), test: subset.prefix(1))
+    let seconds = try trainer.fit(train: subset, test: subset.prefix(1))[0].seconds
+    let epoch = seconds * Double(train.count) / Double(subset.count)
+    print("ResNet-20 training, \(label) padded to 32×32, batch 128: \(String(format: "%.1f", seconds)) s for \(subset.count) images → \(String(format: "%.1f", epoch)) s per epoch of \(train.count)\n")
+    return ["model": "resnet20", "images_timed": subset.count, "seconds": seconds, "epoch_seconds": epoch, "train_images": train.count, "batch": 128]
   }
 }
