@@ -3,7 +3,9 @@
 For LeNet-300-100 and LeNet-5, trained and pruned briefly on the bundled subset: the masked
 export and the thinned export (`--thin`, from a unit-pruned model) must pass onnx.checker, and
 onnxruntime on the normalised test set must give autoprune's logits (max |Δlogit| < 1e-4)
-and the same top-1 on every image.
+and the same top-1 on every image. The same for ResNet-20 and VGG-like (width 0.25) trained
+briefly on the bundled subset padded to 32 × 32 (BatchNorm with running averages, residual Adds,
+global average pooling).
 
 Usage: python interop/check_onnx.py PATH/TO/autoprune WORKDIR
 """
@@ -23,6 +25,10 @@ def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     work.mkdir(parents=True, exist_ok=True)
     failures = []
+    for model, flags in [("resnet20", []), ("vgg-like", ["--width", "0.25"])]:
+        weights = work / f"{model}.safetensors"
+        run(binary, "train", "--model", model, *flags, "--data", "bundled", "--resize", "32", "--epochs", "1", "--out", str(weights))
+        compare(binary, work, model, "dense", weights, [], ["--data", "bundled", "--resize", "32"], failures)
     for model in ["lenet300", "lenet5"]:
         dense = work / f"{model}.safetensors"
         run(binary, "train", "--model", model, "--data", "bundled", "--epochs", "2", "--out", str(dense))
@@ -30,21 +36,27 @@ def main():
         run(binary, "prune", "--model", model, "--data", "bundled", "--from", str(dense), "--granularity", "unit",
             "--mu", "3e-2", "--eta-m", "1", "--prune-epochs", "3", "--out", str(pruned))
         for form, flags in [("masked", []), ("thinned", ["--thin"])]:
-            path = work / f"{model}-{form}.onnx"
-            print(run(binary, "export", "--weights", str(pruned), "--onnx", str(path), *flags).strip())
-            onnx.checker.check_model(onnx.load(str(path)))
-            logits_file = work / f"{model}-{form}-logits.safetensors"
             # The whole test set: Fashion-MNIST's 10,000 images when installed, else the bundled 500.
-            run(binary, "eval", "--weights", str(pruned), "--logits-out", str(logits_file), *flags)
-            ours = load_file(str(logits_file))
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            theirs = session.run(["logits"], {"input": ours["inputs"]})[0]
-            difference = float(np.abs(theirs - ours["logits"]).max())
-            same_top1 = float((theirs.argmax(1) == ours["logits"].argmax(1)).mean())
-            print(f"{model} {form}: max |Δlogit| {difference:.2e}, top-1 agreement {same_top1:.4f} on {len(theirs)} images")
-            if difference >= TOLERANCE or same_top1 < 1:
-                failures.append(f"{model} {form}: onnxruntime differs ({difference:.2e}, top-1 {same_top1:.4f})")
+            compare(binary, work, model, form, pruned, flags, [], failures)
     finish(failures, "ONNX interop")
+
+
+def compare(binary, work, model, form, weights, flags, data, failures):
+    """Exports `weights` (with `flags`), runs it in onnxruntime on autoprune's normalised test
+    inputs and compares the logits."""
+    path = work / f"{model}-{form}.onnx"
+    print(run(binary, "export", "--weights", str(weights), "--onnx", str(path), *flags).strip())
+    onnx.checker.check_model(onnx.load(str(path)))
+    logits_file = work / f"{model}-{form}-logits.safetensors"
+    run(binary, "eval", "--weights", str(weights), "--logits-out", str(logits_file), *flags, *data)
+    ours = load_file(str(logits_file))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    theirs = session.run(["logits"], {"input": ours["inputs"]})[0]
+    difference = float(np.abs(theirs - ours["logits"]).max())
+    same_top1 = float((theirs.argmax(1) == ours["logits"].argmax(1)).mean())
+    print(f"{model} {form}: max |Δlogit| {difference:.2e}, top-1 agreement {same_top1:.4f} on {len(theirs)} images")
+    if difference >= TOLERANCE or same_top1 < 1:
+        failures.append(f"{model} {form}: onnxruntime differs ({difference:.2e}, top-1 {same_top1:.4f})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Writes a network as an ONNX model (opset 13): Flatten, Gemm (transB = 1, PyTorch's Linear),
-/// Conv, MaxPool, Relu and Gather (a thinned network's input selection), weights as float
+/// Conv, BatchNormalization (running averages), MaxPool, AveragePool, GlobalAveragePool, Relu,
+/// Add (residual blocks) and Gather (a thinned network's input selection), weights as float
 /// initializers with the masks applied. The graph takes normalised images `input`
 /// `[N, C, H, W]` (the normalisation is in the model's metadata) and returns `logits`.
 public enum ONNXExport {
@@ -27,14 +28,53 @@ public enum ONNXExport {
     var graph = Onnx_GraphProto()
     graph.name = name
     graph.input = [valueInfo("input", dims: ["N"] + inputShape.map { "\($0)" })]
-    var current = "input"
-    var shape = inputShape
-    for (layerName, layer) in network.layers {
-      let output = layerName
+    let last = try emit(network.layers, from: "input", prefix: "", into: &graph)
+    let shape = network.outputShape(for: inputShape)
+    // The node that writes the last tensor writes `logits` instead (nothing else reads it).
+    for i in graph.node.indices where graph.node[i].output == [last] {
+      graph.node[i].output = ["logits"]
+    }
+    graph.output = [valueInfo("logits", dims: ["N"] + shape.map { "\($0)" })]
+
+    var model = Onnx_ModelProto()
+    model.irVersion = 7  // the IR of opset 13 (ONNX 1.8)
+    model.producerName = "autoprune"
+    model.graph = graph
+    var opset = Onnx_OperatorSetIdProto()
+    opset.domain = ""
+    opset.version = ONNXExport.opset
+    model.opsetImport = [opset]
+    model.metadataProps = [
+      property("normalization_mean", (normalization.channelMeans ?? [normalization.mean]).map { "\($0)" }.joined(separator: ",")),
+      property("normalization_std", (normalization.channelStds ?? [normalization.std]).map { "\($0)" }.joined(separator: ",")),
+      property("input", "images scaled to [0, 1], minus normalization_mean, divided by normalization_std (per channel when several)"),
+    ]
+    return model
+  }
+
+  /// Appends the nodes of `layers` reading tensor `input`, names prefixed with `prefix`; returns
+  /// the name of the last output. A residual block becomes its body, its shortcut (or the input
+  /// itself) and an Add.
+  private static func emit(_ layers: [(name: String, layer: any Layer)], from input: String, prefix: String, into graph: inout Onnx_GraphProto) throws -> String {
+    var current = input
+    for (localName, layer) in layers {
+      let layerName = prefix + localName
+      if let block = layer as? Residual {
+        let main = try emit(block.body.layers, from: current, prefix: layerName + ".", into: &graph)
+        let side = try block.shortcut.map { try emit($0.layers, from: current, prefix: layerName + ".", into: &graph) } ?? current
+        var add = Onnx_NodeProto()
+        add.name = layerName + ".add"
+        add.opType = "Add"
+        add.input = [main, side]
+        add.output = [layerName + ".add"]
+        graph.node.append(add)
+        current = layerName + ".add"
+        continue
+      }
       var node = Onnx_NodeProto()
       node.name = layerName
       node.input = [current]
-      node.output = [output]
+      node.output = [layerName]
       switch layer {
       case is Flatten:
         node.opType = "Flatten"
@@ -50,20 +90,48 @@ public enum ONNXExport {
         graph.initializer += [tensor(layerName + ".weight", dense.weight.effective), tensor(layerName + ".bias", dense.bias.effective)]
       case let conv as Conv2D:
         node.opType = "Conv"
-        node.input += [layerName + ".weight", layerName + ".bias"]
+        node.input += [layerName + ".weight"] + (conv.hasBias ? [layerName + ".bias"] : [])
         let p = Int64(conv.padding)
         node.attribute = [
           attribute("kernel_shape", ints: [Int64(conv.kernelSize), Int64(conv.kernelSize)]),
           attribute("strides", ints: [Int64(conv.stride), Int64(conv.stride)]),
           attribute("pads", ints: [p, p, p, p]),
         ]
-        graph.initializer += [tensor(layerName + ".weight", conv.weight.effective), tensor(layerName + ".bias", conv.bias.effective)]
+        graph.initializer.append(tensor(layerName + ".weight", conv.weight.effective))
+        if conv.hasBias { graph.initializer.append(tensor(layerName + ".bias", conv.bias.effective)) }
+      case let bn as BatchNorm2D:
+        // Inference form: the running averages normalise.
+        node.opType = "BatchNormalization"
+        node.input += ["weight", "bias", "running_mean", "running_var"].map { layerName + "." + $0 }
+        node.attribute = [attribute("epsilon", float: bn.epsilon)]
+        graph.initializer += [
+          tensor(layerName + ".weight", bn.weight.effective), tensor(layerName + ".bias", bn.bias.effective),
+          tensor(layerName + ".running_mean", bn.runningMean.value), tensor(layerName + ".running_var", bn.runningVariance.value),
+        ]
       case let pool as MaxPool2D:
         node.opType = "MaxPool"
         node.attribute = [
           attribute("kernel_shape", ints: [Int64(pool.kernelSize), Int64(pool.kernelSize)]),
           attribute("strides", ints: [Int64(pool.stride), Int64(pool.stride)]),
         ]
+      case let pool as AvgPool2D:
+        node.opType = "AveragePool"
+        node.attribute = [
+          attribute("kernel_shape", ints: [Int64(pool.kernelSize), Int64(pool.kernelSize)]),
+          attribute("strides", ints: [Int64(pool.stride), Int64(pool.stride)]),
+        ]
+      case is GlobalAvgPool2D:
+        // ONNX keeps the 1 × 1 plane; our layer drops it: pool, then flatten.
+        node.opType = "GlobalAveragePool"
+        node.name = layerName + ".pooled"
+        node.output = [layerName + ".pooled"]
+        graph.node.append(node)
+        node = Onnx_NodeProto()
+        node.name = layerName
+        node.opType = "Flatten"
+        node.input = [layerName + ".pooled"]
+        node.output = [layerName]
+        node.attribute = [attribute("axis", int: 1)]
       case let select as SelectFeatures:
         node.opType = "Gather"
         node.input += [layerName + ".indices"]
@@ -78,28 +146,9 @@ public enum ONNXExport {
         throw ONNXExportError.unsupportedLayer(layerName)
       }
       graph.node.append(node)
-      current = output
-      shape = layer.outputShape(for: shape)
+      current = layerName
     }
-    // The last node writes `logits`.
-    if let last = graph.node.indices.last {
-      graph.node[last].output = ["logits"]
-    }
-    graph.output = [valueInfo("logits", dims: ["N"] + shape.map { "\($0)" })]
-
-    var model = Onnx_ModelProto()
-    model.irVersion = 7  // the IR of opset 13 (ONNX 1.8)
-    model.producerName = "autoprune"
-    model.graph = graph
-    var opset = Onnx_OperatorSetIdProto()
-    opset.domain = ""
-    opset.version = ONNXExport.opset
-    model.opsetImport = [opset]
-    model.metadataProps = [
-      property("normalization_mean", "\(normalization.mean)"), property("normalization_std", "\(normalization.std)"),
-      property("input", "images scaled to [0, 1], minus normalization_mean, divided by normalization_std"),
-    ]
-    return model
+    return current
   }
 
   /// Serialises `model` to `path` atomically.
@@ -141,6 +190,14 @@ public enum ONNXExport {
     a.name = name
     a.type = .int
     a.i = int
+    return a
+  }
+
+  private static func attribute(_ name: String, float: Float) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto()
+    a.name = name
+    a.type = .float
+    a.f = float
     return a
   }
 

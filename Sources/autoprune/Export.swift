@@ -29,8 +29,8 @@ struct Export: ParsableCommand {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
-    guard ModelKind.lenets.contains(kind) else {
-      throw ValidationError("ONNX export of \(kind.rawValue) (BatchNorm, residual blocks) is not supported yet; LeNets only")
+    if thin && !ModelKind.lenets.contains(kind) {
+      throw ValidationError("--thin supports the LeNets only so far, not \(kind.rawValue)")
     }
     let normalization = try WeightsFile.load(into: net, from: weights) ?? Normalization(mean: 0, std: 1)
     var network = net.network
