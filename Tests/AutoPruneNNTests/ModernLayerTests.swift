@@ -107,22 +107,25 @@ final class ModernLayerTests: XCTestCase {
     return y
   }
 
-  /// The 3×3 stride-1 path (8+ input channels) against the naive convolution: paddings 0–2,
+  /// The stride-1 path (8+ input channels) against the naive convolution: kernels 1, 3 and 5, paddings 0–2,
   /// non-square images, more samples than threads, with and without bias.
   func testShiftedConvolutionMatchesTheDirectOne() {
-    for (p, bias) in [(0, true), (1, false), (2, true)] {
-      let conv = Conv2D(8, 5, kernelSize: 3, padding: p, bias: bias, rng: RandomSource(seed: 20))
+    for (k, p, bias) in [(3, 0, true), (3, 1, false), (3, 2, true), (5, 0, true), (5, 2, false), (1, 0, true)] {
+      let conv = Conv2D(8, 5, kernelSize: k, padding: p, bias: bias, rng: RandomSource(seed: 20))
       let x = randomTensor([5, 8, 7, 6], seed: 21)
+      XCTAssertTrue(conv.usesShiftedLowering(batch: 5))
+      XCTAssertFalse(conv.usesShiftedLowering(batch: 1), "one sample keeps im2col")
       let y = conv.forward(x, context: .inference)
       let expected = directConvolution(x, conv)
       XCTAssertEqual(y.shape, expected.shape)
-      for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-4, "padding \(p), entry \(i)") }
+      for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-4, "kernel \(k), padding \(p), entry \(i)") }
     }
   }
 
   func testShiftedConvolutionGradients() {
-    for (shape, o, p, bias) in [([3, 8, 5, 6], 4, 1, true), ([2, 9, 4, 4], 3, 0, false), ([1, 8, 3, 5], 2, 2, true)] {
-      let conv = Conv2D(shape[1], o, kernelSize: 3, padding: p, bias: bias, rng: RandomSource(seed: 22))
+    for (shape, o, k, p, bias) in [([4, 8, 5, 6], 4, 3, 1, true), ([4, 9, 4, 4], 3, 3, 0, false), ([4, 8, 3, 5], 2, 3, 2, true), ([4, 8, 6, 6], 3, 5, 0, true)] {
+      let conv = Conv2D(shape[1], o, kernelSize: k, padding: p, bias: bias, rng: RandomSource(seed: 22))
+      XCTAssertTrue(conv.usesShiftedLowering(batch: shape[0]))
       checker.check(conv, input: randomTensor(shape, seed: 23))
     }
   }
