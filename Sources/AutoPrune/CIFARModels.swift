@@ -11,23 +11,31 @@ import AutoPruneNN
 /// - `vggLike(width:)`: the CIFAR VGG-16 with BatchNorm (13 3×3 convolutions in five groups,
 ///   max-pooling after each) and a 512-512-10 classifier, every width times `width`.
 public enum CIFARModels {
+  /// A convolution and the BatchNorm after it, the BatchNorm closing the channels of pruned filters.
+  static func convBN(_ c: Int, _ o: Int, kernel: Int, stride: Int = 1, padding: Int, rng: RandomSource) -> (Conv2D, BatchNorm2D) {
+    let conv = Conv2D(c, o, kernelSize: kernel, stride: stride, padding: padding, bias: false, rng: rng)
+    let bn = BatchNorm2D(o)
+    bn.channelSource = conv.weight
+    return (conv, bn)
+  }
+
   public static func resnet(depth: Int, inputChannels: Int = 3, classes: Int = 10, rng: RandomSource) -> Sequential {
     precondition(depth >= 8 && (depth - 2) % 6 == 0, "a CIFAR ResNet has depth 6n + 2 (20, 32, 44, 56, 110), not \(depth)")
     let blocks = (depth - 2) / 6
-    var layers: [(String, any Layer)] = [
-      ("conv1", Conv2D(inputChannels, 16, kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn1", BatchNorm2D(16)), ("relu1", ReLU()),
-    ]
+    let (stem, stemBN) = convBN(inputChannels, 16, kernel: 3, padding: 1, rng: rng)
+    var layers: [(String, any Layer)] = [("conv1", stem), ("bn1", stemBN), ("relu1", ReLU())]
     var channels = 16
     for (stage, width) in [16, 32, 64].enumerated() {
       for b in 0..<blocks {
         let stride = stage > 0 && b == 0 ? 2 : 1
-        let body: [(String, any Layer)] = [
-          ("conv1", Conv2D(channels, width, kernelSize: 3, stride: stride, padding: 1, bias: false, rng: rng)), ("bn1", BatchNorm2D(width)),
-          ("relu1", ReLU()),
-          ("conv2", Conv2D(width, width, kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn2", BatchNorm2D(width)),
-        ]
-        let shortcut: [(String, any Layer)]? = stride != 1 || channels != width
-          ? [("0", Conv2D(channels, width, kernelSize: 1, stride: stride, bias: false, rng: rng)), ("1", BatchNorm2D(width))] : nil
+        let (conv1, bn1) = convBN(channels, width, kernel: 3, stride: stride, padding: 1, rng: rng)
+        let (conv2, bn2) = convBN(width, width, kernel: 3, padding: 1, rng: rng)
+        let body: [(String, any Layer)] = [("conv1", conv1), ("bn1", bn1), ("relu1", ReLU()), ("conv2", conv2), ("bn2", bn2)]
+        var shortcut: [(String, any Layer)]?
+        if stride != 1 || channels != width {
+          let (projection, projectionBN) = convBN(channels, width, kernel: 1, stride: stride, padding: 0, rng: rng)
+          shortcut = [("0", projection), ("1", projectionBN)]
+        }
         layers.append(("layer\(stage + 1).\(b)", Residual(body, shortcut: shortcut)))
         layers.append(("layer\(stage + 1).\(b).relu", ReLU()))
         channels = width
@@ -48,10 +56,8 @@ public enum CIFARModels {
     for entry in vgg16 {
       if let c = entry {
         conv += 1
-        layers += [
-          ("conv\(conv)", Conv2D(channels, scaled(c), kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn\(conv)", BatchNorm2D(scaled(c))),
-          ("relu\(conv)", ReLU()),
-        ]
+        let (convolution, bn) = convBN(channels, scaled(c), kernel: 3, padding: 1, rng: rng)
+        layers += [("conv\(conv)", convolution), ("bn\(conv)", bn), ("relu\(conv)", ReLU())]
         channels = scaled(c)
       } else {
         pool += 1

@@ -16,6 +16,10 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
   /// The two networks of the paper's MNIST experiments.
   public static let lenets: [ModelKind] = [.lenet300, .lenet5]
 
+  /// Networks that are one chain of layers (no residual blocks): pruning, accounting, thinning
+  /// and sparse inference follow the chain.
+  public static let chainModels: [ModelKind] = [.lenet300, .lenet5, .vggLike]
+
   /// Image side the network takes (28 for the LeNets, 32 for the CIFAR networks).
   public var imageSide: Int { ModelKind.lenets.contains(self) ? 28 : 32 }
 

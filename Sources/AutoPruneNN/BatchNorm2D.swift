@@ -17,6 +17,11 @@ public final class BatchNorm2D: Layer {
   /// `running_mean` and `running_var`, as PyTorch names them.
   public let runningMean: Buffer
   public let runningVariance: Buffer
+  /// The weight `[channels, …]` of the convolution this BatchNorm follows. A filter whose
+  /// effective weights are all zero (pruned) has its channel closed here too: γ and β count as
+  /// zero, so the channel outputs exactly zero and can be thinned away (a bare BatchNorm would
+  /// turn the pruned filter's zeros into a constant β − γμ/σ).
+  public var channelSource: Parameter?
   /// x̂ of the last training forward, and 1/√(σ² + ε) per channel.
   private var normalized = Tensor(shape: [0])
   private var inverseStd: [Float] = []
@@ -42,7 +47,7 @@ public final class BatchNorm2D: Layer {
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
     precondition(x.shape.count == 4 && x.shape[1] == channels, "BatchNorm2D(\(channels)) expects NCHW input, got \(x.shape)")
     let n = x.shape[0], plane = x.shape[2] * x.shape[3], m = n * plane
-    let gamma = weight.effective, beta = bias.effective
+    let (gamma, beta) = gatedAffine()
     var y = Tensor(shape: x.shape) { _ in }  // every entry written below (no zero fill)
     if !context.training {
       x.withPointer { xp in
@@ -114,7 +119,7 @@ public final class BatchNorm2D: Layer {
   public func backward(_ dY: Tensor) -> Tensor {
     precondition(dY.shape == normalized.shape, "BatchNorm2D.backward before a training forward (or shape \(dY.shape))")
     let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3], m = n * plane
-    let gamma = weight.effective
+    let gamma = gatedAffine().gamma
     var dX = Tensor(shape: dY.shape) { _ in }
     var dGamma = [Float](repeating: 0, count: channels), dBeta = [Float](repeating: 0, count: channels)
     dY.withPointer { dyp in
@@ -152,11 +157,33 @@ public final class BatchNorm2D: Layer {
         }
       }
     }
-    for c in 0..<channels {
+    // A closed channel's γ and β act as zero: no gradient reaches them.
+    let open = channelSource == nil ? nil : openChannels
+    for c in 0..<channels where open?[c] ?? true {
       weight.grad[c] += dGamma[c]
       bias.grad[c] += dBeta[c]
     }
     return dX
+  }
+
+  /// Channels whose source filter keeps a non-zero weight (all open without a source).
+  public var openChannels: [Bool] {
+    guard let source = channelSource else { return [Bool](repeating: true, count: channels) }
+    let w = source.effective
+    let perChannel = w.count / channels
+    return (0..<channels).map { c in (0..<perChannel).contains { w[c * perChannel + $0] != 0 } }
+  }
+
+  /// γ and β with the closed channels' entries zero. Gradients of γ and β then come out zero
+  /// for those channels, like any masked parameter's.
+  func gatedAffine() -> (gamma: Tensor, beta: Tensor) {
+    var gamma = weight.effective, beta = bias.effective
+    guard channelSource != nil else { return (gamma, beta) }
+    for (c, open) in openChannels.enumerated() where !open {
+      gamma[c] = 0
+      beta[c] = 0
+    }
+    return (gamma, beta)
   }
 
   // Plane kernels: eight float lanes at a time (the compiler keeps a scalar loop's float sums

@@ -36,8 +36,8 @@ struct Eval: ParsableCommand {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
-    if (thin || sparse) && !ModelKind.lenets.contains(kind) {
-      throw ValidationError("--thin and --sparse support the LeNets only so far, not \(kind.rawValue)")
+    if (thin || sparse) && !ModelKind.chainModels.contains(kind) {
+      throw ValidationError("--thin and --sparse do not support \(kind.rawValue) yet (residual blocks)")
     }
     let stored = try WeightsFile.load(into: net, from: weights)
     let (train, test, label) = try dataOptions.load(for: net)
@@ -72,7 +72,7 @@ struct Eval: ParsableCommand {
     let pruned = net.parameters.contains { $0.gate != nil }
     // Pruning accounting follows layers in a plain chain: the LeNets (the CIFAR networks'
     // residual blocks get theirs with their pruning).
-    let report = ModelKind.lenets.contains(kind) ? PruningReport(layers: PrunableLayer.discover(in: net)) : nil
+    let report = ModelKind.chainModels.contains(kind) ? PruningReport(layers: PrunableLayer.discover(in: net)) : nil
     if pruned, let report { print(report.table + "\n") }
     print("\(kind.rawValue) \(weights) (\(form)) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {

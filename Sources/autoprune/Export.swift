@@ -29,8 +29,8 @@ struct Export: ParsableCommand {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
-    if thin && !ModelKind.lenets.contains(kind) {
-      throw ValidationError("--thin supports the LeNets only so far, not \(kind.rawValue)")
+    if thin && !ModelKind.chainModels.contains(kind) {
+      throw ValidationError("--thin does not support \(kind.rawValue) yet (residual blocks)")
     }
     let normalization = try WeightsFile.load(into: net, from: weights) ?? Normalization(mean: 0, std: 1)
     var network = net.network

@@ -222,9 +222,9 @@ struct Prune: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    guard ModelKind.lenets.contains(model) else {
-      // Filter gates must also gate BatchNorm channels and respect residual additions first.
-      throw ValidationError("pruning \(model.rawValue) is not supported yet (BatchNorm and residual gate groups are being built); train it with `autoprune train`")
+    guard ModelKind.chainModels.contains(model) else {
+      // Channels tied by residual additions need shared gates first.
+      throw ValidationError("pruning \(model.rawValue) is not supported yet (gate groups for channels tied by residual additions are being built); train it with `autoprune train`")
     }
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch

@@ -169,6 +169,15 @@ final class CLITests: XCTestCase {
     try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
     try assertFails(["prune", "--model", "resnet20", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1", "--out", path("p.safetensors")],
                     mentioning: ["pruning resnet20 is not supported yet"])
+    // VGG-like is a plain chain: filter pruning, then the thinned network, work end to end.
+    let p = try autoprune(["prune", "--model", "vgg-like", "--width", "0.125", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1",
+                           "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.05", "--eta-m", "1", "--out", path("v.safetensors"), "--json", "--quiet"])
+    XCTAssertEqual(p.status, 0, p.stderr)
+    let pruned = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(p.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let t = try autoprune(["eval", "--weights", path("v.safetensors"), "--data", path("data"), "--resize", "32", "--thin", "--json"])
+    XCTAssertEqual(t.status, 0, t.stderr)
+    let thinned = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(t.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    XCTAssertEqual(thinned["test_accuracy"] as? Double, pruned["test_accuracy"] as? Double, "thinned = masked")
     let x = try autoprune(["export", "--weights", path("r.safetensors"), "--onnx", path("r.onnx")])
     XCTAssertEqual(x.status, 0, x.stderr)
     try assertFails(["export", "--weights", path("r.safetensors"), "--onnx", path("t.onnx"), "--thin"], mentioning: ["--thin", "resnet20"])

@@ -129,4 +129,26 @@ final class ModernLayerTests: XCTestCase {
       checker.check(conv, input: randomTensor(shape, seed: 23))
     }
   }
+
+  /// A pruned filter (all weights zero) closes its BatchNorm channel: zero output in training and
+  /// inference, no gradient for its γ and β; open channels are untouched.
+  func testBatchNormClosesThePrunedFiltersChannel() {
+    let conv = Conv2D(2, 3, kernelSize: 3, padding: 1, bias: false, rng: RandomSource(seed: 24))
+    for i in 18..<36 { conv.weight.value[i] = 0 }  // filter 1
+    let bn = BatchNorm2D(3)
+    bn.bias.value = Tensor(shape: [3], values: [0.5, 0.7, -0.2])
+    bn.channelSource = conv.weight
+    XCTAssertEqual(bn.openChannels, [true, false, true])
+    let x = conv.forward(randomTensor([2, 2, 4, 4], seed: 25), context: ForwardContext(training: true))
+    for context in [ForwardContext(training: true), .inference] {
+      let y = bn.forward(x, context: context)
+      for s in 0..<2 { for i in 0..<16 { XCTAssertEqual(y[(s * 3 + 1) * 16 + i], 0) } }
+      XCTAssertNotEqual(y[0], 0)
+    }
+    _ = bn.forward(x, context: ForwardContext(training: true))
+    _ = bn.backward(randomTensor([2, 3, 4, 4], seed: 26))
+    XCTAssertEqual(bn.weight.grad[1], 0)
+    XCTAssertEqual(bn.bias.grad[1], 0)
+    XCTAssertNotEqual(bn.bias.grad[0], 0)
+  }
 }

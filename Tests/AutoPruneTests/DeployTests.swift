@@ -114,4 +114,40 @@ extension DeployTests {
     let x = Tensor(shape: [2, 1, 28, 28], values: (0..<1568).map { Float($0 % 7) })
     XCTAssertEqual(thinned.network(x).storage, model.network(x).storage)
   }
+
+  /// VGG-like (width 0.125) with non-trivial BatchNorm statistics: filters removed in several
+  /// convolutions (their BatchNorm channels close), a channel no later filter reads, units of the
+  /// classifier; the thinned network (BatchNorm channels removed with their filters) computes
+  /// what the masked one does.
+  func testThinnedVGGLikeWithBatchNormMatchesTheMaskedModel() throws {
+    let model = Model(.vggLike, rng: RandomSource(seed: 30), inputChannels: 1, width: 0.125)
+    let rng = RandomSource(seed: 31)
+    for case let bn as BatchNorm2D in model.network.layers.map(\.layer) {
+      for c in 0..<bn.channels {
+        bn.runningMean.value[c] = rng.uniform(-0.5, 0.5)
+        bn.runningVariance.value[c] = rng.uniform(0.5, 2)
+        bn.weight.value[c] = rng.uniform(0.5, 1.5)
+        bn.bias.value[c] = rng.uniform(-0.5, 0.5)
+      }
+    }
+    // conv4 stops reading conv3's channel 0 (its 9 columns), so that channel goes too.
+    _ = removeUnits(model, rows: ["conv1": [0, 3], "conv2": [1], "conv5": [2, 5, 7], "conv13": [0], "fc1": [4, 9]], columns: ["conv4": Array(0..<9)])
+    let thinned = try Thinning.thin(model)
+    let kept = Dictionary(uniqueKeysWithValues: thinned.units.map { ($0.name, $0.kept) })
+    XCTAssertEqual(kept["conv1"], 6)
+    XCTAssertEqual(kept["conv2"], 7)
+    XCTAssertEqual(kept["conv3"], 15)
+    XCTAssertEqual(kept["conv5"], 29)
+    XCTAssertEqual(kept["fc1"], 62)
+    let x = Tensor(shape: [3, 1, 32, 32], values: (0..<(3 * 1024)).map { _ in rng.uniform(-1, 2) })
+    let expected = model.network.forward(x, context: .inference)
+    let scale = expected.storage.map(abs).max() ?? 1
+    XCTAssertLessThan(maxDifference(thinned.network.forward(x, context: .inference), expected), 1e-5 * max(1, scale))
+    XCTAssertLessThan(maxDifference(SparseNetwork(model).forward(x), expected), 1e-5 * max(1, scale), "sparse form")
+    // The report counts BatchNorm: one multiply-add per output element of each alive channel.
+    let report = PruningReport(layers: PrunableLayer.discover(in: model))
+    let conv1 = try XCTUnwrap(report.layers.first)
+    XCTAssertEqual(conv1.flops, 8 * 9 * 1024 + 8 * 1024)
+    XCTAssertEqual(conv1.keptFLOPs, 6 * 9 * 1024 + 6 * 1024)
+  }
 }

@@ -49,7 +49,9 @@ public enum Thinning {
   public static func thin(network: Sequential, inputShape: [Int]) throws -> ThinnedModel {
     let prunable = PrunableLayer.discover(in: network, inputShape: inputShape)
     for (name, layer) in network.layers
-    where !(layer is Dense || layer is Conv2D || layer is ReLU || layer is MaxPool2D || layer is Flatten || layer is Dropout) {
+    where !(layer is Dense || layer is Conv2D || layer is ReLU || layer is MaxPool2D || layer is Flatten || layer is Dropout
+      || (layer is BatchNorm2D && prunable.contains { $0.batchNorm === layer }))
+    {
       throw ThinningError.unsupportedLayer(name)
     }
     let weights = prunable.map { $0.weight.effective.storage }
@@ -63,9 +65,13 @@ public enum Thinning {
       for i in 0..<(prunable.count - 1) {
         let layer = prunable[i], next = prunable[i + 1], g = group(i + 1)
         for r in 0..<layer.rows where alive[i][r] {
-          // Row dead: no live input reaches it and its bias is zero.
+          // Row dead: no live input reaches it and its bias is zero. With BatchNorm after it the
+          // filter's weights decide alone: BatchNorm closes a filter with no weight (whatever its
+          // bias) and turns the zeros of one reading only dead inputs into a live constant.
           var rowLive = biases[i][r] != 0
-          if !rowLive {
+          if layer.batchNorm != nil {
+            rowLive = (0..<layer.columns).contains { weights[i][r * layer.columns + $0] != 0 }
+          } else if !rowLive {
             let upstreamGroup = i > 0 ? group(i) : layer.columns
             for c in 0..<layer.columns where weights[i][r * layer.columns + c] != 0 {
               if i == 0 || alive[i - 1][c / upstreamGroup] {
@@ -104,6 +110,10 @@ public enum Thinning {
     var layers: [(String, any Layer)] = []
     var index = 0
     for (name, layer) in network.layers {
+      if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
+        layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
+        continue
+      }
       guard let p = prunable.firstIndex(where: { $0.name == name }) else {
         layers.append((name, layer))
         if layer is Flatten, let inputFeatures, index == 0 {
@@ -132,7 +142,7 @@ public enum Thinning {
       let thinned: any Layer
       if let conv = layer as? Conv2D {
         let channels = columnIndices.count / (conv.kernelSize * conv.kernelSize)
-        let c = Conv2D(channels, rows.count, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding, rng: rng)
+        let c = Conv2D(channels, rows.count, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding, bias: conv.hasBias, rng: rng)
         c.weight.value = Tensor(shape: [rows.count, channels, conv.kernelSize, conv.kernelSize], values: w)
         c.bias.value = Tensor(shape: [rows.count], values: b)
         thinned = c
@@ -146,5 +156,18 @@ public enum Thinning {
     }
     let units = prunable.enumerated().map { (name: $1.name, kept: keptRows[$0].count, total: $1.rows) }
     return ThinnedModel(network: Sequential(layers), inputShape: inputShape, units: units, inputFeatures: inputFeatures)
+  }
+
+  /// The BatchNorm of the kept channels, in inference form (γ, β, running averages). Every kept
+  /// channel is open in the masked model (its filter keeps a weight), so the thinned BatchNorm
+  /// closes none: it has no channel source.
+  static func thinnedBatchNorm(_ bn: BatchNorm2D, keeping rows: [Int]) -> BatchNorm2D {
+    let thinned = BatchNorm2D(rows.count, epsilon: bn.epsilon, momentum: bn.momentum)
+    let gamma = bn.weight.effective, beta = bn.bias.effective
+    thinned.weight.value = Tensor(shape: [rows.count], values: rows.map { gamma[$0] })
+    thinned.bias.value = Tensor(shape: [rows.count], values: rows.map { beta[$0] })
+    thinned.runningMean.value = Tensor(shape: [rows.count], values: rows.map { bn.runningMean.value[$0] })
+    thinned.runningVariance.value = Tensor(shape: [rows.count], values: rows.map { bn.runningVariance.value[$0] })
+    return thinned
   }
 }

@@ -19,6 +19,9 @@ public struct PrunableLayer {
   /// Input features per unit of the previous prunable layer (spatial size after a Flatten).
   public let inputsPerUpstreamUnit: Int
   public let isConvolution: Bool
+  /// The BatchNorm right after this convolution, if any: it closes the channels of pruned
+  /// filters (`BatchNorm2D.channelSource`) and costs one multiply-add per output element.
+  public var batchNorm: BatchNorm2D?
 
   /// The prunable layers of `model` in forward order.
   public static func discover(in model: Model) -> [PrunableLayer] {
@@ -32,6 +35,11 @@ public struct PrunableLayer {
     var spatialBeforeFlatten = 1
     var flattenedSinceLastLayer = false
     for (name, layer) in network.layers {
+      if let bn = layer as? BatchNorm2D, let last = result.indices.last, result[last].isConvolution, result[last].batchNorm == nil,
+        bn.channelSource === result[last].weight
+      {
+        result[last].batchNorm = bn
+      }
       let input = shape
       shape = layer.outputShape(for: shape)
       if layer is Flatten {

@@ -5,7 +5,9 @@ import AutoPruneNN
 /// A weight counts as kept when its mask is non-zero and the input it reads is alive: a unit
 /// whose gate is closed removes its row here and the matching columns of the next layer. A
 /// unit is alive when its gate (if any) is open and it keeps at least one weight. Multiply-adds
-/// are kept weights times output positions (1 for a dense layer); biases are not counted.
+/// are kept weights times output positions (1 for a dense layer), plus, for a convolution
+/// followed by BatchNorm, one per output element of its alive channels (scale and shift);
+/// biases are not counted.
 public struct PruningReport: Equatable, Sendable {
   public struct Layer: Equatable, Sendable {
     public var name: String
@@ -66,8 +68,14 @@ public struct PruningReport: Equatable, Sendable {
             rowInputs.append(c / layer.columnsPerInput)
           }
         }
+        // A channel with BatchNorm after it lives on while its filter keeps any weight, even one
+        // reading only dead inputs: BatchNorm turns those zeros into a constant.
+        var rowHasWeights = rowKept > 0
+        if layer.batchNorm != nil && !rowHasWeights {
+          rowHasWeights = (0..<layer.columns).contains { c in mask.map { $0[r * layer.columns + c] != 0 } ?? true }
+        }
         // The classifier's outputs are the classes: always there.
-        alive[r] = index == prunable.count - 1 || (rowOpen[r] && rowKept > 0)
+        alive[r] = index == prunable.count - 1 || (rowOpen[r] && rowHasWeights)
         if alive[r] {
           kept += rowKept
           for i in rowInputs { inputUsed[i] = true }
@@ -75,10 +83,14 @@ public struct PruningReport: Equatable, Sendable {
       }
       // The network's inputs that some kept weight still reads (from gates or from masks alone).
       if index == 0 { aliveInputs = inputUsed.filter { $0 }.count }
+      let aliveCount = alive.filter { $0 }.count
+      // BatchNorm: one multiply-add per output element of each (alive) channel.
+      let perChannel = layer.batchNorm == nil ? 0 : layer.positions
       result.append(Layer(
         name: layer.name, weights: layer.rows * layer.columns, keptWeights: kept,
-        flops: layer.rows * layer.columns * layer.positions, keptFLOPs: kept * layer.positions, units: layer.rows,
-        aliveUnits: alive.filter { $0 }.count))
+        flops: layer.rows * layer.columns * layer.positions + layer.rows * perChannel,
+        keptFLOPs: kept * layer.positions + aliveCount * perChannel, units: layer.rows,
+        aliveUnits: aliveCount))
       upstreamAlive = alive
     }
     layers = result
