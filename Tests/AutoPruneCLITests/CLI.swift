@@ -7,6 +7,12 @@ enum CLI {
     let status: Int32
     let stdout: String
     let stderr: String
+
+    /// The JSON object `--json` prints as the last line of stdout.
+    func lastJSON(file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+      let last = try XCTUnwrap(stdout.split(separator: "\n").last, "no output", file: file, line: line)
+      return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "last line is not a JSON object: \(last)", file: file, line: line)
+    }
   }
 
   static var executable: URL {

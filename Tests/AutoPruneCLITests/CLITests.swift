@@ -42,8 +42,7 @@ final class CLITests: XCTestCase {
     try writeData(path("data"))
     let r = try autoprune(["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path("w.safetensors"), "--json"])
     XCTAssertEqual(r.status, 0, r.stderr)
-    let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
-    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+    let json = try r.lastJSON()
     XCTAssertEqual(json["parameters"] as? Int, 266_610)
     XCTAssertNotNil(json["test_accuracy"] as? Double)
     XCTAssertNotNil(json["epoch_seconds"] as? Double)
@@ -160,10 +159,10 @@ final class CLITests: XCTestCase {
     let r = try autoprune(["train", "--model", "resnet20", "--data", path("data"), "--resize", "32", "--augment", "--epochs", "1",
                            "--out", path("r.safetensors"), "--json", "--quiet"])
     XCTAssertEqual(r.status, 0, r.stderr)
-    let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let trained = try r.lastJSON()
     let e = try autoprune(["eval", "--weights", path("r.safetensors"), "--data", path("data"), "--resize", "32", "--json"])
     XCTAssertEqual(e.status, 0, e.stderr)
-    let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let evaluated = try e.lastJSON()
     XCTAssertEqual(evaluated["test_accuracy"] as? Double, trained["test_accuracy"] as? Double, "same running averages after reload")
     XCTAssertEqual(evaluated["parameters"] as? Int, 272_186)
     try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
@@ -173,10 +172,10 @@ final class CLITests: XCTestCase {
     let p = try autoprune(["prune", "--model", "vgg-like", "--width", "0.125", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1",
                            "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.05", "--eta-m", "1", "--out", path("v.safetensors"), "--json", "--quiet"])
     XCTAssertEqual(p.status, 0, p.stderr)
-    let pruned = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(p.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let pruned = try p.lastJSON()
     let t = try autoprune(["eval", "--weights", path("v.safetensors"), "--data", path("data"), "--resize", "32", "--thin", "--json"])
     XCTAssertEqual(t.status, 0, t.stderr)
-    let thinned = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(t.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let thinned = try t.lastJSON()
     XCTAssertEqual(thinned["test_accuracy"] as? Double, pruned["test_accuracy"] as? Double, "thinned = masked")
     let x = try autoprune(["export", "--weights", path("r.safetensors"), "--onnx", path("r.onnx")])
     XCTAssertEqual(x.status, 0, x.stderr)
@@ -211,7 +210,7 @@ final class CLITests: XCTestCase {
       "--finetune-epochs", "1", "--granularity", "unit", "--mu", "0.5", "--eta-m", "1", "--out", path("p.safetensors"), "--json",
     ])
     XCTAssertEqual(r.status, 0, r.stderr)
-    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let json = try r.lastJSON()
     for key in ["test_accuracy", "dense_test_accuracy", "compression", "flops_fraction", "per_layer", "architecture"] {
       XCTAssertNotNil(json[key], key)
     }
@@ -219,7 +218,7 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(architecture.hasSuffix("-10"), architecture)
     let e = try autoprune(["eval", "--weights", path("p.safetensors"), "--data", path("data"), "--json"])
     XCTAssertEqual(e.status, 0, e.stderr)
-    let evalJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let evalJSON = try e.lastJSON()
     XCTAssertEqual(evalJSON["architecture"] as? String, architecture)
     XCTAssertEqual(evalJSON["kept_weights"] as? Int, json["kept_weights"] as? Int)
     XCTAssertEqual(evalJSON["test_accuracy"] as? Double, json["test_accuracy"] as? Double)
@@ -251,7 +250,7 @@ final class CLITests: XCTestCase {
         "--prune-epochs", "2", "--out", path("\(method).safetensors"), "--json",
       ])
       XCTAssertEqual(r.status, 0, r.stderr)
-      let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+      let json = try r.lastJSON()
       XCTAssertEqual(json["compression"] as? Double ?? 0, 10, accuracy: 0.3, method)
     }
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--method", "gradual", "--out", path("g")], mentioning: ["--sparsity"])
@@ -261,9 +260,9 @@ final class CLITests: XCTestCase {
       "--masks-from", path("magnitude.safetensors"), "--prune-epochs", "1", "--out", path("scratch.safetensors"), "--json",
     ])
     XCTAssertEqual(s.status, 0, s.stderr)
-    let scratch = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let scratch = try s.lastJSON()
     let e = try autoprune(["eval", "--weights", path("magnitude.safetensors"), "--data", path("data"), "--json"])
-    let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+    let original = try e.lastJSON()
     XCTAssertEqual(scratch["kept_weights"] as? Int, original["kept_weights"] as? Int)
     XCTAssertTrue(scratch["dense_test_accuracy"] is NSNull, "scratch training has no dense model")
     XCTAssertNotNil(scratch["initial_test_accuracy"] as? Double)
