@@ -59,9 +59,10 @@ public enum WeightsFile {
     try SafeTensors.write(tensors + extraTensors, metadata: metadata, to: path)
   }
 
-  /// A model built as the file declares it (kind, input channels, width), or as `kind` says
-  /// when given; nil when neither names the model.
-  public static func makeModel(path: String, kind given: ModelKind?) throws -> Model? {
+  /// The model a file holds, built as the file declares it (kind, input channels, width) or as
+  /// `kind` says when given, with the file's weights loaded (the file is read once), and its
+  /// normalisation; nil when neither names the model.
+  public static func loadModel(path: String, kind given: ModelKind?) throws -> (model: Model, normalization: Normalization?)? {
     let file = try SafeTensors.read(path: path)
     guard let kind = given ?? file.metadata["model"].flatMap(ModelKind.init(rawValue:)) else { return nil }
     let shape = file.metadata["input_shape"]?.split(separator: ",").compactMap { Int($0) }
@@ -73,20 +74,18 @@ public enum WeightsFile {
     if let shape, shape.count != 3 || !(1...16).contains(shape[0]) {
       throw WeightsError.badMetadata(path, key: "input_shape", value: file.metadata["input_shape"] ?? "")
     }
-    return Model(kind, rng: RandomSource(seed: 0), inputChannels: shape?[0], width: width)
-  }
-
-  /// The model kind a file declares, if it declares one.
-  public static func declaredModel(path: String) throws -> ModelKind? {
-    let file = try SafeTensors.read(path: path)
-    return file.metadata["model"].flatMap(ModelKind.init(rawValue:))
+    let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: shape?[0], width: width)
+    return (model, try load(into: model, file: file, path: path))
   }
 
   /// Loads `path` into `model`, checking every name and shape; returns the stored normalisation
   /// (nil when the file has none, e.g. one written by PyTorch).
   @discardableResult
   public static func load(into model: Model, from path: String) throws -> Normalization? {
-    let file = try SafeTensors.read(path: path)
+    try load(into: model, file: SafeTensors.read(path: path), path: path)
+  }
+
+  private static func load(into model: Model, file: SafeTensors.File, path: String) throws -> Normalization? {
     if let declared = file.metadata["model"], declared != model.kind.rawValue {
       throw WeightsError.wrongModel(path, fileModel: declared, expected: model.kind.rawValue)
     }

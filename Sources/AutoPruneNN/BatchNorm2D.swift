@@ -22,6 +22,9 @@ public final class BatchNorm2D: Layer {
   /// zero, so the channel outputs exactly zero and can be thinned away (a bare BatchNorm would
   /// turn the pruned filter's zeros into a constant β − γμ/σ).
   public var channelSource: Parameter?
+  /// Open channels of the last training forward (nil without a source): backward gates with
+  /// what forward used instead of scanning the source filters again.
+  private var forwardOpen: [Bool]?
   /// x̂ of the last training forward, and 1/√(σ² + ε) per channel.
   private var normalized = Tensor(shape: [0])
   private var inverseStd: [Float] = []
@@ -47,7 +50,8 @@ public final class BatchNorm2D: Layer {
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
     precondition(x.shape.count == 4 && x.shape[1] == channels, "BatchNorm2D(\(channels)) expects NCHW input, got \(x.shape)")
     let n = x.shape[0], plane = x.shape[2] * x.shape[3], m = n * plane
-    let (gamma, beta) = gatedAffine()
+    let open = channelSource == nil ? nil : openChannels
+    let (gamma, beta) = gatedAffine(open)
     var y = Tensor(shape: x.shape) { _ in }  // every entry written below (no zero fill)
     if !context.training {
       x.withPointer { xp in
@@ -112,6 +116,7 @@ public final class BatchNorm2D: Layer {
       runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
     }
     normalized = xhat
+    forwardOpen = open
     return y
   }
 
@@ -119,7 +124,7 @@ public final class BatchNorm2D: Layer {
   public func backward(_ dY: Tensor) -> Tensor {
     precondition(dY.shape == normalized.shape, "BatchNorm2D.backward before a training forward (or shape \(dY.shape))")
     let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3], m = n * plane
-    let gamma = gatedAffine().gamma
+    let gamma = gatedAffine(forwardOpen).gamma
     var dX = Tensor(shape: dY.shape) { _ in }
     var dGamma = [Float](repeating: 0, count: channels), dBeta = [Float](repeating: 0, count: channels)
     dY.withPointer { dyp in
@@ -158,8 +163,7 @@ public final class BatchNorm2D: Layer {
       }
     }
     // A closed channel's γ and β act as zero: no gradient reaches them.
-    let open = channelSource == nil ? nil : openChannels
-    for c in 0..<channels where open?[c] ?? true {
+    for c in 0..<channels where forwardOpen?[c] ?? true {
       weight.grad[c] += dGamma[c]
       bias.grad[c] += dBeta[c]
     }
@@ -174,12 +178,12 @@ public final class BatchNorm2D: Layer {
     return (0..<channels).map { c in (0..<perChannel).contains { w[c * perChannel + $0] != 0 } }
   }
 
-  /// γ and β with the closed channels' entries zero. Gradients of γ and β then come out zero
-  /// for those channels, like any masked parameter's.
-  func gatedAffine() -> (gamma: Tensor, beta: Tensor) {
+  /// γ and β with the entries of channels closed in `open` zero (nil: all open). Gradients of γ
+  /// and β then come out zero for those channels, like any masked parameter's.
+  func gatedAffine(_ open: [Bool]?) -> (gamma: Tensor, beta: Tensor) {
     var gamma = weight.effective, beta = bias.effective
-    guard channelSource != nil else { return (gamma, beta) }
-    for (c, open) in openChannels.enumerated() where !open {
+    guard let open else { return (gamma, beta) }
+    for (c, open) in open.enumerated() where !open {
       gamma[c] = 0
       beta[c] = 0
     }

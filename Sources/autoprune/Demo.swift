@@ -45,7 +45,7 @@ struct Demo: ParsableCommand {
     guard BundledData.directory != nil else {
       throw ValidationError("the bundled Fashion-MNIST subset was not found beside the executable")
     }
-    let progress = Progress(quiet: progressOptions.quiet, stages: [], stepsPerEpoch: 1, batchSize: 1, samples: 1)
+    let progress = Progress(quiet: progressOptions.quiet)  // header lines only: the steps run their own
     progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu), η_M 10, leaky-ReLU STE) \(pruneEpochs) epochs + fine-tune \(finetuneEpochs); then magnitude pruning to the same sparsity with the same epochs\n")
     var common = ["--data", "bundled", "--seed", "\(seed)"]
@@ -96,9 +96,7 @@ struct Demo: ParsableCommand {
     progress.say("== \(name): autoprune \(full.joined(separator: " "))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let start = DispatchTime.now()
-    Invocation.arguments = full
-    var command = try AutoPruneCommand.parseAsRoot(full)
-    try command.run()
+    try Invocation.run(full)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let summaryPath = directory.appendingPathComponent("summary.json").path
     guard let data = FileManager.default.contents(atPath: summaryPath),

@@ -32,14 +32,13 @@ struct Eval: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    guard let net = try WeightsFile.makeModel(path: weights, kind: model) else {
+    guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
     if (thin || sparse) && !ModelKind.chainModels.contains(kind) {
       throw ValidationError("--thin and --sparse do not support \(kind.rawValue) yet (residual blocks)")
     }
-    let stored = try WeightsFile.load(into: net, from: weights)
     let (train, test, label) = try dataOptions.load(for: net)
     let normalization = stored ?? Normalization.fitted(to: train)
     var form = "masked"

@@ -25,14 +25,14 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    guard let net = try WeightsFile.makeModel(path: weights, kind: model) else {
+    guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
     if thin && !ModelKind.chainModels.contains(kind) {
       throw ValidationError("--thin does not support \(kind.rawValue) yet (residual blocks)")
     }
-    let normalization = try WeightsFile.load(into: net, from: weights) ?? Normalization(mean: 0, std: 1)
+    let normalization = stored ?? Normalization(mean: 0, std: 1)
     var network = net.network
     var description = "\(kind.rawValue), \(net.parameterCount) parameters"
     if thin {

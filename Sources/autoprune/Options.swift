@@ -244,6 +244,14 @@ enum Output {
 enum Invocation {
   nonisolated(unsafe) static var arguments: [String] = Array(CommandLine.arguments.dropFirst())
 
+  /// Runs `autoprune ARGUMENTS` in this process (a recipe's seed, a demo step), recording them
+  /// as the invocation so its checkpoints and summary name the command that ran.
+  static func run(_ arguments: [String]) throws {
+    self.arguments = arguments
+    var command = try AutoPruneCommand.parseAsRoot(arguments)
+    try command.run()
+  }
+
   /// `arguments` without a `--resume DIR` / `--resume=DIR`.
   static func withoutResume(_ arguments: [String]) -> [String] {
     var result: [String] = []

@@ -32,7 +32,7 @@ final class Progress {
   private var lastDraw = Date.distantPast
   private var drawn = false
 
-  init(quiet: Bool, stages: [(name: String, epochs: Int)], stepsPerEpoch: Int, batchSize: Int, samples: Int) {
+  init(quiet: Bool, stages: [(name: String, epochs: Int)] = [], stepsPerEpoch: Int = 1, batchSize: Int = 1, samples: Int = 1) {
     mode = quiet ? .quiet : isatty(STDOUT_FILENO) != 0 ? .live : .lines
     self.stages = Dictionary(stages.map { ($0.name, $0.epochs) }, uniquingKeysWith: { a, _ in a })
     self.stepsPerEpoch = stepsPerEpoch

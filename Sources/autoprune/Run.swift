@@ -75,9 +75,7 @@ struct Run: ParsableCommand {
       print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")
       if resume != nil && Checkpoint.exists(in: directory) { arguments += ["--resume", directory] }
       do {
-        Invocation.arguments = arguments
-        var command = try AutoPruneCommand.parseAsRoot(arguments)
-        try command.run()
+        try Invocation.run(arguments)
       } catch {
         let message = AutoPruneCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         if let place = parsed.line(mentionedIn: message) {
