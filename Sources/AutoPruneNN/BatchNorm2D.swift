@@ -178,6 +178,11 @@ public final class BatchNorm2D: Layer {
     return (0..<channels).map { c in (0..<perChannel).contains { w[c * perChannel + $0] != 0 } }
   }
 
+  /// γ and β as inference applies them: zero for the channels `channelSource` closes.
+  public var effectiveAffine: (gamma: Tensor, beta: Tensor) {
+    gatedAffine(channelSource == nil ? nil : openChannels)
+  }
+
   /// γ and β with the entries of channels closed in `open` zero (nil: all open). Gradients of γ
   /// and β then come out zero for those channels, like any masked parameter's.
   func gatedAffine(_ open: [Bool]?) -> (gamma: Tensor, beta: Tensor) {

@@ -100,12 +100,13 @@ public enum ONNXExport {
         graph.initializer.append(tensor(layerName + ".weight", conv.weight.effective))
         if conv.hasBias { graph.initializer.append(tensor(layerName + ".bias", conv.bias.effective)) }
       case let bn as BatchNorm2D:
-        // Inference form: the running averages normalise.
+        // Inference form: the running averages normalise; channels of pruned filters are closed.
+        let (gamma, beta) = bn.effectiveAffine
         node.opType = "BatchNormalization"
         node.input += ["weight", "bias", "running_mean", "running_var"].map { layerName + "." + $0 }
         node.attribute = [attribute("epsilon", float: bn.epsilon)]
         graph.initializer += [
-          tensor(layerName + ".weight", bn.weight.effective), tensor(layerName + ".bias", bn.bias.effective),
+          tensor(layerName + ".weight", gamma), tensor(layerName + ".bias", beta),
           tensor(layerName + ".running_mean", bn.runningMean.value), tensor(layerName + ".running_var", bn.runningVariance.value),
         ]
       case let pool as MaxPool2D:

@@ -36,8 +36,8 @@ struct Eval: ParsableCommand {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
-    if (thin || sparse) && !ModelKind.chainModels.contains(kind) {
-      throw ValidationError("--thin and --sparse do not support \(kind.rawValue) yet (residual blocks)")
+    if sparse && !ModelKind.chainModels.contains(kind) {
+      throw ValidationError("--sparse does not support \(kind.rawValue) (its residual blocks would run dense); use --thin for filter-pruned models")
     }
     let (train, test, label) = try dataOptions.load(for: net)
     let normalization = stored ?? Normalization.fitted(to: train)
@@ -69,17 +69,15 @@ struct Eval: ParsableCommand {
         metadata: ["model": kind.rawValue, "form": form, "weights": weights], to: logitsOut)
     }
     let pruned = net.parameters.contains { $0.gate != nil }
-    // Pruning accounting follows layers in a plain chain: the LeNets (the CIFAR networks'
-    // residual blocks get theirs with their pruning).
-    let report = ModelKind.chainModels.contains(kind) ? PruningReport(layers: PrunableLayer.discover(in: net)) : nil
-    if pruned, let report { print(report.table + "\n") }
+    let report = PruningReport(layers: PrunableLayer.discover(in: net))
+    if pruned { print(report.table + "\n") }
     print("\(kind.rawValue) \(weights) (\(form)) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {
       var json: [String: Any] = [
         "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
         "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
       ]
-      if let report { json.merge(report.json) { $1 } }
+      json.merge(report.json) { $1 }
       Output.json(json)
     }
   }

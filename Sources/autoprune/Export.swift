@@ -29,9 +29,6 @@ struct Export: ParsableCommand {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
     let kind = net.kind
-    if thin && !ModelKind.chainModels.contains(kind) {
-      throw ValidationError("--thin does not support \(kind.rawValue) yet (residual blocks)")
-    }
     let normalization = stored ?? Normalization(mean: 0, std: 1)
     var network = net.network
     var description = "\(kind.rawValue), \(net.parameterCount) parameters"

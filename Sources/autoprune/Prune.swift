@@ -222,10 +222,6 @@ struct Prune: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    guard ModelKind.chainModels.contains(model) else {
-      // Channels tied by residual additions need shared gates first.
-      throw ValidationError("pruning \(model.rawValue) is not supported yet (gate groups for channels tied by residual additions are being built); train it with `autoprune train`")
-    }
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0

@@ -39,131 +39,190 @@ public enum ThinningError: Error, CustomStringConvertible, Equatable {
 public enum Thinning {
   /// Builds the thinned network of `model` from its effective (masked) weights.
   ///
-  /// A unit is dead when nothing reaches the output through it: its weight row and bias are zero
-  /// (ReLU(0) = 0 and max-pooling keeps 0 at 0), or every weight the next layer reads from it is
-  /// zero. Removing dead units can kill more, so the search repeats until nothing changes.
+  /// A channel (unit) is dead when nothing reaches the output through it: every layer writing
+  /// it has a zero weight row and bias (ReLU(0) = 0, pooling keeps 0 at 0), or every weight the
+  /// layers reading it have on it is zero. Removing dead channels can kill more, so the search
+  /// repeats until nothing changes. A channel of a residual stream is one channel of every layer
+  /// writing it (`PrunableLayer.outputSpace`): it goes only when dead in all of them, and a
+  /// layer that writes nothing into a kept channel keeps a zero row for it.
   public static func thin(_ model: Model) throws -> ThinnedModel {
     try thin(network: model.network, inputShape: model.inputShape)
   }
 
   public static func thin(network: Sequential, inputShape: [Int]) throws -> ThinnedModel {
     let prunable = PrunableLayer.discover(in: network, inputShape: inputShape)
-    for (name, layer) in network.layers
-    where !(layer is Dense || layer is Conv2D || layer is ReLU || layer is MaxPool2D || layer is Flatten || layer is Dropout
-      || (layer is BatchNorm2D && prunable.contains { $0.batchNorm === layer }))
-    {
-      throw ThinningError.unsupportedLayer(name)
+    try checkSupported(network, prefix: "", prunable: prunable)
+    let channels = try liveChannels(prunable)
+    let keptRows = prunable.enumerated().map { i, layer in
+      i == prunable.count - 1 ? Array(0..<layer.rows) : channels[layer.outputSpace]!.indices.filter { channels[layer.outputSpace]![$0] }
     }
-    let weights = prunable.map { $0.weight.effective.storage }
-    let biases = prunable.map { $0.bias.effective.storage }
-    var alive = prunable.map { [Bool](repeating: true, count: $0.rows) }
-    // Columns of layer i that belong to upstream unit u: a contiguous block of `group(i)`.
-    func group(_ i: Int) -> Int { prunable[i].columns / prunable[i - 1].rows }
-    var changed = true
-    while changed {
-      changed = false
-      for i in 0..<(prunable.count - 1) {
-        let layer = prunable[i], next = prunable[i + 1], g = group(i + 1)
-        for r in 0..<layer.rows where alive[i][r] {
-          // Row dead: no live input reaches it and its bias is zero. With BatchNorm after it the
-          // filter's weights decide alone: BatchNorm closes a filter with no weight (whatever its
-          // bias) and turns the zeros of one reading only dead inputs into a live constant.
-          var rowLive = biases[i][r] != 0
-          if layer.batchNorm != nil {
-            rowLive = (0..<layer.columns).contains { weights[i][r * layer.columns + $0] != 0 }
-          } else if !rowLive {
-            let upstreamGroup = i > 0 ? group(i) : layer.columns
-            for c in 0..<layer.columns where weights[i][r * layer.columns + c] != 0 {
-              if i == 0 || alive[i - 1][c / upstreamGroup] {
-                rowLive = true
-                break
-              }
-            }
-          }
-          // Column block dead: no live unit of the next layer reads it.
-          var read = false
-          if rowLive {
-            outer: for o in 0..<next.rows where alive[i + 1][o] {
-              for c in (r * g)..<((r + 1) * g) where weights[i + 1][o * next.columns + c] != 0 {
-                read = true
-                break outer
-              }
-            }
-          }
-          if !rowLive || !read {
-            alive[i][r] = false
-            changed = true
-          }
-        }
-        if !alive[i].contains(true) { throw ThinningError.nothingLeft(layer.name) }
-      }
-    }
-    let keptRows = alive.map { flags in flags.indices.filter { flags[$0] } }
-    // Input features of a first dense layer that some kept row reads.
+    // Input features of a first dense layer that some kept row reads (when it alone reads the input).
     var inputFeatures: [Int]?
-    if let first = prunable.first, !first.isConvolution {
-      let read = (0..<first.columns).filter { c in keptRows[0].contains { weights[0][$0 * first.columns + c] != 0 } }
+    let inputReaders = prunable.indices.filter { prunable[$0].readsNetworkInput }
+    if inputReaders == [0], let first = prunable.first, !first.isConvolution {
+      let w = first.weight.effective.storage
+      let read = (0..<first.columns).filter { c in keptRows[0].contains { w[$0 * first.columns + c] != 0 } }
       // A layer left reading nothing (its units live on their biases alone) keeps one zero column.
       if read.count < first.columns { inputFeatures = read.isEmpty ? [0] : read }
     }
+    let builder = Builder(prunable: prunable, keptRows: keptRows, channels: channels, inputFeatures: inputFeatures)
+    let units = prunable.enumerated().map { (name: $1.name, kept: keptRows[$0].count, total: $1.rows) }
+    return ThinnedModel(
+      network: Sequential(builder.rebuild(network, prefix: "")), inputShape: inputShape, units: units, inputFeatures: inputFeatures)
+  }
 
-    var layers: [(String, any Layer)] = []
-    var index = 0
+  /// Throws for a layer thinning cannot rebuild (anything that mixes channels other than the
+  /// prunable layers, or a BatchNorm not tied to a convolution).
+  static func checkSupported(_ network: Sequential, prefix: String, prunable: [PrunableLayer]) throws {
     for (name, layer) in network.layers {
-      if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
-        layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
+      if let block = layer as? Residual {
+        try checkSupported(block.body, prefix: prefix + name + ".", prunable: prunable)
+        if let shortcut = block.shortcut { try checkSupported(shortcut, prefix: prefix + name + ".", prunable: prunable) }
         continue
       }
-      guard let p = prunable.firstIndex(where: { $0.name == name }) else {
-        layers.append((name, layer))
-        if layer is Flatten, let inputFeatures, index == 0 {
-          layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns)))
+      let known = layer is Dense || layer is Conv2D || layer is ReLU || layer is MaxPool2D || layer is AvgPool2D
+        || layer is GlobalAvgPool2D || layer is Flatten || layer is Dropout
+        || (layer is BatchNorm2D && prunable.contains { $0.batchNorm === layer })
+      if !known { throw ThinningError.unsupportedLayer(prefix + name) }
+    }
+  }
+
+  /// Live channels of every space written by a layer other than the classifier.
+  static func liveChannels(_ prunable: [PrunableLayer]) throws -> [Int: [Bool]] {
+    let weights = prunable.map { $0.weight.effective.storage }
+    let biases = prunable.map { $0.bias.effective.storage }
+    let classifier = prunable.count - 1
+    var alive: [Int: [Bool]] = [:]
+    for (i, layer) in prunable.enumerated() where i != classifier { alive[layer.outputSpace] = [Bool](repeating: true, count: layer.rows) }
+    if classifier >= 0 { alive[prunable[classifier].outputSpace] = nil }
+    let writers = prunable.producers
+    var readers: [Int: [Int]] = [:]
+    for (i, layer) in prunable.enumerated() { readers[layer.inputSpace, default: []].append(i) }
+    /// Columns of layer `i` per channel of its input space.
+    func group(_ i: Int) -> Int { prunable[i].columnsPerInput * prunable[i].inputsPerUpstreamUnit }
+    func rowAlive(_ i: Int, _ r: Int) -> Bool {
+      i == classifier ? true : alive[prunable[i].outputSpace]?[r] ?? true
+    }
+    /// Row `r` of layer `i` puts something into its channel. With BatchNorm after it the
+    /// filter's weights decide alone: BatchNorm closes a filter with no weight (whatever its
+    /// bias) and turns the zeros of one reading only dead inputs into a live constant.
+    func writes(_ i: Int, _ r: Int) -> Bool {
+      let layer = prunable[i], row = r * layer.columns
+      if layer.batchNorm != nil { return (0..<layer.columns).contains { weights[i][row + $0] != 0 } }
+      if biases[i][r] != 0 { return true }
+      let upstream = alive[layer.inputSpace], g = group(i)
+      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[c / g] ?? true) }
+    }
+    /// Some live row of a layer reading the space has a weight on channel `channel`.
+    func read(_ space: Int, _ channel: Int) -> Bool {
+      for j in readers[space] ?? [] {
+        let next = prunable[j], g = group(j)
+        for o in 0..<next.rows where rowAlive(j, o) {
+          let row = o * next.columns
+          if ((channel * g)..<((channel + 1) * g)).contains(where: { weights[j][row + $0] != 0 }) { return true }
         }
-        continue
       }
-      index += 1
-      let rows = keptRows[p]
-      let source = prunable[p]
-      // Column blocks kept: the previous layer's kept units (or the selected input features).
+      return false
+    }
+    var changed = true
+    while changed {
+      changed = false
+      for space in alive.keys.sorted() {
+        for channel in alive[space]!.indices where alive[space]![channel] {
+          let live = writers[space]!.contains { writes($0, channel) } && read(space, channel)
+          if !live {
+            alive[space]![channel] = false
+            changed = true
+          }
+        }
+        if !alive[space]!.contains(true) { throw ThinningError.nothingLeft(prunable[writers[space]![0]].name) }
+      }
+    }
+    return alive
+  }
+
+  /// Rebuilds a network (recursing into residual blocks) with the kept rows and columns.
+  final class Builder {
+    let prunable: [PrunableLayer]
+    let keptRows: [[Int]]
+    let channels: [Int: [Bool]]
+    let inputFeatures: [Int]?
+    /// Thinned weights by prunable layer, for the BatchNorm after each.
+    private var thinnedWeights: [Int: Parameter] = [:]
+
+    init(prunable: [PrunableLayer], keptRows: [[Int]], channels: [Int: [Bool]], inputFeatures: [Int]?) {
+      self.prunable = prunable
+      self.keptRows = keptRows
+      self.channels = channels
+      self.inputFeatures = inputFeatures
+    }
+
+    func rebuild(_ network: Sequential, prefix: String) -> [(String, any Layer)] {
+      var layers: [(String, any Layer)] = []
+      for (name, layer) in network.layers {
+        if let block = layer as? Residual {
+          let body = rebuild(block.body, prefix: prefix + name + ".")
+          // Residual prefixes its shortcut's layers again.
+          let shortcut = block.shortcut.map { rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst("shortcut.".count)), $0.1) } }
+          layers.append((name, Residual(body, shortcut: shortcut)))
+        } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
+          let thinned = thinnedBatchNorm(bn, keeping: keptRows[p])
+          thinned.channelSource = thinnedWeights[p]
+          layers.append((name, thinned))
+        } else if let p = prunable.firstIndex(where: { $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight }) {
+          layers.append((name, thinned(layer, p)))
+        } else {
+          layers.append((name, layer))
+          // Before the first dense layer, which then reads only the selected features.
+          if layer is Flatten, let inputFeatures, prefix.isEmpty, !layers.contains(where: { $0.1 is Dense || $0.1 is Conv2D }) {
+            layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns)))
+          }
+        }
+      }
+      return layers
+    }
+
+    /// Layer `p` with its kept rows and the columns of its input space's kept channels.
+    func thinned(_ layer: any Layer, _ p: Int) -> any Layer {
+      let rows = keptRows[p], source = prunable[p]
       let columnIndices: [Int]
-      if p > 0 {
-        // keptRows[p − 1] is never empty (thinning throws before), so neither is this.
-        let g = group(p)
-        columnIndices = keptRows[p - 1].flatMap { u in (u * g)..<((u + 1) * g) }
+      if let upstream = channels[source.inputSpace] {
+        let g = source.columnsPerInput * source.inputsPerUpstreamUnit
+        columnIndices = upstream.indices.filter { upstream[$0] }.flatMap { u in (u * g)..<((u + 1) * g) }
+      } else if source.readsNetworkInput, p == 0, let inputFeatures {
+        columnIndices = inputFeatures
       } else {
-        columnIndices = inputFeatures ?? Array(0..<source.columns)
+        columnIndices = Array(0..<source.columns)
       }
+      let weights = source.weight.effective.storage, biases = source.bias.effective.storage
       var w = [Float](repeating: 0, count: rows.count * columnIndices.count)
       for (ri, r) in rows.enumerated() {
-        for (ci, c) in columnIndices.enumerated() { w[ri * columnIndices.count + ci] = weights[p][r * source.columns + c] }
+        for (ci, c) in columnIndices.enumerated() { w[ri * columnIndices.count + ci] = weights[r * source.columns + c] }
       }
-      let b = rows.map { biases[p][$0] }
+      let b = rows.map { biases[$0] }
       let rng = RandomSource(seed: 1)
-      let thinned: any Layer
       if let conv = layer as? Conv2D {
         let channels = columnIndices.count / (conv.kernelSize * conv.kernelSize)
         let c = Conv2D(channels, rows.count, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding, bias: conv.hasBias, rng: rng)
         c.weight.value = Tensor(shape: [rows.count, channels, conv.kernelSize, conv.kernelSize], values: w)
         c.bias.value = Tensor(shape: [rows.count], values: b)
-        thinned = c
-      } else {
-        let d = Dense(columnIndices.count, rows.count, rng: rng)
-        d.weight.value = Tensor(shape: [rows.count, columnIndices.count], values: w)
-        d.bias.value = Tensor(shape: [rows.count], values: b)
-        thinned = d
+        thinnedWeights[p] = c.weight
+        return c
       }
-      layers.append((name, thinned))
+      let d = Dense(columnIndices.count, rows.count, rng: rng)
+      d.weight.value = Tensor(shape: [rows.count, columnIndices.count], values: w)
+      d.bias.value = Tensor(shape: [rows.count], values: b)
+      return d
     }
-    let units = prunable.enumerated().map { (name: $1.name, kept: keptRows[$0].count, total: $1.rows) }
-    return ThinnedModel(network: Sequential(layers), inputShape: inputShape, units: units, inputFeatures: inputFeatures)
   }
 
-  /// The BatchNorm of the kept channels, in inference form (γ, β, running averages). Every kept
-  /// channel is open in the masked model (its filter keeps a weight), so the thinned BatchNorm
-  /// closes none: it has no channel source.
+  /// The BatchNorm of the kept channels, in inference form (γ, β, running averages). A kept
+  /// channel this BatchNorm closes (its filter has no weight left, while another layer writing
+  /// the same residual stream keeps the channel) gets γ = β = 0: it outputs zero, as the masked
+  /// model's does (the builder also makes the thinned filter its channel source).
   static func thinnedBatchNorm(_ bn: BatchNorm2D, keeping rows: [Int]) -> BatchNorm2D {
     let thinned = BatchNorm2D(rows.count, epsilon: bn.epsilon, momentum: bn.momentum)
-    let gamma = bn.weight.effective, beta = bn.bias.effective
+    let (gamma, beta) = bn.effectiveAffine
     thinned.weight.value = Tensor(shape: [rows.count], values: rows.map { gamma[$0] })
     thinned.bias.value = Tensor(shape: [rows.count], values: rows.map { beta[$0] })
     thinned.runningMean.value = Tensor(shape: [rows.count], values: rows.map { bn.runningMean.value[$0] })

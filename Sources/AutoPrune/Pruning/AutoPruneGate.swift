@@ -42,6 +42,9 @@ public final class AutoPruneGate: Gate {
   public var input: [Float]?
   /// When true, `update` leaves `m` alone (fine-tuning with M frozen).
   public var frozen = false
+  /// The group sharing this gate's output `m` (layers a residual addition ties), if any: the
+  /// group steps `m` and finishes the update.
+  public internal(set) weak var outputGroup: OutputGateGroup?
   /// Running mean of `|g|` over the layer, for `muScale = gradientRelative`.
   public private(set) var meanAbsGradient: Float = 0
 
@@ -183,10 +186,13 @@ public final class AutoPruneGate: Gate {
       meanAbsGradient = meanAbsGradient == 0 ? stepMean : 0.99 * meanAbsGradient + 0.01 * stepMean
       layerMu = mu * meanAbsGradient
     }
-    if !frozen {
-      updateAuxiliary(mu: layerMu)
-      refreshMasks()
-    }
+    if !frozen { updateAuxiliary(mu: layerMu) }
+    if outputGroup == nil { finishUpdate() }
+  }
+
+  /// New masks from `m` (unless frozen), then the weight-gradient and weight-decay rules.
+  func finishUpdate() {
+    if !frozen { refreshMasks() }
     applyWeightRules()
   }
 
@@ -220,7 +226,11 @@ public final class AutoPruneGate: Gate {
     }
     let (outputData, inputData) = unitDataTerms(mode: mode)
     if let outputData {
-      output = zip(output!, outputData).map { AutoPruneGate.step($0, data: $1, penalty: outputPenalty, ste: ste, both: both, eta: eta) }
+      if let outputGroup {
+        outputGroup.contribute(data: outputData, penalty: outputPenalty)
+      } else {
+        output = zip(output!, outputData).map { AutoPruneGate.step($0, data: $1, penalty: outputPenalty, ste: ste, both: both, eta: eta) }
+      }
     }
     if let inputData {
       input = zip(input!, inputData).map { AutoPruneGate.step($0, data: $1, penalty: inputPenalty, ste: ste, both: both, eta: eta) }
@@ -279,7 +289,9 @@ public final class AutoPruneGate: Gate {
       element = m
     }
     let (outputData, inputData) = unitDataTerms(mode: mode)
-    if var m = output, let outputData {
+    if let outputGroup, let outputData {
+      outputGroup.contribute(data: outputData, penalty: mu * outputPenalty)
+    } else if var m = output, let outputData {
       let penalty = mu * outputPenalty
       let current = m
       momentumStep(&m, axis: .output) { r in

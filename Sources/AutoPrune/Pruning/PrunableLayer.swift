@@ -1,8 +1,18 @@
 import AutoPruneNN
 
 /// A Dense or Conv2D layer of a model seen as a prunable matrix `rows × columns`, with where its
-/// inputs come from (for unit pruning and accounting).
+/// inputs come from (for unit pruning, accounting and thinning).
+///
+/// Channel spaces say which outputs feed which inputs. Every layer writes its `rows` units into
+/// its `outputSpace` and reads its inputs from `inputSpace`. In a chain each layer has a space of
+/// its own, read by the next layer. A residual addition sums the block's output with its
+/// shortcut, so the layers writing either side (the stem or a projection and every block's last
+/// convolution of a ResNet stage) share one space: channel `c` of all of them is one channel,
+/// alive while any of them feeds it, and removable only from all of them at once.
 public struct PrunableLayer {
+  /// The space of the network's input (never pruned; a first dense layer selects features instead).
+  public static let networkInput = 0
+
   public let name: String
   public let weight: Parameter
   public let bias: Parameter
@@ -16,49 +26,138 @@ public struct PrunableLayer {
   public let columnsPerInput: Int
   /// Output positions per sample (1 for a dense layer): multiply-adds = weights × positions.
   public let positions: Int
-  /// Input features per unit of the previous prunable layer (spatial size after a Flatten).
+  /// Input features per channel of `inputSpace` (spatial size after a Flatten, else 1).
   public let inputsPerUpstreamUnit: Int
   public let isConvolution: Bool
   /// The BatchNorm right after this convolution, if any: it closes the channels of pruned
   /// filters (`BatchNorm2D.channelSource`) and costs one multiply-add per output element.
   public var batchNorm: BatchNorm2D?
+  /// The channel space this layer's units write (shared by layers a residual addition ties).
+  public var outputSpace: Int
+  /// The channel space its inputs come from (`networkInput` for the network's input).
+  public var inputSpace: Int
+
+  public var readsNetworkInput: Bool { inputSpace == PrunableLayer.networkInput }
 
   /// The prunable layers of `model` in forward order.
   public static func discover(in model: Model) -> [PrunableLayer] {
     discover(in: model.network, inputShape: model.inputShape)
   }
 
-  /// The prunable layers of `network` (per-sample input `inputShape`) in forward order.
+  /// The prunable layers of `network` (per-sample input `inputShape`) in forward order, a
+  /// residual block's body before its shortcut, named by their parameters' prefix
+  /// (`layer1.0.conv1`).
   public static func discover(in network: Sequential, inputShape: [Int]) -> [PrunableLayer] {
-    var shape = inputShape
-    var result: [PrunableLayer] = []
-    var spatialBeforeFlatten = 1
-    var flattenedSinceLastLayer = false
+    var walk = DiscoveryWalk()
+    var state = DiscoveryWalk.Position(shape: inputShape, space: networkInput)
+    walk.visit(network, prefix: "", at: &state)
+    return walk.finished()
+  }
+}
+
+extension Array where Element == PrunableLayer {
+  /// True when some layer reads a space that a later layer also writes (a residual stream):
+  /// liveness then has to be settled over the whole network, not in one forward pass.
+  var hasTiedSpaces: Bool {
+    var producers: [Int: Int] = [:]
+    for layer in self { producers[layer.outputSpace, default: 0] += 1 }
+    return producers.values.contains { $0 > 1 }
+  }
+
+  /// Indices of the layers writing each space.
+  var producers: [Int: [Int]] {
+    var result: [Int: [Int]] = [:]
+    for (i, layer) in enumerated() { result[layer.outputSpace, default: []].append(i) }
+    return result
+  }
+}
+
+/// The walk behind `PrunableLayer.discover`: follows shapes through a network (residual blocks
+/// included), records each Dense and Conv2D, and merges the spaces a residual addition ties.
+struct DiscoveryWalk {
+  struct Position {
+    var shape: [Int]
+    var space: Int
+    /// Spatial size flattened since the last prunable layer (1 when none was).
+    var flattenedSpatial = 1
+  }
+
+  private var layers: [PrunableLayer] = []
+  /// Union–find over spaces; 0 is the network input.
+  private var parent = [0]
+
+  private mutating func newSpace() -> Int {
+    parent.append(parent.count)
+    return parent.count - 1
+  }
+
+  private mutating func find(_ s: Int) -> Int {
+    var s = s
+    while parent[s] != s {
+      parent[s] = parent[parent[s]]
+      s = parent[s]
+    }
+    return s
+  }
+
+  /// Merges two spaces; the network input absorbs any space tied to it (it cannot be pruned).
+  private mutating func union(_ a: Int, _ b: Int) -> Int {
+    let (ra, rb) = (find(a), find(b))
+    if ra == rb { return ra }
+    let root = min(ra, rb)
+    parent[max(ra, rb)] = root
+    return root
+  }
+
+  mutating func visit(_ network: Sequential, prefix: String, at position: inout Position) {
     for (name, layer) in network.layers {
-      if let bn = layer as? BatchNorm2D, let last = result.indices.last, result[last].isConvolution, result[last].batchNorm == nil,
-        bn.channelSource === result[last].weight
-      {
-        result[last].batchNorm = bn
+      let fullName = prefix + name
+      let input = position.shape
+      if let block = layer as? Residual {
+        var body = position
+        visit(block.body, prefix: fullName + ".", at: &body)
+        var side = position
+        if let shortcut = block.shortcut { visit(shortcut, prefix: fullName + ".", at: &side) }
+        position.shape = layer.outputShape(for: input)
+        position.space = union(body.space, side.space)
+        position.flattenedSpatial = 1
+        continue
       }
-      let input = shape
-      shape = layer.outputShape(for: shape)
-      if layer is Flatten {
-        spatialBeforeFlatten = input.count == 3 ? input[1] * input[2] : 1
-        flattenedSinceLastLayer = true
+      position.shape = layer.outputShape(for: input)
+      if let bn = layer as? BatchNorm2D, let source = bn.channelSource,
+        let index = layers.firstIndex(where: { $0.weight === source }), layers[index].batchNorm == nil
+      {
+        layers[index].batchNorm = bn
+      } else if layer is Flatten {
+        position.flattenedSpatial = input.count == 3 ? input[1] * input[2] : 1
       } else if let dense = layer as? Dense {
-        result.append(PrunableLayer(
-          name: name, weight: dense.weight, bias: dense.bias, rows: dense.outputSize, columns: dense.inputSize,
+        let space = newSpace()
+        layers.append(PrunableLayer(
+          name: fullName, weight: dense.weight, bias: dense.bias, rows: dense.outputSize, columns: dense.inputSize,
           inputs: dense.inputSize, columnsPerInput: 1, positions: 1,
-          inputsPerUpstreamUnit: flattenedSinceLastLayer && !result.isEmpty ? spatialBeforeFlatten : 1, isConvolution: false))
-        flattenedSinceLastLayer = false
+          inputsPerUpstreamUnit: position.space == PrunableLayer.networkInput ? 1 : position.flattenedSpatial,
+          isConvolution: false, outputSpace: space, inputSpace: position.space))
+        position.space = space
+        position.flattenedSpatial = 1
       } else if let conv = layer as? Conv2D {
         let area = conv.kernelSize * conv.kernelSize
-        result.append(PrunableLayer(
-          name: name, weight: conv.weight, bias: conv.bias, rows: conv.outputChannels, columns: conv.inputChannels * area,
-          inputs: conv.inputChannels, columnsPerInput: area, positions: shape[1] * shape[2], inputsPerUpstreamUnit: 1,
-          isConvolution: true))
-        flattenedSinceLastLayer = false
+        let space = newSpace()
+        layers.append(PrunableLayer(
+          name: fullName, weight: conv.weight, bias: conv.bias, rows: conv.outputChannels, columns: conv.inputChannels * area,
+          inputs: conv.inputChannels, columnsPerInput: area, positions: position.shape[1] * position.shape[2],
+          inputsPerUpstreamUnit: 1, isConvolution: true, outputSpace: space, inputSpace: position.space))
+        position.space = space
+        position.flattenedSpatial = 1
       }
+    }
+  }
+
+  /// The layers with every space replaced by its merged representative.
+  mutating func finished() -> [PrunableLayer] {
+    var result = layers
+    for i in result.indices {
+      result[i].outputSpace = find(result[i].outputSpace)
+      result[i].inputSpace = find(result[i].inputSpace)
     }
     return result
   }

@@ -19,6 +19,8 @@ public enum Granularity: String, CaseIterable, Sendable {
 public final class AutoPrunePruning {
   public let layers: [PrunableLayer]
   public let gates: [AutoPruneGate]
+  /// Output gates shared by layers whose channels a residual addition ties (one per ResNet stage).
+  public let groups: [OutputGateGroup]
   public let granularity: Granularity
   /// The current μ (changes only with a target).
   public private(set) var mu: Float
@@ -48,7 +50,8 @@ public final class AutoPrunePruning {
   }
 
   /// Gates chosen per layer: `plan[layerName]` lists the axes of that layer's gate (layers not
-  /// named stay ungated), e.g. `["fc1": [.input]]` prunes only the input features.
+  /// named stay ungated), e.g. `["fc1": [.input]]` prunes only the input features. Output gates
+  /// of layers writing one channel space (a residual stream) are tied into an `OutputGateGroup`.
   public init(
     network: Sequential, inputShape: [Int], plan: [String: Set<AutoPruneGate.Axis>], granularity: Granularity = .unit,
     options: AutoPruneOptions
@@ -63,6 +66,16 @@ public final class AutoPrunePruning {
         layerName: layer.name, weight: layer.weight, bias: layer.bias, rows: layer.rows, columns: layer.columns,
         inputGroup: layer.columnsPerInput, axes: axes, positions: layer.positions, options: options)
     }
+    // Members in forward order; groups ordered by their first member.
+    var tied: [Int: [AutoPruneGate]] = [:]
+    for layer in layers {
+      if let gate = gates.first(where: { $0.weight === layer.weight }), gate.output != nil {
+        tied[layer.outputSpace, default: []].append(gate)
+      }
+    }
+    let order = Dictionary(uniqueKeysWithValues: gates.enumerated().map { (ObjectIdentifier($1), $0) })
+    groups = tied.values.filter { $0.count > 1 }.sorted { order[ObjectIdentifier($0[0])]! < order[ObjectIdentifier($1[0])]! }
+      .map(OutputGateGroup.init(members:))
   }
 
   /// Stops (or resumes) updating the auxiliary parameters; closed weights then get `g·h(m)`.
@@ -73,6 +86,7 @@ public final class AutoPrunePruning {
   /// One auxiliary update of every gate; call between backward and the optimizer step.
   public func afterBackward() {
     for gate in gates { gate.update(mu: mu) }
+    for group in groups { group.step() }
     step += 1
     adaptMu()
   }
@@ -91,6 +105,7 @@ public final class AutoPrunePruning {
     state.put("\(prefix).step", int: step)
     state.put("\(prefix).frozen", bool: frozen)
     for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layerName)") }
+    for group in groups { group.save(into: &state, prefix: "\(prefix).group.\(group.members[0].layerName)") }
   }
 
   public func restore(from state: TrainingState, prefix: String) throws {
@@ -99,6 +114,7 @@ public final class AutoPrunePruning {
     // Gates carry their own frozen flag; set the method's without touching theirs.
     let isFrozen = try state.bool("\(prefix).frozen")
     for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layerName)") }
+    for group in groups { try group.restore(from: state, prefix: "\(prefix).group.\(group.members[0].layerName)") }
     if isFrozen != frozen { frozen = isFrozen }
   }
 
