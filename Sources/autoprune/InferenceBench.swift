@@ -4,7 +4,8 @@ import AutoPruneNN
 import Foundation
 
 /// `autoprune bench --only inference`: latency and throughput of a pruned model run dense (no
-/// masks), masked, sparse (CSR) and thinned, at batch 1 and 256, with the bytes each form stores.
+/// masks), masked, sparse (CSR; chains only) and thinned, at batch 1 and 256 (LeNets) or 1 and
+/// 64 (the CIFAR networks), with the bytes each form stores and the kept FLOPs fraction.
 enum InferenceBench {
   /// A pruned model to time: a file, or masks made here at a stated sparsity / architecture.
   struct Subject {
@@ -49,29 +50,35 @@ enum InferenceBench {
     var records: [[String: Any]] = []
     for subject in subjects {
       let model = subject.model
-      let dense = Model(model.kind, rng: RandomSource(seed: 1))
+      let dense = Model(model.kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width)
       for (p, q) in zip(dense.parameters, model.parameters) { p.value = q.value }
-      let sparse = SparseNetwork(model)
+      for (b, c) in zip(dense.buffers, model.buffers) { b.value = c.value }
       let thinned = try? Thinning.thin(model)
       let report = PruningReport(layers: PrunableLayer.discover(in: model))
       var forms: [(String, (Tensor) -> Tensor, Int)] = [
         ("dense", { dense.network.forward($0, context: .inference) }, fileBytes(dense.parameters)),
         ("masked", { model.network.forward($0, context: .inference) }, fileBytes(model.parameters) + 4 * report.weights),
-        ("sparse", sparse.forward, sparseBytes(model, sparse)),
       ]
+      // Residual blocks would run dense inside a sparse network: no sparse form for them.
+      if ModelKind.chainModels.contains(model.kind) {
+        let sparse = SparseNetwork(model)
+        forms.append(("sparse", sparse.forward, sparseBytes(model, sparse)))
+      }
       if let thinned, thinned.parameterCount < model.parameterCount {
         forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, fileBytes(thinned.network.parameters)))
       }
       var denseLatency: [Int: Double] = [:]
       for (form, forward, bytes) in forms {
-        for batch in [1, 256] {
+        for batch in [1, ModelKind.lenets.contains(model.kind) ? 256 : 64] {
           let rng = RandomSource(seed: 2)
-          let x = Tensor(shape: [batch] + model.inputShape, values: (0..<(batch * 784)).map { _ in rng.uniform(-1, 1) })
+          let count = batch * model.inputShape.reduce(1, *)
+          let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
           let seconds = Bench.secondsPerCall(budget: budget) { _ = forward(x) }
           if form == "dense" { denseLatency[batch] = seconds }
           let speedup = denseLatency[batch]! / seconds
           rows.append([subject.label, form, "\(batch)", String(format: "%.1f", seconds * 1e6), String(format: "%.0f", Double(batch) / seconds),
-                       String(format: "%.2f", speedup), String(format: "%.1f", Double(bytes) / 1024)])
+                       String(format: "%.2f", speedup), String(format: "%.1f", Double(bytes) / 1024),
+                       form == "dense" ? "100" : String(format: "%.1f", 100 * report.flopsFraction)])
           records.append([
             "model": subject.label, "form": form, "batch": batch, "latency_us": seconds * 1e6, "images_per_second": Double(batch) / seconds,
             "speedup": speedup, "kib": Double(bytes) / 1024, "flops_fraction": report.flopsFraction,
@@ -80,7 +87,7 @@ enum InferenceBench {
       }
     }
     print("Inference, dense vs masked vs sparse (CSR) vs thinned (speed-up over dense at the same batch)")
-    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored"], rows))
+    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored", "FLOPs %"], rows))
     return records
   }
 

@@ -151,7 +151,8 @@ final class CLITests: XCTestCase {
   }
 
   /// The CIFAR networks train on padded images, save their BatchNorm running averages and
-  /// evaluate from the file alone; wrong image sizes and unsupported steps are refused clearly.
+  /// evaluate from the file alone; filter-pruned, they thin to the same accuracy; wrong image
+  /// sizes and unsupported steps are refused clearly.
   func testResNetTrainsOnPaddedImagesAndEvaluatesFromItsFile() throws {
     try writeData(path("data"))
     try assertFails(["train", "--model", "resnet20", "--data", path("data"), "--epochs", "1", "--out", path("r.safetensors")],
@@ -166,8 +167,21 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(evaluated["test_accuracy"] as? Double, trained["test_accuracy"] as? Double, "same running averages after reload")
     XCTAssertEqual(evaluated["parameters"] as? Int, 272_186)
     try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
-    try assertFails(["prune", "--model", "resnet20", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1", "--out", path("p.safetensors")],
-                    mentioning: ["pruning resnet20 is not supported yet"])
+    // Filter pruning across residual additions, then the thinned network: same accuracy.
+    let rp = try autoprune(["prune", "--from", path("r.safetensors"), "--model", "resnet20", "--data", path("data"), "--resize", "32",
+                            "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.02", "--eta-m", "1", "--out", path("rp.safetensors"),
+                            "--json", "--quiet"])
+    XCTAssertEqual(rp.status, 0, rp.stderr)
+    let resnetPruned = try rp.lastJSON()
+    XCTAssertLessThan(try XCTUnwrap(resnetPruned["flops_fraction"] as? Double), 1)
+    let rt = try autoprune(["eval", "--weights", path("rp.safetensors"), "--data", path("data"), "--resize", "32", "--thin", "--json"])
+    XCTAssertEqual(rt.status, 0, rt.stderr)
+    XCTAssertEqual(try rt.lastJSON()["test_accuracy"] as? Double, resnetPruned["test_accuracy"] as? Double, "thinned ResNet = masked")
+    XCTAssertLessThan(try XCTUnwrap(try rt.lastJSON()["stored_weights"] as? Int), 270_608)
+    try assertFails(["eval", "--weights", path("rp.safetensors"), "--data", path("data"), "--resize", "32", "--sparse"],
+                    mentioning: ["--sparse", "resnet20", "--thin"])
+    let rx = try autoprune(["export", "--weights", path("rp.safetensors"), "--onnx", path("rp.onnx"), "--thin"])
+    XCTAssertEqual(rx.status, 0, rx.stderr)
     // VGG-like is a plain chain: filter pruning, then the thinned network, work end to end.
     let p = try autoprune(["prune", "--model", "vgg-like", "--width", "0.125", "--data", path("data"), "--resize", "32", "--pretrain-epochs", "1",
                            "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.05", "--eta-m", "1", "--out", path("v.safetensors"), "--json", "--quiet"])
@@ -179,7 +193,6 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(thinned["test_accuracy"] as? Double, pruned["test_accuracy"] as? Double, "thinned = masked")
     let x = try autoprune(["export", "--weights", path("r.safetensors"), "--onnx", path("r.onnx")])
     XCTAssertEqual(x.status, 0, x.stderr)
-    try assertFails(["export", "--weights", path("r.safetensors"), "--onnx", path("t.onnx"), "--thin"], mentioning: ["--thin", "resnet20"])
   }
 
   func testExportWritesONNXAndRefusesBadInput() throws {

@@ -27,7 +27,8 @@ extension AutoPrunePruning: PruningMethod {
   public func freeze() { frozen = true }
 
   public var summary: String {
-    "AutoPrune, \(gates.count) gated layers, μ \(options.mu), η_M \(options.etaM), STE \(options.ste)"
+    let tied = groups.isEmpty ? "" : " (\(groups.count) groups of layers tied by residual additions share their filter gates)"
+    return "AutoPrune, \(gates.count) gated layers\(tied), μ \(options.mu), η_M \(options.etaM), STE \(options.ste)"
   }
 
   public var state: [(name: String, shape: [Int], values: [Float])] {
