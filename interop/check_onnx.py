@@ -25,10 +25,19 @@ def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     work.mkdir(parents=True, exist_ok=True)
     failures = []
-    for model, flags in [("resnet20", []), ("vgg-like", ["--width", "0.25"])]:
+    # μ per network: enough to remove filters in two epochs on the bundled subset, not all of them.
+    for model, flags, mu in [("resnet20", [], "4e-3"), ("vgg-like", ["--width", "0.25"], "2e-2")]:
         weights = work / f"{model}.safetensors"
         run(binary, "train", "--model", model, *flags, "--data", "bundled", "--resize", "32", "--epochs", "1", "--out", str(weights))
-        compare(binary, work, model, "dense", weights, [], ["--data", "bundled", "--resize", "32"], failures)
+        data = ["--data", "bundled", "--resize", "32"]
+        compare(binary, work, model, "dense", weights, [], data, failures)
+        # Filter-pruned: closed BatchNorm channels (masked) and removed ones (thinned; for
+        # ResNet-20 across the residual additions).
+        pruned = work / f"{model}-unit.safetensors"
+        run(binary, "prune", "--model", model, *flags, *data, "--from", str(weights), "--granularity", "unit",
+            "--mu", mu, "--eta-m", "1", "--prune-epochs", "2", "--out", str(pruned))
+        for form, thin in [("masked", []), ("thinned", ["--thin"])]:
+            compare(binary, work, model, form, pruned, thin, data, failures)
     for model in ["lenet300", "lenet5"]:
         dense = work / f"{model}.safetensors"
         run(binary, "train", "--model", model, "--data", "bundled", "--epochs", "2", "--out", str(dense))
