@@ -22,6 +22,16 @@ public final class BatchNorm2D: Layer {
   /// zero, so the channel outputs exactly zero and can be thinned away (a bare BatchNorm would
   /// turn the pruned filter's zeros into a constant β − γμ/σ).
   public var channelSource: Parameter?
+  /// What a closed channel sends back to its filter. Its output is the constant zero, so the
+  /// exact gradient is zero, and a pruned filter then never learns again: its weights freeze
+  /// and its gate sees no data term, so it cannot reopen. With `passThrough` (the default) the
+  /// closed channel passes `dy · γ/√(running σ² + ε)`, what the inference-form BatchNorm of its
+  /// kept statistics would pass: the straight-through view of METHOD.md, where masked weights
+  /// keep learning and gates stay recoverable. (After a ReLU-bound BatchNorm `dy` is zero
+  /// anyway: ReLU passes nothing at 0. It matters where the output joins a residual sum.)
+  public var closedChannelGradient = ClosedChannelGradient.passThrough
+  /// See `closedChannelGradient`.
+  public enum ClosedChannelGradient: String, CaseIterable, Sendable { case passThrough = "pass-through", zero }
   /// Open channels of the last training forward (nil without a source): backward gates with
   /// what forward used instead of scanning the source filters again.
   private var forwardOpen: [Bool]?
@@ -111,7 +121,9 @@ public final class BatchNorm2D: Layer {
       }
     }
     let unbias = Float(m) / Float(m - 1)
-    for c in 0..<channels {
+    // A closed channel's statistics are those of zeros: it keeps the ones it had when it closed
+    // (they normalise it if it reopens, and scale its pass-through gradient).
+    for c in 0..<channels where open?[c] ?? true {
       runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
       runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
     }
@@ -159,6 +171,15 @@ public final class BatchNorm2D: Layer {
               }
             }
           }
+        }
+      }
+    }
+    if let open = forwardOpen, closedChannelGradient == .passThrough {
+      for c in 0..<channels where !open[c] {
+        let scale = weight.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
+        for s in 0..<n {
+          let base = (s * channels + c) * plane
+          for i in base..<(base + plane) { dX[i] = dY[i] * scale }
         }
       }
     }

@@ -11,6 +11,7 @@ extension AutoPruneOptions.ClosedGateDecay: ExpressibleByArgument {}
 extension AutoPruneOptions.PenaltyWeighting: ExpressibleByArgument {}
 extension AutoPruneOptions.MuScale: ExpressibleByArgument {}
 extension AutoPruneOptions.STEScope: ExpressibleByArgument {}
+extension BatchNorm2D.ClosedChannelGradient: ExpressibleByArgument {}
 
 /// The AutoPrune method's switches (METHOD.md), each with METHOD's default.
 struct PruningOptions: ParsableArguments {
@@ -60,6 +61,9 @@ struct PruningOptions: ParsableArguments {
 
   @Option(help: "μ is absolute, or gradient-relative (times the layer's running mean |g|).")
   var muScale = AutoPruneOptions.MuScale.absolute
+
+  @Option(help: "Gradient a closed BatchNorm channel (pruned filter) sends back: pass-through (as inference-form BatchNorm would, so the filter stays recoverable) or zero (exact).")
+  var closedChannelGradient = BatchNorm2D.ClosedChannelGradient.passThrough
 
   @Option(parsing: .unconditional, help: "Adapt μ until this fraction of weights is pruned (e.g. 0.97).")
   var targetSparsity: Float?
@@ -235,6 +239,7 @@ struct Prune: ParsableCommand {
     let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
     try DataOptions.check(train, fits: net.inputShape, model: model)
     var normalization = Normalization.fitted(to: train)
+    for bn in PrunableLayer.discover(in: net).compactMap(\.batchNorm) { bn.closedChannelGradient = pruning.closedChannelGradient }
 
     if let from {
       if let stored = try WeightsFile.load(into: net, from: from) { normalization = stored }

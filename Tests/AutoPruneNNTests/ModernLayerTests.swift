@@ -131,7 +131,8 @@ final class ModernLayerTests: XCTestCase {
   }
 
   /// A pruned filter (all weights zero) closes its BatchNorm channel: zero output in training and
-  /// inference, no gradient for its γ and β; open channels are untouched.
+  /// inference, no gradient for its γ and β, running statistics kept; its input gradient is
+  /// `dy·γ/√(running σ² + ε)` (pass-through) or zero; open channels are untouched.
   func testBatchNormClosesThePrunedFiltersChannel() {
     let conv = Conv2D(2, 3, kernelSize: 3, padding: 1, bias: false, rng: RandomSource(seed: 24))
     for i in 18..<36 { conv.weight.value[i] = 0 }  // filter 1
@@ -145,10 +146,23 @@ final class ModernLayerTests: XCTestCase {
       for s in 0..<2 { for i in 0..<16 { XCTAssertEqual(y[(s * 3 + 1) * 16 + i], 0) } }
       XCTAssertNotEqual(y[0], 0)
     }
+    bn.runningVariance.value[1] = 3
+    bn.runningMean.value[1] = 0.25
+    bn.weight.value[1] = 1.5
     _ = bn.forward(x, context: ForwardContext(training: true))
-    _ = bn.backward(randomTensor([2, 3, 4, 4], seed: 26))
+    XCTAssertEqual(bn.runningVariance.value[1], 3, "a closed channel keeps its statistics")
+    XCTAssertEqual(bn.runningMean.value[1], 0.25)
+    let dY = randomTensor([2, 3, 4, 4], seed: 26)
+    let dX = bn.backward(dY)
     XCTAssertEqual(bn.weight.grad[1], 0)
     XCTAssertEqual(bn.bias.grad[1], 0)
     XCTAssertNotEqual(bn.bias.grad[0], 0)
+    let scale = 1.5 / (3 + bn.epsilon).squareRoot()
+    for s in 0..<2 { for i in 0..<16 { XCTAssertEqual(dX[(s * 3 + 1) * 16 + i], dY[(s * 3 + 1) * 16 + i] * scale, accuracy: 1e-6) } }
+    bn.closedChannelGradient = .zero
+    _ = bn.forward(x, context: ForwardContext(training: true))
+    let dXZero = bn.backward(dY)
+    for s in 0..<2 { for i in 0..<16 { XCTAssertEqual(dXZero[(s * 3 + 1) * 16 + i], 0) } }
+    XCTAssertEqual(dXZero[5], dX[5], "open channels unchanged")
   }
 }
