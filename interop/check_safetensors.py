@@ -6,6 +6,8 @@
 2. A state dict written from Python (PyTorch layouts, random weights) loads into autoprune, and
    its logits on the test set equal a float64 NumPy forward pass with PyTorch's semantics
    (Linear: x·Wᵀ + b; Conv2d: cross-correlation, NCHW; MaxPool2d(2); ReLU).
+3. A ResNet-20 state dict as PyTorch writes one (BatchNorm's int64 `num_batches_tracked`
+   counters, no metadata) loads and gives the logits of the file it was made from.
 
 Usage: python interop/check_safetensors.py PATH/TO/autoprune WORKDIR
 """
@@ -96,6 +98,26 @@ def main():
         print(f"{model}: max |Δlogit| / max|logit| = {difference:.2e}, top-1 agreement {same_top1:.4f} on {len(reference)} images")
         if difference > TOLERANCE or same_top1 < 1:
             failures.append(f"{model}: logits differ from the reference ({difference:.2e}, top-1 {same_top1:.4f})")
+
+    # 3. A PyTorch-style ResNet-20 state dict: int64 BatchNorm counters, no autoprune metadata.
+    ours_file = work / "resnet20.safetensors"
+    data = ["--data", "bundled", "--resize", "32"]
+    run(binary, "train", "--model", "resnet20", *data, "--epochs", "1", "--out", str(ours_file))
+    state = load_file(str(ours_file))
+    for name in [n for n in state if n.endswith(".running_mean")]:
+        state[name[: -len("running_mean")] + "num_batches_tracked"] = np.array(16, dtype=np.int64)
+    torch_style = work / "resnet20-torch-style.safetensors"
+    save_file(state, str(torch_style))
+    logits = {}
+    for label, path, flags in [("ours", ours_file, []), ("torch-style", torch_style, ["--model", "resnet20"])]:
+        out = work / f"resnet20-{label}-logits.safetensors"
+        run(binary, "eval", *flags, "--weights", str(path), *data, "--logits-out", str(out))
+        logits[label] = load_file(str(out))["logits"]
+    difference = np.abs(logits["ours"] - logits["torch-style"]).max()
+    counters = sum(n.endswith("num_batches_tracked") for n in state)
+    print(f"resnet20 PyTorch-style state dict ({counters} int64 counters): max |Δlogit| {difference:.2e}")
+    if difference > 1e-6:
+        failures.append(f"resnet20 torch-style state dict: logits differ by {difference:.2e}")
 
     finish(failures, "safetensors interop")
 

@@ -39,7 +39,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
 /// tensor name to `dtype`, `shape` and `data_offsets` (plus optional string `__metadata__`),
-/// then the raw little-endian data. Only F32 is read or written.
+/// then the raw little-endian data. Only F32 is read or written (PyTorch's I64 `num_batches_tracked`
+/// BatchNorm counters are skipped on reading).
 public enum SafeTensors {
   /// Headers larger than this are refused before any allocation (the reference limit is 100 MB).
   public static let maximumHeaderLength = 100_000_000
@@ -122,6 +123,14 @@ public enum SafeTensors {
       }
       guard let entry = value as? [String: Any] else { throw SafeTensorsError.badEntry(path, tensor: name, reason: "entry is not an object") }
       guard let dtype = entry["dtype"] as? String else { throw SafeTensorsError.badEntry(path, tensor: name, reason: "missing dtype") }
+      // PyTorch's BatchNorm step counter (I64): with a fixed momentum it plays no part, so a
+      // PyTorch state dict loads without it. Its bytes must still lie inside the file.
+      if name.hasSuffix("num_batches_tracked") {
+        guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
+          throw SafeTensorsError.badEntry(path, tensor: name, reason: "data_offsets is not [begin, end] inside the data")
+        }
+        continue
+      }
       guard dtype == "F32" else { throw SafeTensorsError.unsupportedDType(path, tensor: name, dtype: dtype) }
       guard let shape = integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }) else {
         throw SafeTensorsError.badEntry(path, tensor: name, reason: "shape is not a list of non-negative integers")

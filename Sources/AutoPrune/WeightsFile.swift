@@ -74,7 +74,15 @@ public enum WeightsFile {
     if let shape, shape.count != 3 || !(1...16).contains(shape[0]) {
       throw WeightsError.badMetadata(path, key: "input_shape", value: file.metadata["input_shape"] ?? "")
     }
-    let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: shape?[0], width: width)
+    // A file without our metadata (a PyTorch state dict): the CIFAR networks' first
+    // convolution `conv1.weight [out, in, k, k]` gives the input channels, and vgg-like's width
+    // is its filters over 64.
+    var channels = shape?[0]
+    if shape == nil, !ModelKind.lenets.contains(kind), let stem = file.tensor(named: "conv1.weight"), stem.shape.count == 4 {
+      channels = stem.shape[1]
+      if kind == .vggLike, file.metadata["width"] == nil, stem.shape[0] > 0 { width = Double(stem.shape[0]) / 64 }
+    }
+    let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width)
     return (model, try load(into: model, file: file, path: path))
   }
 

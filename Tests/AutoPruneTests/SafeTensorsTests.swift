@@ -82,6 +82,16 @@ final class SafeTensorsTests: XCTestCase {
     expect(file(header: h, data: [0, 0, 0, 0])) { $0 == .unsupportedDType("t.safetensors", tensor: "w", dtype: "F16") }
   }
 
+  /// A PyTorch BatchNorm's I64 step counter is skipped (its bytes must still be in the file).
+  func testPyTorchBatchNormCounterIsSkipped() throws {
+    let h = #"{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"bn.weight":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
+    let decoded = try SafeTensors.decode(file(header: h, data: [7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 63]), path: "t.safetensors")
+    XCTAssertEqual(decoded.tensors.map(\.name), ["bn.weight"])
+    XCTAssertEqual(decoded.tensors[0].values, [1])
+    let outside = #"{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}"#
+    expect(file(header: outside, data: [0, 0, 0, 0])) { if case .badEntry(_, "bn.num_batches_tracked", _) = $0 { return true } else { return false } }
+  }
+
   func testShapeTimesDTypeDiffersFromByteCount() {
     let h = #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#
     expect(file(header: h, data: [UInt8](repeating: 0, count: 8))) { $0 == .sizeMismatch("t.safetensors", tensor: "w", shapeBytes: 12, offsetBytes: 8) }
