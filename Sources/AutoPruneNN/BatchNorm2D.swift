@@ -64,15 +64,18 @@ public final class BatchNorm2D: Layer {
     let (gamma, beta) = gatedAffine(open)
     var y = Tensor(shape: x.shape) { _ in }  // every entry written below (no zero fill)
     if !context.training {
+      // One multiply-add per element with per-channel scale and shift, planes split over threads.
+      let scale = (0..<channels).map { gamma[$0] / (runningVariance.value[$0] + epsilon).squareRoot() }
+      let shift = (0..<channels).map { beta[$0] - runningMean.value[$0] * scale[$0] }
+      let channels = channels
       x.withPointer { xp in
         y.withMutablePointer { yp in
           let src = SharedPointer(UnsafeMutablePointer(mutating: xp)), dst = SharedPointer(yp)
-          for c in 0..<channels {
-            let scale = gamma[c] / (runningVariance.value[c] + epsilon).squareRoot()
-            let shift = beta[c] - runningMean.value[c] * scale
-            for s in 0..<n {
-              let base = (s * channels + c) * plane
-              for i in 0..<plane { dst[base + i] = src[base + i] * scale + shift }
+          Parallel.forRanges(n * channels, minPerThread: max(1, 32_768 / max(1, plane))) { planes in
+            for p in planes {
+              let (a, b) = (scale[p % channels], shift[p % channels])
+              let base = p * plane
+              for i in base..<(base + plane) { dst[i] = src[i] * a + b }
             }
           }
         }

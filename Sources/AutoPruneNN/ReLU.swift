@@ -1,3 +1,5 @@
+import AutoPruneKernels
+
 /// Rectified linear unit, `y = max(x, 0)`, any shape.
 public final class ReLU: Layer {
   private var cachedOutput = Tensor(shape: [0])
@@ -10,7 +12,10 @@ public final class ReLU: Layer {
     // One pass into a fresh buffer (copying x and then clamping would read and write twice).
     let y = x.withUnsafeBufferPointer { xs in
       Tensor(shape: x.shape) { out in
-        for i in out.indices { out[i] = max(xs[i], 0) }
+        let src = SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)), dst = SharedPointer(out.baseAddress!)
+        Parallel.forRanges(out.count, minPerThread: 65_536) { range in
+          for i in range { dst[i] = max(src[i], 0) }
+        }
       }
     }
     if context.training { cachedOutput = y }
@@ -22,7 +27,11 @@ public final class ReLU: Layer {
     cachedOutput.withUnsafeBufferPointer { y in
       dY.withUnsafeBufferPointer { g in
         Tensor(shape: dY.shape) { d in
-          for i in d.indices { d[i] = y[i] > 0 ? g[i] : 0 }
+          let yp = SharedPointer(UnsafeMutablePointer(mutating: y.baseAddress!)), gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
+          let dp = SharedPointer(d.baseAddress!)
+          Parallel.forRanges(d.count, minPerThread: 65_536) { range in
+            for i in range { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+          }
         }
       }
     }
