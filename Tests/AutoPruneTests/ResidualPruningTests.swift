@@ -92,6 +92,40 @@ final class ResidualPruningTests: XCTestCase {
     XCTAssertEqual(report.layers[2].keptWeights, 2)
   }
 
+  /// A checkpoint of tied gates with momentum on M: restored into a fresh pruning of the same
+  /// network, the next steps are bit-identical to the uninterrupted run's.
+  func testTiedGatesWithMomentumResumeExactly() throws {
+    func make() -> (Sequential, AutoPrunePruning) {
+      let rng = RandomSource(seed: 6)
+      let network = Sequential([
+        ("fc0", Dense(3, 4, rng: rng)), ("block", Residual([("relu", ReLU()), ("fc1", Dense(4, 4, rng: rng))])), ("fc2", Dense(4, 2, rng: rng)),
+      ])
+      var options = AutoPruneOptions()
+      options.mu = 0.05
+      options.etaM = 1
+      options.auxiliaryMomentum = 0.9
+      return (network, AutoPrunePruning(network: network, inputShape: [3], granularity: .unit, options: options))
+    }
+    func step(_ pruning: AutoPrunePruning, _ seed: UInt64) {
+      let rng = RandomSource(seed: seed)
+      for layer in pruning.layers { layer.weight.grad = Tensor(shape: layer.weight.shape, values: (0..<layer.weight.count).map { _ in rng.uniform(-0.2, 0.2) }) }
+      pruning.afterBackward()
+    }
+    let (_, first) = make()
+    XCTAssertEqual(first.groups.count, 1)
+    for s in 0..<3 { step(first, UInt64(10 + s)) }
+    var state = TrainingState()
+    first.save(into: &state, prefix: "method")
+    let (_, second) = make()
+    try second.restore(from: state, prefix: "method")
+    for s in 3..<6 {
+      step(first, UInt64(10 + s))
+      step(second, UInt64(10 + s))
+    }
+    XCTAssertEqual(first.gates.map(\.output), second.gates.map(\.output))
+    XCTAssertNotEqual(first.gates[0].output, [Float](repeating: 1, count: 4), "the gates moved")
+  }
+
   /// ResNet-20 with random BatchNorm statistics: channels closed through the stage groups and
   /// inside blocks. The thinned network (fewer channels in every stream and block) computes
   /// what the masked one does, and the report's kept multiply-adds are the thinned network's.
