@@ -71,6 +71,9 @@ struct PruningOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Adapt μ until this fraction of FLOPs is pruned.")
   var targetFlopsReduction: Float?
 
+  @Flag(help: "With --target-sparsity or --target-flops-reduction: freeze the masks the first time the target is reached; W trains on under them for the rest of the pruning epochs.")
+  var freezeAtTarget = false
+
   /// `--layer-gates` parsed into a per-layer plan (nil when not given).
   func plan() throws -> [String: Set<AutoPruneGate.Axis>]? {
     guard let layerGates else { return nil }
@@ -109,6 +112,9 @@ struct PruningOptions: ParsableArguments {
     for (flag, value) in [("--target-sparsity", targetSparsity), ("--target-flops-reduction", targetFlopsReduction)] {
       if let value, !(value > 0 && value < 1) { throw ValidationError("\(flag) must be in (0, 1) (got \(value))") }
     }
+    if freezeAtTarget && targetSparsity == nil && targetFlopsReduction == nil {
+      throw ValidationError("--freeze-at-target needs --target-sparsity or --target-flops-reduction")
+    }
     if targetSparsity != nil && targetFlopsReduction != nil {
       throw ValidationError("give --target-sparsity or --target-flops-reduction, not both")
     }
@@ -134,6 +140,7 @@ struct PruningOptions: ParsableArguments {
       o.targetKeptFraction = 1 - t
       o.targetIsFLOPs = true
     }
+    o.freezeAtTarget = freezeAtTarget
     return o
   }
 }

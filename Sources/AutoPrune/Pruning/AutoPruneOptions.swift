@@ -91,6 +91,11 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// When set, μ is adapted so the kept fraction of weights (or FLOPs) approaches this value.
   public var targetKeptFraction: Float?
   public var targetIsFLOPs = false
+  /// With a target: freeze every gate the first time the kept fraction reaches it, so W trains
+  /// on under fixed masks for the rest of the pruning phase. Without it μ only stops rising, and
+  /// gates already on their way down keep closing: where the data term is weak against the
+  /// penalty (filters before BatchNorm) the kept fraction overshoots far below the target.
+  public var freezeAtTarget = false
 
   public init() {}
 }

@@ -91,11 +91,16 @@ public final class AutoPrunePruning {
     adaptMu()
   }
 
-  /// Moves μ by 2% every 20 steps toward the target kept fraction, when there is one.
+  /// Moves μ by 2% every 20 steps toward the target kept fraction, when there is one (or, with
+  /// `freezeAtTarget`, freezes the gates once the target is reached).
   private func adaptMu() {
     guard let target = options.targetKeptFraction, step % 20 == 0, !frozen else { return }
     let report = PruningReport(layers: layers)
     let kept = options.targetIsFLOPs ? report.flopsFraction : report.keptFraction
+    if options.freezeAtTarget && kept <= target {
+      frozen = true
+      return
+    }
     mu *= kept > target ? 1.02 : 1 / 1.02
   }
 
