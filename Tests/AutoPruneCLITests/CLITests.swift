@@ -378,6 +378,8 @@ final class CLITests: XCTestCase {
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--eta-m", "-1", "--out", path("p")], mentioning: ["--eta-m"])
     try assertFails(["prune", "--model", "lenet300", "--from", path("missing.safetensors"), "--out", path("p")], mentioning: [path("missing.safetensors")])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--freeze-at-target", "--out", path("p")],
+                    mentioning: ["--freeze-at-target", "--target-sparsity"])
   }
 
   func testInfoNamesBackendAndThreads() throws {
