@@ -65,8 +65,7 @@ public final class BatchNorm2D: Layer {
     var y = Tensor(shape: x.shape) { _ in }  // every entry written below (no zero fill)
     if !context.training {
       // One multiply-add per element with per-channel scale and shift, planes split over threads.
-      let scale = (0..<channels).map { gamma[$0] / (runningVariance.value[$0] + epsilon).squareRoot() }
-      let shift = (0..<channels).map { beta[$0] - runningMean.value[$0] * scale[$0] }
+      let (scale, shift) = inferenceAffine(gamma: gamma, beta: beta)
       let channels = channels
       x.withPointer { xp in
         y.withMutablePointer { yp in
@@ -192,6 +191,18 @@ public final class BatchNorm2D: Layer {
       bias.grad[c] += dBeta[c]
     }
     return dX
+  }
+
+  /// The inference form per channel, `y = x·scale + shift` (zero for closed channels): what a
+  /// convolution before it folds into its weights and bias.
+  public var inferenceScaleShift: (scale: [Float], shift: [Float]) {
+    let (gamma, beta) = effectiveAffine
+    return inferenceAffine(gamma: gamma, beta: beta)
+  }
+
+  private func inferenceAffine(gamma: Tensor, beta: Tensor) -> (scale: [Float], shift: [Float]) {
+    let scale = (0..<channels).map { gamma[$0] / (runningVariance.value[$0] + epsilon).squareRoot() }
+    return (scale, (0..<channels).map { beta[$0] - runningMean.value[$0] * scale[$0] })
   }
 
   /// Channels whose source filter keeps a non-zero weight (all open without a source).

@@ -5,10 +5,13 @@ import AutoPruneKernels
 /// Shapes: x is `[N, C, H, W]`, weight is `[out, C, k, k]`, bias is `[out]`,
 /// y is `[N, out, OH, OW]`.
 ///
-/// Lowered through im2col + GEMM a chunk of samples at a time: each chunk's column matrix
-/// (about 256 output positions wide) stays in cache between im2col and GEMM, and threads work
-/// on different chunks. The whole-batch column matrix of LeNet-5's conv2 (12.8 MB) was
-/// memory-bound; backward recomputes a chunk's columns rather than keeping them.
+/// Stride-1 forward runs `DirectShiftedConvolution` (register tiles read straight from a padded
+/// copy of each image); inference can fold a BatchNorm, a residual addition and a ReLU into how
+/// it writes the outputs (`forward(_:epilogue:)`). Other strides, and the backward of thin
+/// stride-1 layers, are lowered through im2col + GEMM a chunk of samples at a time: each chunk's
+/// column matrix (about 256 output positions wide) stays in cache between im2col and GEMM, and
+/// threads work on different chunks. The whole-batch column matrix of LeNet-5's conv2 (12.8 MB)
+/// was memory-bound; backward recomputes a chunk's columns rather than keeping them.
 ///
 /// ```swift
 /// let conv1 = Conv2D(1, 20, kernelSize: 5, rng: rng)
@@ -72,60 +75,94 @@ public final class Conv2D: Layer, InputGradientOptional {
     return (samples, chunks, max(1, min(Parallel.available, chunks)))
   }
 
-  /// The shifted-GEMM lowering (`ShiftedConvolution`) for stride-1 convolutions over 8 or more
-  /// channels (ResNet/VGG 3×3, LeNet-5's conv2); with fewer input channels each tap's GEMM would
-  /// be too thin (k = channels), so those (the first layers) keep im2col. Forward, one thread,
-  /// 128 samples: LeNet-5 conv2 (20→50, 5×5 on 12×12) 6.7 → 6.4 ms, thinned to 11→23 2.6 → 2.0 ms.
-  /// One sample at a time (batch-1 inference) keeps im2col too: there the k² small GEMM calls
-  /// cost more than the one im2col product (LeNet-5 at batch 1: 98 → 123 µs when shifted).
+  /// Backward's shifted-GEMM lowering (`ShiftedConvolution`) for stride-1 convolutions over 8 or
+  /// more channels (ResNet/VGG 3×3, LeNet-5's conv2); with fewer input channels each tap's GEMM
+  /// would be too thin (k = channels), so those (the first layers) keep im2col. Measured when the
+  /// forward ran the same lowering, one thread, 128 samples: LeNet-5 conv2 (20→50, 5×5 on 12×12)
+  /// 6.7 → 6.4 ms, thinned to 11→23 2.6 → 2.0 ms. One sample at a time keeps im2col too: there
+  /// the k² small GEMM calls cost more than the one im2col product (LeNet-5 at batch 1: 98 → 123 µs).
   public func usesShiftedLowering(batch: Int) -> Bool { stride == 1 && inputChannels >= 8 && batch >= 4 }
 
   func shifted(for g: ConvGeometry) -> ShiftedConvolution {
     ShiftedConvolution(channels: inputChannels, outputs: outputChannels, kernel: kernelSize, padding: padding, height: g.height, width: g.width)
   }
 
-  // per chunk of S samples: cols (C·k·k, S·P) = im2col(x);  Y' (out, S·P) = W · cols;
-  // y[n, o, p] = Y'[o, n·P + p] + b[o]
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+    if context.training { cachedInput = x }
+    return forward(x, epilogue: ConvolutionEpilogue())
+  }
+
+  /// Inference forward with `epilogue` applied as the outputs are written: BatchNorm folded
+  /// into the weights and bias, a residual added, a ReLU. Nothing is cached for backward.
+  public func forward(_ x: Tensor, epilogue: ConvolutionEpilogue) -> Tensor {
     let g = geometry(for: Array(x.shape.dropFirst()))
-    if usesShiftedLowering(batch: x.shape[0]) {
-      if context.training { cachedInput = x }
-      return shiftedForward(x, g)
+    let o = outputChannels
+    var foldedBias = bias.effective.storage
+    if let scale = epilogue.scale {
+      for c in 0..<o { foldedBias[c] *= scale[c] }
     }
+    if let shift = epilogue.shift {
+      for c in 0..<o { foldedBias[c] += shift[c] }
+    }
+    if let residual = epilogue.residual {
+      precondition(residual.shape == [x.shape[0]] + outputShape(for: Array(x.shape.dropFirst())),
+                   "Conv2D: residual of shape \(residual.shape) for output \(outputShape(for: Array(x.shape.dropFirst())))")
+    }
+    if usesDirectKernel { return directForward(x, g, scale: epilogue.scale, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu) }
+    var folded = weight.effective
+    if let scale = epilogue.scale {
+      folded.withUnsafeMutableBufferPointer { w in
+        for c in 0..<o {
+          for i in 0..<g.patchSize { w[c * g.patchSize + i] *= scale[c] }
+        }
+      }
+    }
+    return im2colForward(x, g, weight: folded, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu)
+  }
+
+  /// Forward runs `DirectShiftedConvolution` for every stride-1 convolution, whatever the batch
+  /// and channel count: it packs nothing but the weights, so it has no thin-shape penalty.
+  public var usesDirectKernel: Bool { stride == 1 }
+
+  // per chunk of S samples: cols (C·k·k, S·P) = im2col(x);  Y' (out, S·P) = W · cols;
+  // y[n, o, p] = f(Y'[o, n·P + p] + b[o] (+ residual[n, o, p]))
+  private func im2colForward(_ x: Tensor, _ g: ConvGeometry, weight: Tensor, bias: [Float], residual: Tensor?, relu: Bool) -> Tensor {
     let n = x.shape[0]
     let positions = g.outputPositions
     let imageSize = g.channels * g.height * g.width
     let (samples, chunks, parts) = plan(batch: n, positions: positions)
     let o = outputChannels
-    let y = x.withPointer { xp in
-      weight.effective.withPointer { wp in
-        bias.effective.withPointer { bp in
-          Tensor(shape: [n, o, g.outputHeight, g.outputWidth]) { yBuffer in
-            let yp = yBuffer.baseAddress!
-            Parallel.forEach(parts) { part in
-              let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * samples * positions)
-              let product = UnsafeMutablePointer<Float>.allocate(capacity: o * samples * positions)
-              defer {
-                cols.deallocate()
-                product.deallocate()
-              }
-              for chunk in Parallel.share(of: chunks, part: part, parts: parts) {
-                let first = chunk * samples, count = min(samples, n - first)
-                let width = count * positions
-                Im2Col.lower(xp + first * imageSize, batch: count, geometry: g, into: cols)
-                GEMM.multiply(
-                  .none, .none, m: o, n: width, k: g.patchSize, a: wp, lda: g.patchSize, b: cols,
-                  ldb: width, c: product, ldc: width)
-                Layout.channelMajorToBatchMajor(
-                  product, batch: count, channels: o, positions: positions, bias: bp, into: yp + first * o * positions)
+    return x.withPointer { xp in
+      weight.withPointer { wp in
+        bias.withUnsafeBufferPointer { bp in
+          (residual ?? Tensor(shape: [1])).withPointer { rp in
+            Tensor(shape: [n, o, g.outputHeight, g.outputWidth]) { yBuffer in
+              let yp = yBuffer.baseAddress!
+              let side = residual == nil ? nil : SharedPointer(UnsafeMutablePointer(mutating: rp))
+              Parallel.forEach(parts) { part in
+                let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * samples * positions)
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: o * samples * positions)
+                defer {
+                  cols.deallocate()
+                  product.deallocate()
+                }
+                for chunk in Parallel.share(of: chunks, part: part, parts: parts) {
+                  let first = chunk * samples, count = min(samples, n - first)
+                  let width = count * positions
+                  Im2Col.lower(xp + first * imageSize, batch: count, geometry: g, into: cols)
+                  GEMM.multiply(
+                    .none, .none, m: o, n: width, k: g.patchSize, a: wp, lda: g.patchSize, b: cols,
+                    ldb: width, c: product, ldc: width)
+                  Layout.channelMajorToBatchMajor(
+                    product, batch: count, channels: o, positions: positions, bias: bp.baseAddress!,
+                    residual: side.map { UnsafePointer($0 + first * o * positions) }, relu: relu, into: yp + first * o * positions)
+                }
               }
             }
           }
         }
       }
     }
-    if context.training { cachedInput = x }
-    return y
   }
 
   // per chunk: dY' (out, S·P) from dY;  dWeight += dY' · colsᵀ;  dBias += Σ dY';
@@ -206,28 +243,66 @@ public final class Conv2D: Layer, InputGradientOptional {
     }
   }
 
-  /// Samples split in contiguous shares, one per thread, each with its own padded buffers.
-  private func shiftedForward(_ x: Tensor, _ g: ConvGeometry) -> Tensor {
+  /// Samples split in contiguous shares, one per thread, each with its own padded buffers; with
+  /// fewer samples than threads, each sample's output strips are shared instead.
+  private func directForward(_ x: Tensor, _ g: ConvGeometry, scale: [Float]?, bias: [Float], residual: Tensor?, relu: Bool) -> Tensor {
     let n = x.shape[0], plan = shifted(for: g)
     let imageSize = g.channels * g.height * g.width, outputSize = outputChannels * plan.outputHeight * plan.outputWidth
-    let parts = max(1, min(Parallel.available, n))
-    let taps = weight.effective.withPointer { plan.tapWeights($0) }
+    let threads = Parallel.available, parts = max(1, min(threads, n))
+    let packed = weight.effective.withPointer { w in
+      (scale ?? []).withUnsafeBufferPointer { s in
+        DirectShiftedConvolution.packWeights(
+          w, outputs: outputChannels, channels: inputChannels, taps: plan.taps, scale: scale == nil ? nil : s.baseAddress)
+      }
+    }
+    let offsets = plan.offsets
     return x.withPointer { xp in
-      bias.effective.withPointer { bp in
-        taps.withUnsafeBufferPointer { tp in
-          Tensor(shape: [n, outputChannels, plan.outputHeight, plan.outputWidth]) { yBuffer in
-            let yp = SharedPointer(yBuffer.baseAddress!), input = SharedPointer(UnsafeMutablePointer(mutating: xp))
-            let biasPointer = SharedPointer(UnsafeMutablePointer(mutating: bp)), tapPointer = SharedPointer(UnsafeMutablePointer(mutating: tp.baseAddress!))
-            Parallel.forEach(parts) { part in
-              let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.channels * plan.paddedPlane)
-              padded.initialize(repeating: 0, count: g.channels * plan.paddedPlane)
-              let scratch = UnsafeMutablePointer<Float>.allocate(capacity: outputChannels * plan.span)
-              defer {
-                padded.deallocate()
-                scratch.deallocate()
-              }
-              for s in Parallel.share(of: n, part: part, parts: parts) {
-                plan.forward(input + s * imageSize, taps: tapPointer.base, bias: biasPointer.base, padded: padded, scratch: scratch, into: yp + s * outputSize)
+      bias.withUnsafeBufferPointer { bp in
+        packed.withUnsafeBufferPointer { pp in
+          offsets.withUnsafeBufferPointer { op in
+            (residual ?? Tensor(shape: [1])).withPointer { rp in
+              Tensor(shape: [n, outputChannels, plan.outputHeight, plan.outputWidth]) { yBuffer in
+                let yp = SharedPointer(yBuffer.baseAddress!), input = SharedPointer(UnsafeMutablePointer(mutating: xp))
+                let biasPointer = SharedPointer(UnsafeMutablePointer(mutating: bp.baseAddress!))
+                let packedPointer = SharedPointer(UnsafeMutablePointer(mutating: pp.baseAddress!))
+                let offsetPointer = SharedPointer(UnsafeMutablePointer(mutating: op.baseAddress!))
+                let side = residual == nil ? nil : SharedPointer(UnsafeMutablePointer(mutating: rp))
+                let scratchCount = DirectShiftedConvolution.scratchCount(span: plan.span)
+                if n < threads, DirectShiftedConvolution.stripCount(outputChannels) >= threads {
+                  // Too few samples to share (batch-1 inference): threads share each sample's
+                  // output strips instead, over one padded copy.
+                  let padded = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
+                  padded.initialize(repeating: 0, count: plan.paddedCount)
+                  defer { padded.deallocate() }
+                  let strips = DirectShiftedConvolution.stripCount(outputChannels), shared = SharedPointer(padded)
+                  for s in 0..<n {
+                    plan.pad(input + s * imageSize, into: padded)
+                    Parallel.forEach(threads) { part in
+                      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                      defer { scratch.deallocate() }
+                      plan.forwardDirect(
+                        input + s * imageSize, packed: packedPointer.base, offsets: offsetPointer.base, bias: biasPointer.base,
+                        residual: side.map { UnsafePointer($0 + s * outputSize) }, relu: relu, padded: shared.base,
+                        strips: Parallel.share(of: strips, part: part, parts: threads), scratch: scratch, into: yp + s * outputSize)
+                    }
+                  }
+                  return
+                }
+                Parallel.forEach(parts) { part in
+                  let padded = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
+                  padded.initialize(repeating: 0, count: plan.paddedCount)
+                  let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                  defer {
+                    padded.deallocate()
+                    scratch.deallocate()
+                  }
+                  for s in Parallel.share(of: n, part: part, parts: parts) {
+                    plan.forwardDirect(
+                      input + s * imageSize, packed: packedPointer.base, offsets: offsetPointer.base, bias: biasPointer.base,
+                      residual: side.map { UnsafePointer($0 + s * outputSize) }, relu: relu, padded: padded, scratch: scratch,
+                      into: yp + s * outputSize)
+                  }
+                }
               }
             }
           }
@@ -293,5 +368,26 @@ public final class Conv2D: Layer, InputGradientOptional {
     }
     if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
     return dX
+  }
+}
+
+/// What an inference forward applies to a convolution's outputs as it writes them:
+/// `y = f(conv(x)·scale + bias·scale + shift (+ residual))`, `f` a ReLU when `relu`. With
+/// `scale`/`shift` from a BatchNorm's running statistics this is the conv–BN(–add)–ReLU of a
+/// CNN in one pass over the outputs instead of three or four.
+public struct ConvolutionEpilogue {
+  /// Per output channel; nil for 1.
+  public var scale: [Float]?
+  /// Per output channel; nil for 0.
+  public var shift: [Float]?
+  /// Added before the ReLU; the convolution's output shape with the batch.
+  public var residual: Tensor?
+  public var relu: Bool
+
+  public init(scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil, relu: Bool = false) {
+    self.scale = scale
+    self.shift = shift
+    self.residual = residual
+    self.relu = relu
   }
 }

@@ -25,6 +25,7 @@ public final class Residual: Layer {
   }
 
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+    if !context.training { return inferenceForward(x, relu: false) }
     var y = body.forward(x, context: context)
     let side = shortcut?.forward(x, context: context) ?? x
     precondition(y.shape == side.shape, "Residual: body gives \(y.shape) but the shortcut \(side.shape)")
@@ -35,6 +36,13 @@ public final class Residual: Layer {
       }
     }
     return y
+  }
+
+  /// Inference, `f(body(x) + shortcut(x))` with `f` a ReLU when `relu`: the addition and ReLU
+  /// happen as the body's last convolution writes its outputs (`Sequential.inferenceForward`).
+  func inferenceForward(_ x: Tensor, relu: Bool) -> Tensor {
+    let side = shortcut?.forward(x, context: .inference) ?? x
+    return body.inferenceForward(x, residual: side, relu: relu)
   }
 
   public func backward(_ dY: Tensor) -> Tensor {

@@ -12,6 +12,9 @@ import AutoPruneKernels
 /// ResNet-20's shapes, one thread, 128 samples: 16 channels at 32 × 32 18.5 → 8.0 ms, 32 at 16 × 16
 /// 10.5 → 7.1 ms, 64 at 8 × 8 9.9 → 7.2 ms.
 ///
+/// Forward now reads the taps straight from the padded planes in `DirectShiftedConvolution`
+/// (one register tile over all taps, no packing of the image, each output stored once).
+///
 /// Backward runs the same taps the other way: `dW_tap += dYpad · Xpad[offset …]ᵀ` and
 /// `dXpad[offset …] += W_tapᵀ · dYpad`, where dYpad is zero in the wasted columns so they add
 /// nothing.
@@ -53,25 +56,26 @@ struct ShiftedConvolution {
   /// Offset of tap t in the padded plane.
   func offset(_ t: Int) -> Int { (t / kernel) * paddedWidth + t % kernel }
 
-  /// One sample: `y[out, OH, OW] = conv(image) + bias`. `padded` must have a zero border
-  /// (`paddedPlane` per channel); `scratch` holds `outputs · span` floats.
-  func forward(
-    _ image: UnsafePointer<Float>, taps w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    padded: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>
+  /// Tap offsets in the padded plane, in `tapWeights` order.
+  var offsets: [Int] { (0..<taps).map(offset) }
+
+  /// Floats of one sample's padded copy, with the slack the direct kernel's whole-tile reads need.
+  var paddedCount: Int { channels * paddedPlane + DirectShiftedConvolution.paddingSlack }
+
+  /// One sample through `DirectShiftedConvolution`: `y = f(conv(image) + bias (+ residual))`.
+  /// `padded` holds `paddedCount` floats with a zero border; `scratch`
+  /// `DirectShiftedConvolution.scratchCount(span:)`.
+  /// With `strips` (of 6 outputs) only those, from an image already in `padded`.
+  func forwardDirect(
+    _ image: UnsafePointer<Float>, packed: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: UnsafePointer<Float>,
+    residual: UnsafePointer<Float>?, relu: Bool, padded: UnsafeMutablePointer<Float>, strips: Range<Int>? = nil,
+    scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>
   ) {
-    pad(image, into: padded)
-    for t in 0..<taps {
-      GEMM.multiply(
-        .none, .none, m: outputs, n: span, k: channels, a: w + t * outputs * channels, lda: channels,
-        b: padded + offset(t), ldb: paddedPlane, beta: t == 0 ? 0 : 1, c: scratch, ldc: span)
-    }
-    for o in 0..<outputs {
-      let b = bias[o]
-      for r in 0..<outputHeight {
-        let src = scratch + o * span + r * paddedWidth, dst = y + (o * outputHeight + r) * outputWidth
-        for q in 0..<outputWidth { dst[q] = src[q] + b }
-      }
-    }
+    if strips == nil { pad(image, into: padded) }
+    DirectShiftedConvolution.forward(
+      padded: padded, planeStride: paddedPlane, channels: channels, offsets: offsets, taps: taps, packed: packed, outputs: outputs,
+      paddedWidth: paddedWidth, outputHeight: outputHeight, outputWidth: outputWidth, bias: bias, residual: residual, relu: relu,
+      strips: strips, scratch: scratch, into: y)
   }
 
   /// One sample's gradients: adds to `dW` (`[tap][out][in]`) and `dB`, and when `dX` is given

@@ -15,8 +15,8 @@ enum InferenceBench {
 
   /// Default subjects when no `--pruned` file is given: random-initialised LeNets with layer-wise
   /// magnitude masks at the compression AutoPrune reached (docs/pruning.md; global magnitude on
-  /// random weights would empty fc1, whose initial weights are the smallest), and with whole units
-  /// removed to the unit-pruned architectures it reached. Speed depends on shapes and sparsity,
+  /// random weights would empty fc1, whose initial weights are the smallest), and LeNets and
+  /// ResNet-20 with whole units removed to the unit-pruned architectures it reached. Speed depends on shapes and sparsity,
   /// not on the values, so these time what the real pruned models would.
   static func defaultSubjects() -> [Subject] {
     var subjects: [Subject] = []
@@ -27,22 +27,33 @@ enum InferenceBench {
     }
     for (kind, units) in [(ModelKind.lenet300, ["fc1": 213, "fc2": 80]), (.lenet5, ["conv1": 11, "conv2": 23, "fc1": 167])] {
       let model = Model(kind, rng: RandomSource(seed: 1))
-      let pruning = MagnitudePruning(model: model)
-      for gate in pruning.gates {
-        guard let keep = units[gate.layer.name] else { continue }
-        let layer = gate.layer
-        var mask = Tensor(shape: layer.weight.shape, repeating: 1), bias = Tensor(shape: layer.bias.shape, repeating: 1)
-        for r in keep..<layer.rows {
-          bias[r] = 0
-          for c in 0..<layer.columns { mask[r * layer.columns + c] = 0 }
-        }
-        gate.setMask(mask)
-        gate.setBiasMask(bias)
-      }
+      removeUnits(of: model, keeping: units)
       let shape = PrunableLayer.discover(in: model).map { units[$0.name].map(String.init) ?? String($0.rows) }.joined(separator: "-")
       subjects.append(Subject(label: "\(kind.rawValue) unit \(shape) (units removed)", model: model))
     }
+    // ResNet-20 on one-channel 32 × 32 images with the block filters AutoPrune kept on
+    // Fashion-MNIST-32 (recipes/resnet20-fmnist32-autoprune-unit.yaml, docs/pruning.md: 35.9% FLOPs).
+    let resnet = Model(.resnet20, rng: RandomSource(seed: 1), inputChannels: 1)
+    let kept = [2, 1, 7, 16, 13, 16, 22, 30, 22]
+    let blocks = (1...3).flatMap { stage in (0..<3).map { "layer\(stage).\($0).conv1" } }
+    removeUnits(of: resnet, keeping: Dictionary(uniqueKeysWithValues: zip(blocks, kept)))
+    subjects.append(Subject(label: "resnet20 unit, block conv1s \(kept.map(String.init).joined(separator: "-")) (filters removed)", model: resnet))
     return subjects
+  }
+
+  /// Masks every unit (row) of the named prunable layers past the first `keeping[name]`.
+  static func removeUnits(of model: Model, keeping units: [String: Int]) {
+    for gate in MagnitudePruning(model: model).gates {
+      guard let keep = units[gate.layer.name] else { continue }
+      let layer = gate.layer
+      var mask = Tensor(shape: layer.weight.shape, repeating: 1), bias = Tensor(shape: layer.bias.shape, repeating: 1)
+      for r in keep..<layer.rows {
+        bias[r] = 0
+        for c in 0..<layer.columns { mask[r * layer.columns + c] = 0 }
+      }
+      gate.setMask(mask)
+      gate.setBiasMask(bias)
+    }
   }
 
   static func table(subjects: [Subject], budget: Double) throws -> [[String: Any]] {
