@@ -1,6 +1,6 @@
 import AutoPruneKernels
 
-/// Stride-1 convolution as k² shifted GEMMs over a zero-padded copy of each image, with no
+/// Convolution as k² shifted GEMMs over a zero-padded copy of each image, with no
 /// im2col matrix.
 ///
 /// With the input padded to `Hp × Wp` and stored row-major, the value tap (ky, kx) reads for
@@ -18,20 +18,29 @@ import AutoPruneKernels
 /// Backward runs the same taps the other way: `dW_tap += dYpad · Xpad[offset …]ᵀ` and
 /// `dXpad[offset …] += W_tapᵀ · dYpad`, where dYpad is zero in the wasted columns so they add
 /// nothing.
+///
+/// A stride-s convolution (forward only) becomes the same thing over the s² polyphase planes of
+/// the padded image (`plane_ab[i][j] = padded[i·s + a][j·s + b]`): tap (ky, kx) reads plane
+/// (ky mod s, kx mod s) at the constant offset (ky / s, kx / s) from output (r, q).
 struct ShiftedConvolution {
   let channels: Int, outputs: Int, kernel: Int, padding: Int
   let height: Int, width: Int
+  var stride = 1
 
   var paddedWidth: Int { width + 2 * padding }
   var paddedHeight: Int { height + 2 * padding }
-  var outputHeight: Int { paddedHeight - kernel + 1 }
-  var outputWidth: Int { paddedWidth - kernel + 1 }
-  /// Output columns computed per sample: whole padded-width rows.
-  var span: Int { outputHeight * paddedWidth }
-  /// Floats per padded input plane; `kernel` more than the plane so the last tap's reads of the
-  /// wasted columns stay inside.
-  var paddedPlane: Int { paddedHeight * paddedWidth + kernel }
+  /// Row length of a polyphase plane (the padded width at stride 1).
+  var rowWidth: Int { (paddedWidth + stride - 1) / stride }
+  var rowCount: Int { (paddedHeight + stride - 1) / stride }
+  var outputHeight: Int { (paddedHeight - kernel) / stride + 1 }
+  var outputWidth: Int { (paddedWidth - kernel) / stride + 1 }
+  /// Output columns computed per sample: whole plane-width rows.
+  var span: Int { outputHeight * rowWidth }
+  /// Floats per (polyphase) padded input plane; `kernel` more than the plane so the last tap's
+  /// reads of the wasted columns stay inside.
+  var paddedPlane: Int { rowCount * rowWidth + kernel }
   var taps: Int { kernel * kernel }
+  var phases: Int { stride * stride }
 
   /// `weight[out, in, ky, kx]` regrouped per tap: `[tap][out][in]`.
   func tapWeights(_ weight: UnsafePointer<Float>) -> [Float] {
@@ -44,23 +53,39 @@ struct ShiftedConvolution {
     return out
   }
 
-  /// Copies one image into the interior of `padded` (whose border is zero and stays so).
+  /// Copies one image into the interior of `padded` (whose border is zero and stays so), split
+  /// into its polyphase planes (`[phase][channel][plane]`) at stride > 1.
   func pad(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+    if stride == 1 {
+      for c in 0..<channels {
+        for r in 0..<height {
+          (padded + c * paddedPlane + (r + padding) * paddedWidth + padding).update(from: image + (c * height + r) * width, count: width)
+        }
+      }
+      return
+    }
     for c in 0..<channels {
       for r in 0..<height {
-        (padded + c * paddedPlane + (r + padding) * paddedWidth + padding).update(from: image + (c * height + r) * width, count: width)
+        let py = r + padding, source = image + (c * height + r) * width
+        for q in 0..<width {
+          let px = q + padding, phase = (py % stride) * stride + px % stride
+          padded[(phase * channels + c) * paddedPlane + (py / stride) * rowWidth + px / stride] = source[q]
+        }
       }
     }
   }
 
-  /// Offset of tap t in the padded plane.
-  func offset(_ t: Int) -> Int { (t / kernel) * paddedWidth + t % kernel }
+  /// Offset of tap t: its polyphase plane, then its shift within the plane.
+  func offset(_ t: Int) -> Int {
+    let ky = t / kernel, kx = t % kernel
+    return ((ky % stride) * stride + kx % stride) * channels * paddedPlane + (ky / stride) * rowWidth + kx / stride
+  }
 
-  /// Tap offsets in the padded plane, in `tapWeights` order.
+  /// Tap offsets, in `tapWeights` order.
   var offsets: [Int] { (0..<taps).map(offset) }
 
   /// Floats of one sample's padded copy, with the slack the direct kernel's whole-tile reads need.
-  var paddedCount: Int { channels * paddedPlane + DirectShiftedConvolution.paddingSlack }
+  var paddedCount: Int { phases * channels * paddedPlane + DirectShiftedConvolution.paddingSlack }
 
   /// One sample through `DirectShiftedConvolution`: `y = f(conv(image) + bias (+ residual))`.
   /// `padded` holds `paddedCount` floats with a zero border; `scratch`
@@ -74,7 +99,7 @@ struct ShiftedConvolution {
     if strips == nil { pad(image, into: padded) }
     DirectShiftedConvolution.forward(
       padded: padded, planeStride: paddedPlane, channels: channels, offsets: offsets, taps: taps, packed: packed, outputs: outputs,
-      paddedWidth: paddedWidth, outputHeight: outputHeight, outputWidth: outputWidth, bias: bias, residual: residual, relu: relu,
+      paddedWidth: rowWidth, outputHeight: outputHeight, outputWidth: outputWidth, bias: bias, residual: residual, relu: relu,
       strips: strips, scratch: scratch, into: y)
   }
 

@@ -34,9 +34,9 @@ final class FusedInferenceTests: XCTestCase {
   }
 
   /// Every tile edge: 1–16 outputs (partial 6-row strips, the 2-row tile for the last one or two),
-  /// 1–13 input channels (below the
-  /// shifted GEMM's 8), kernels 1, 3, 5 with paddings 0–2, images narrower than a 32-column
-  /// tile and wider, one sample and more samples than threads.
+  /// 1–13 input channels (below the shifted GEMM's 8), kernels 1, 3, 5 with paddings 0–2, images
+  /// narrower than a 32-column tile (those on im2col) and wider, one sample and more samples
+  /// than threads.
   func testDirectKernelMatchesTheNaiveConvolution() {
     let cases: [(c: Int, o: Int, k: Int, p: Int, h: Int, w: Int, n: Int)] = [
       (1, 1, 3, 1, 5, 4, 1), (2, 7, 3, 1, 8, 8, 3), (3, 14, 3, 1, 9, 34, 2), (2, 16, 3, 1, 9, 34, 2), (7, 13, 3, 0, 6, 7, 5),
@@ -45,18 +45,42 @@ final class FusedInferenceTests: XCTestCase {
     for (i, t) in cases.enumerated() {
       let conv = Conv2D(t.c, t.o, kernelSize: t.k, padding: t.p, bias: i % 2 == 0, rng: RandomSource(seed: UInt64(40 + i)))
       if !conv.hasBias { conv.bias.value = Tensor(shape: [t.o]) }
-      XCTAssertTrue(conv.usesDirectKernel)
       let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(60 + i))
       assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "case \(t)")
     }
   }
 
+  /// Strides 2 and 3 through the polyphase planes: odd and even sizes, 1×1 projections, one
+  /// sample and several.
+  func testStridedDirectKernelMatchesTheNaiveConvolution() {
+    let cases: [(c: Int, o: Int, k: Int, p: Int, h: Int, w: Int, n: Int, s: Int)] = [
+      (3, 7, 3, 1, 9, 8, 2, 2), (2, 16, 1, 0, 8, 8, 3, 2), (5, 13, 3, 1, 7, 7, 1, 2), (4, 5, 5, 2, 11, 9, 2, 3),
+      (1, 2, 3, 0, 6, 7, 1, 2), (16, 32, 3, 1, 32, 32, 2, 2),
+    ]
+    for (i, t) in cases.enumerated() {
+      let conv = Conv2D(t.c, t.o, kernelSize: t.k, stride: t.s, padding: t.p, rng: RandomSource(seed: UInt64(90 + i)))
+      let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(100 + i))
+      assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "case \(t)")
+    }
+  }
+
+  /// The direct kernel serves images whose outputs fill most of its tiles; VGG's last stages
+  /// (4 × 4, 2 × 2) go through im2col.
+  func testDirectKernelIsChosenByTileUse() {
+    let conv = Conv2D(16, 16, kernelSize: 3, padding: 1, rng: RandomSource(seed: 110))
+    let strided = Conv2D(16, 32, kernelSize: 3, stride: 2, padding: 1, rng: RandomSource(seed: 111))
+    for (layer, side, direct) in [(conv, 32, true), (conv, 8, true), (conv, 4, false), (conv, 2, false), (strided, 32, true), (strided, 16, true)] {
+      XCTAssertEqual(layer.usesDirectKernel(for: layer.geometry(for: [16, side, side])), direct, "stride \(layer.stride) at \(side) × \(side)")
+    }
+  }
+
   /// `y = f(conv(x)·scale + bias·scale + shift + residual)` on both lowerings (stride 1 direct,
-  /// stride 2 im2col), against the same formula applied after a plain forward.
+  /// stride 2 polyphase, a 3 × 3 image on im2col), against the same formula applied after a plain
+  /// forward.
   func testEpilogueFoldsScaleShiftResidualAndReLU() {
-    for (stride, padding) in [(1, 1), (2, 1)] {
-      let conv = Conv2D(3, 7, kernelSize: 3, stride: stride, padding: padding, rng: RandomSource(seed: 70))
-      let x = randomTensor([3, 3, 9, 9], seed: 71)
+    for (stride, side) in [(1, 9), (2, 9), (1, 3)] {
+      let conv = Conv2D(3, 7, kernelSize: 3, stride: stride, padding: 1, rng: RandomSource(seed: 70))
+      let x = randomTensor([3, 3, side, side], seed: 71)
       let plain = conv.forward(x, context: .inference)
       let scale = (0..<7).map { Float($0) * 0.3 - 0.8 }, shift = (0..<7).map { Float($0) * -0.2 + 0.5 }
       let residual = randomTensor(plain.shape, seed: 72)
@@ -71,7 +95,7 @@ final class FusedInferenceTests: XCTestCase {
             expected[i] = relu ? max(v, 0) : v
           }
           let epilogue = ConvolutionEpilogue(scale: scale, shift: shift, residual: withResidual ? residual : nil, relu: relu)
-          assertClose(conv.forward(x, epilogue: epilogue), expected, "stride \(stride), relu \(relu), residual \(withResidual)")
+          assertClose(conv.forward(x, epilogue: epilogue), expected, "stride \(stride) at \(side), relu \(relu), residual \(withResidual)")
         }
       }
     }
