@@ -50,12 +50,13 @@ final class FusedInferenceTests: XCTestCase {
     }
   }
 
-  /// Strides 2 and 3 through the polyphase planes: odd and even sizes, 1×1 projections, one
+  /// Strides 2 and 3 through the polyphase planes: odd and even sizes, 1×1 projections, padding
+  /// 0 to 3 (a 7 × 7 stem), one
   /// sample and several.
   func testStridedDirectKernelMatchesTheNaiveConvolution() {
     let cases: [(c: Int, o: Int, k: Int, p: Int, h: Int, w: Int, n: Int, s: Int)] = [
-      (3, 7, 3, 1, 9, 8, 2, 2), (2, 16, 1, 0, 8, 8, 3, 2), (5, 13, 3, 1, 7, 7, 1, 2), (4, 5, 5, 2, 11, 9, 2, 3),
-      (1, 2, 3, 0, 6, 7, 1, 2), (16, 32, 3, 1, 32, 32, 2, 2),
+      (3, 7, 3, 1, 9, 8, 2, 2), (2, 16, 1, 0, 8, 8, 3, 2), (3, 5, 3, 0, 21, 35, 2, 2), (2, 4, 3, 2, 19, 40, 1, 2), (5, 13, 3, 1, 7, 7, 1, 2), (4, 5, 5, 2, 11, 9, 2, 3),
+      (1, 2, 3, 0, 6, 7, 1, 2), (16, 32, 3, 1, 32, 32, 2, 2), (2, 3, 7, 3, 10, 9, 1, 2),
     ]
     for (i, t) in cases.enumerated() {
       let conv = Conv2D(t.c, t.o, kernelSize: t.k, stride: t.s, padding: t.p, rng: RandomSource(seed: UInt64(90 + i)))
