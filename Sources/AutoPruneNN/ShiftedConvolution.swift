@@ -59,7 +59,7 @@ struct ShiftedConvolution {
     if stride == 1 {
       for c in 0..<channels {
         for r in 0..<height {
-          (padded + c * paddedPlane + (r + padding) * paddedWidth + padding).update(from: image + (c * height + r) * width, count: width)
+          copyRow(image + (c * height + r) * width, to: padded + c * paddedPlane + (r + padding) * paddedWidth + padding)
         }
       }
       return
@@ -84,6 +84,21 @@ struct ShiftedConvolution {
           }
         }
       }
+    }
+  }
+
+  /// One image row into the padded plane, sixteen floats at a time: a `memcpy` call per row
+  /// (512 per sample for 16 channels at 32 × 32) cost more than the copying.
+  @inline(__always)
+  private func copyRow(_ source: UnsafePointer<Float>, to row: UnsafeMutablePointer<Float>) {
+    var q = 0
+    while q + 16 <= width {
+      UnsafeMutableRawPointer(row + q).storeBytes(of: UnsafeRawPointer(source + q).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+      q += 16
+    }
+    while q < width {
+      row[q] = source[q]
+      q += 1
     }
   }
 

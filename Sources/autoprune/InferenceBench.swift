@@ -56,6 +56,9 @@ enum InferenceBench {
     }
   }
 
+  /// Interleaved timing rounds per batch size (odd, for a plain median).
+  static let rounds = 5
+
   static func table(subjects: [Subject], budget: Double) throws -> [[String: Any]] {
     var rows: [[String]] = []
     var records: [[String: Any]] = []
@@ -78,15 +81,20 @@ enum InferenceBench {
       if let thinned, thinned.parameterCount < model.parameterCount {
         forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, fileBytes(thinned.network.parameters)))
       }
-      var denseLatency: [Int: Double] = [:]
-      for (form, forward, bytes) in forms {
-        for batch in [1, ModelKind.lenets.contains(model.kind) ? 256 : 64] {
-          let rng = RandomSource(seed: 2)
-          let count = batch * model.inputShape.reduce(1, *)
-          let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
-          let seconds = Bench.secondsPerCall(budget: budget) { _ = forward(x) }
-          if form == "dense" { denseLatency[batch] = seconds }
-          let speedup = denseLatency[batch]! / seconds
+      for batch in [1, ModelKind.lenets.contains(model.kind) ? 256 : 64] {
+        let rng = RandomSource(seed: 2)
+        let count = batch * model.inputShape.reduce(1, *)
+        let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
+        // The forms take turns, a share of the budget each per round, and each keeps the median
+        // of its rounds: on a shared virtual machine whose speed drifts by 10–30% over seconds,
+        // back-to-back timings would put dense and thinned in different weather.
+        var rounds = [[Double]](repeating: [], count: forms.count)
+        for _ in 0..<Self.rounds {
+          for (f, form) in forms.enumerated() { rounds[f].append(Bench.secondsPerCall(budget: budget / Double(Self.rounds)) { _ = form.1(x) }) }
+        }
+        let latencies = rounds.map { $0.sorted()[$0.count / 2] }
+        for ((form, _, bytes), seconds) in zip(forms, latencies) {
+          let speedup = latencies[0] / seconds
           rows.append([subject.label, form, "\(batch)", String(format: "%.1f", seconds * 1e6), String(format: "%.0f", Double(batch) / seconds),
                        String(format: "%.2f", speedup), String(format: "%.1f", Double(bytes) / 1024),
                        form == "dense" ? "100" : String(format: "%.1f", 100 * report.flopsFraction)])
