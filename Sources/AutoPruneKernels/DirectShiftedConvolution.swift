@@ -1,6 +1,7 @@
-/// Forward of a stride-1 convolution read straight from zero-padded input planes, one 6 × 32
-/// register tile of outputs at a time, with the bias, a residual and a ReLU applied as the
-/// outputs are written.
+/// Forward of a convolution read straight from zero-padded input planes, one 6 × 32 register
+/// tile of outputs at a time, with the bias, a residual and a ReLU applied as the outputs are
+/// written. A stride-s convolution arrives as the s² polyphase planes of its padded input
+/// (`ShiftedConvolution`), where every tap is again a constant offset, so the kernel is the same.
 ///
 /// The shifted lowering (each tap a GEMM over the padded image at a constant offset) called the
 /// BLAS once per tap: every call packed its slice of the image again, the k² calls read and
