@@ -5,9 +5,9 @@ import XCTest
 /// `freezeAtTarget`: the gates stop the first time the kept fraction reaches the target.
 final class FreezeAtTargetTests: XCTestCase {
   /// Eight output units with no data gradient: the penalty alone walks their gates down, and
-  /// they cross zero one by one (starting values 0.05 apart, so about 40 steps apart against
-  /// μ's 20-step check). Target: half of the weights kept.
-  private func openUnits(freezeAtTarget: Bool) -> (open: Int, frozen: Bool) {
+  /// they cross zero one by one (starting values `spacing` apart: 0.05 is 50 steps at
+  /// η_M·μ = 1e-3). Target: half of the weights kept.
+  private func openUnits(freezeAtTarget: Bool, spacing: Float = 0.05) -> (open: Int, frozen: Bool) {
     let rng = RandomSource(seed: 3)
     let net = Sequential([("fc1", Dense(4, 8, rng: rng))])
     var o = AutoPruneOptions()
@@ -15,7 +15,7 @@ final class FreezeAtTargetTests: XCTestCase {
     o.targetKeptFraction = 0.5
     o.freezeAtTarget = freezeAtTarget
     let pruning = AutoPrunePruning(network: net, inputShape: [4], plan: ["fc1": [.output]], options: o)
-    pruning.gates[0].output = (0..<8).map { 0.001 + Float($0) * 0.05 }
+    pruning.gates[0].output = (0..<8).map { 0.001 + Float($0) * spacing }
     pruning.gates[0].refreshMasks()
     for _ in 0..<1000 {
       for p in net.parameters { p.zeroGrad() }
@@ -32,5 +32,13 @@ final class FreezeAtTargetTests: XCTestCase {
     let adapting = openUnits(freezeAtTarget: false)
     XCTAssertFalse(adapting.frozen)
     XCTAssertLessThan(adapting.open, 4)
+  }
+
+  /// Gates crossing zero two steps apart (η_M·μ = 1e-3 a step, starts 0.002 apart): all eight
+  /// cross between two of μ's 20-step checks, so the freeze must look after every step.
+  func testFreezeCatchesGatesClosingStepsApart() {
+    let frozen = openUnits(freezeAtTarget: true, spacing: 0.002)
+    XCTAssertTrue(frozen.frozen)
+    XCTAssertEqual(frozen.open, 4)
   }
 }
