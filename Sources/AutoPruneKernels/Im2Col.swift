@@ -27,6 +27,11 @@ public struct ConvGeometry: Sendable, Equatable {
 /// GEMM `W[out, patchSize] · cols` computes every image at once: `cols[row, n·P + pos]`.
 public enum Im2Col {
   /// Fills `cols` from `images` (`batch` NCHW images), zero where the window hangs over padding.
+  ///
+  /// Each channel plane is first copied into a zero-bordered scratch plane (when there is
+  /// padding), so every window row is one branch-free run. Testing bounds per output row cost
+  /// more than the copy on small planes: on VGG's 4 × 4 and 2 × 2 stages a row is 2–4 floats,
+  /// and the zero fills were `memset` calls (a thinned VGG-like spent more time here than in GEMM).
   public static func lower(
     _ images: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
     into cols: UnsafeMutablePointer<Float>
@@ -34,17 +39,30 @@ public enum Im2Col {
     let positions = g.outputPositions
     let rowStride = batch * positions
     let imageSize = g.channels * g.height * g.width
+    let paddedHeight = g.height + 2 * g.padding, paddedWidth = g.width + 2 * g.padding
     let src = SharedPointer(UnsafeMutablePointer(mutating: images))
     let dst = SharedPointer(cols)
     Parallel.forRanges(batch) { range in
+      // The border stays zero; each channel rewrites only the interior.
+      let scratch = g.padding > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: paddedHeight * paddedWidth) : nil
+      scratch?.initialize(repeating: 0, count: paddedHeight * paddedWidth)
+      defer { scratch?.deallocate() }
       for n in range {
         let image = src + n * imageSize
         for c in 0..<g.channels {
+          var plane = UnsafePointer(image + c * g.height * g.width)
+          var planeWidth = g.width
+          if let scratch {
+            Runs.copyRows(
+              plane, stride: g.width, to: scratch + g.padding * paddedWidth + g.padding, stride: paddedWidth,
+              rows: g.height, width: g.width)
+            plane = UnsafePointer(scratch)
+            planeWidth = paddedWidth
+          }
           for ky in 0..<g.kernelHeight {
             for kx in 0..<g.kernelWidth {
               let row = (c * g.kernelHeight + ky) * g.kernelWidth + kx
-              let out = dst + (row * rowStride + n * positions)
-              fillRow(image + c * g.height * g.width, g, ky, kx, out)
+              fillRow(plane + ky * planeWidth + kx, planeWidth: planeWidth, g, dst + (row * rowStride + n * positions))
             }
           }
         }
@@ -52,34 +70,21 @@ public enum Im2Col {
     }
   }
 
+  /// One row of the column matrix: the window offset's value at every output position, read
+  /// from a plane that holds the padding (`origin` is the offset's first input).
   @inline(__always)
   private static func fillRow(
-    _ plane: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ ky: Int, _ kx: Int,
-    _ out: UnsafeMutablePointer<Float>
+    _ origin: UnsafePointer<Float>, planeWidth: Int, _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>
   ) {
     let ow = g.outputWidth
+    if g.stride == 1 {
+      Runs.copyRows(origin, stride: planeWidth, to: out, stride: ow, rows: g.outputHeight, width: ow)
+      return
+    }
     for oy in 0..<g.outputHeight {
-      let iy = oy * g.stride - g.padding + ky
+      let line = origin + oy * g.stride * planeWidth
       let o = out + oy * ow
-      if iy < 0 || iy >= g.height {
-        o.update(repeating: 0, count: ow)
-        continue
-      }
-      let line = plane + iy * g.width
-      if g.stride == 1 {
-        // Contiguous interior: copy one run, zero the padded ends.
-        let start = kx - g.padding
-        let lo = max(0, -start)
-        let hi = min(ow, g.width - start)
-        if lo > 0 { o.update(repeating: 0, count: min(lo, ow)) }
-        if hi > lo { Runs.copy(line + start + lo, to: o + lo, count: hi - lo) }
-        if hi < ow { (o + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
-      } else {
-        for ox in 0..<ow {
-          let ix = ox * g.stride - g.padding + kx
-          o[ox] = (ix >= 0 && ix < g.width) ? line[ix] : 0
-        }
-      }
+      for ox in 0..<ow { o[ox] = line[ox * g.stride] }
     }
   }
 
@@ -142,6 +147,29 @@ enum Runs {
     while i < count {
       dst[i] = src[i]
       i += 1
+    }
+  }
+
+  /// `rows` runs of `width` floats between two strided layouts. Widths 2, 4 and 8 (the
+  /// 2 × 2 to 8 × 8 planes of CIFAR networks) move as one vector each: a loop per run of a few
+  /// floats cost more than the data.
+  @inline(__always)
+  static func copyRows(
+    _ src: UnsafePointer<Float>, stride srcStride: Int, to dst: UnsafeMutablePointer<Float>, stride dstStride: Int,
+    rows: Int, width: Int
+  ) {
+    @inline(__always) func move<V: SIMD>(_: V.Type) where V.Scalar == Float {
+      for r in 0..<rows {
+        UnsafeMutableRawPointer(dst + r &* dstStride).storeBytes(
+          of: UnsafeRawPointer(src + r &* srcStride).loadUnaligned(as: V.self), as: V.self)
+      }
+    }
+    switch width {
+    case 2: move(SIMD2<Float>.self)
+    case 4: move(SIMD4<Float>.self)
+    case 8: move(SIMD8<Float>.self)
+    default:
+      for r in 0..<rows { copy(src + r &* srcStride, to: dst + r &* dstStride, count: width) }
     }
   }
 
