@@ -15,8 +15,8 @@ enum InferenceBench {
 
   /// Default subjects when no `--pruned` file is given: random-initialised LeNets with layer-wise
   /// magnitude masks at the compression AutoPrune reached (docs/pruning.md; global magnitude on
-  /// random weights would empty fc1, whose initial weights are the smallest), and LeNets and
-  /// ResNet-20 with whole units removed to the unit-pruned architectures it reached. Speed depends on shapes and sparsity,
+  /// random weights would empty fc1, whose initial weights are the smallest), and LeNets,
+  /// ResNet-20 and VGG-like with whole units removed to the unit-pruned architectures it reached. Speed depends on shapes and sparsity,
   /// not on the values, so these time what the real pruned models would.
   static func defaultSubjects() -> [Subject] {
     var subjects: [Subject] = []
@@ -38,6 +38,13 @@ enum InferenceBench {
     let blocks = (1...3).flatMap { stage in (0..<3).map { "layer\(stage).\($0).conv1" } }
     removeUnits(of: resnet, keeping: Dictionary(uniqueKeysWithValues: zip(blocks, kept)))
     subjects.append(Subject(label: "resnet20 unit, block conv1s \(kept.map(String.init).joined(separator: "-")) (filters removed)", model: resnet))
+    // VGG-like at width 0.25 with the filters AutoPrune kept on Fashion-MNIST-32 (recipes/
+    // vgg-like-0.25-fmnist32-autoprune-unit.yaml: 50.0% FLOPs).
+    let vgg = Model(.vggLike, rng: RandomSource(seed: 1), inputChannels: 1, width: 0.25)
+    let vggKept = [16, 16, 10, 13, 31, 33, 33, 95, 106, 112, 122, 123, 116, 125]
+    let vggLayers = (1...13).map { "conv\($0)" } + ["fc1"]
+    removeUnits(of: vgg, keeping: Dictionary(uniqueKeysWithValues: zip(vggLayers, vggKept)))
+    subjects.append(Subject(label: "vgg-like 0.25 unit (filters removed)", model: vgg))
     return subjects
   }
 
