@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// No unsafeFlags here (they forbid use as a dependency): scripts/build.sh adds
-// `-target-cpu native` so the built-in SIMD GEMM gets FMA and wide registers.
+// No unsafeFlags here (they forbid use as a dependency): the vector kernels live in the C target
+// CAutoPruneKernels, one copy per instruction set chosen at run time, so a plain
+// `swift build -c release` is fast on every CPU.
 let package = Package(
   name: "AutoPrune",
   platforms: [.macOS(.v13)],
@@ -19,7 +20,10 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-    .target(name: "AutoPruneKernels"),
+    // Hot loops compiled for AVX-512, AVX2+FMA and the baseline, picked at run time (issue 16):
+    // fast from a plain `swift build`, no flags needed.
+    .target(name: "CAutoPruneKernels"),
+    .target(name: "AutoPruneKernels", dependencies: ["CAutoPruneKernels"]),
     // SVG charts for the HTML report (issue 6): Swift Charts is Apple-only, nothing here plots.
     .target(name: "AutoPrunePlot"),
     .target(name: "AutoPruneReport", dependencies: ["AutoPrunePlot", "AutoPrune"]),

@@ -25,13 +25,33 @@ final class BLAS: @unchecked Sendable {
 
   /// The loaded library, or nil when none of the candidates provides `cblas_sgemm`.
   static let shared: BLAS? = {
+    configureCoreType()
     for path in candidates {
       if let blas = BLAS(path: path) { return blas }
     }
     return nil
   }()
 
+  /// OpenBLAS picks its kernels from a table of the CPUs it knew when it was released; on a
+  /// newer one it falls back to its oldest x86-64 kernels ("Prescott": measured 36 GFLOP/s on
+  /// 1024³ on an Intel Xeon family 6 model 207, 193 with `OPENBLAS_CORETYPE=SkylakeX`). Its
+  /// dynamic-architecture builds (Debian's) read `OPENBLAS_CORETYPE` when the library loads, so
+  /// it is set here, before `dlopen`, from the instruction set our own kernels detected, unless
+  /// the user set it.
+  static func configureCoreType() {
+    #if arch(x86_64)
+      guard getenv("OPENBLAS_CORETYPE") == nil else { return }
+      switch InstructionSet.best {
+      case .avx512: setenv("OPENBLAS_CORETYPE", "SkylakeX", 0)
+      case .avx2: setenv("OPENBLAS_CORETYPE", "Haswell", 0)
+      case .baseline: break
+      }
+    #endif
+  }
+
   let path: String
+  /// `openblas_get_corename()`: the kernel family the library runs.
+  let coreName: String?
   private let sgemmFunction: SGEMM
   private let setThreadsFunction: SetThreads?
 
@@ -46,6 +66,8 @@ final class BLAS: @unchecked Sendable {
     setThreadsFunction = dlsym(handle, "openblas_set_num_threads").map {
       unsafeBitCast($0, to: SetThreads.self)
     }
+    typealias CoreName = @convention(c) () -> UnsafeMutablePointer<CChar>?
+    coreName = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }.map { String(cString: $0) }
     // Threads come from GEMM's own split (see `GEMM.blasInParts`), never from OpenBLAS.
     setThreads(1)
   }

@@ -1,3 +1,5 @@
+import CAutoPruneKernels
+
 /// Forward of a convolution read straight from zero-padded input planes, one 6 × 32 register
 /// tile of outputs at a time, with the bias, a residual and a ReLU applied as the outputs are
 /// written. A stride-s convolution arrives as the s² polyphase planes of its padded input
@@ -67,9 +69,9 @@ public enum DirectShiftedConvolution {
       let width = narrow ? 2 * columns : columns, stride = roundUp(span, to: width)
       for col0 in Swift.stride(from: 0, to: span, by: width) {
         if narrow {
-          narrowTile(a, padded + col0, planeStride: planeStride, channels: channels, offsets: offsets, taps: taps, into: scratch + col0, ldc: stride)
+          ap_conv_narrow_tile(a, padded + col0, planeStride, channels, offsets, taps, scratch + col0, stride)
         } else {
-          tile(a, padded + col0, planeStride: planeStride, channels: channels, offsets: offsets, taps: taps, into: scratch + col0, ldc: stride)
+          ap_conv_tile(a, padded + col0, planeStride, channels, offsets, taps, scratch + col0, stride)
         }
       }
       // The epilogue row by row of the image: contiguous runs, so it vectorises.
@@ -92,86 +94,5 @@ public enum DirectShiftedConvolution {
         }
       }
     }
-  }
-
-  /// c[0..<6, 0..<32] = Σ_t Σ_ch a[t][ch][0..<6] ⊗ b[ch · planeStride + offsets[t] ..< +32].
-  @inline(__always)
-  static func tile(
-    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, planeStride: Int, channels: Int,
-    offsets: UnsafePointer<Int>, taps: Int, into c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
-    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
-    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
-    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
-    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
-    var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
-    var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
-    var ap = a
-    let step = planeStride * MemoryLayout<Float>.stride
-    for t in 0..<taps {
-      var bp = UnsafeRawPointer(b + offsets[t])
-      for _ in 0..<channels {
-        let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
-        let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        var x = SIMD16<Float>(repeating: ap[0])
-        BuiltinGEMM.fused(&c00, x, b0); BuiltinGEMM.fused(&c01, x, b1)
-        x = SIMD16<Float>(repeating: ap[1])
-        BuiltinGEMM.fused(&c10, x, b0); BuiltinGEMM.fused(&c11, x, b1)
-        x = SIMD16<Float>(repeating: ap[2])
-        BuiltinGEMM.fused(&c20, x, b0); BuiltinGEMM.fused(&c21, x, b1)
-        x = SIMD16<Float>(repeating: ap[3])
-        BuiltinGEMM.fused(&c30, x, b0); BuiltinGEMM.fused(&c31, x, b1)
-        x = SIMD16<Float>(repeating: ap[4])
-        BuiltinGEMM.fused(&c40, x, b0); BuiltinGEMM.fused(&c41, x, b1)
-        x = SIMD16<Float>(repeating: ap[5])
-        BuiltinGEMM.fused(&c50, x, b0); BuiltinGEMM.fused(&c51, x, b1)
-        ap += rows
-        bp += step
-      }
-    }
-    store(c, c00, c01)
-    store(c + ldc, c10, c11)
-    store(c + 2 * ldc, c20, c21)
-    store(c + 3 * ldc, c30, c31)
-    store(c + 4 * ldc, c40, c41)
-    store(c + 5 * ldc, c50, c51)
-  }
-
-  /// c[0..<2, 0..<64] from the first two lanes of each 6-output group of `a`.
-  @inline(__always)
-  static func narrowTile(
-    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, planeStride: Int, channels: Int,
-    offsets: UnsafePointer<Int>, taps: Int, into c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
-    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c02 = SIMD16<Float>(), c03 = SIMD16<Float>()
-    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c12 = SIMD16<Float>(), c13 = SIMD16<Float>()
-    var ap = a
-    let step = planeStride * MemoryLayout<Float>.stride
-    for t in 0..<taps {
-      var bp = UnsafeRawPointer(b + offsets[t])
-      for _ in 0..<channels {
-        let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
-        let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        let b2 = bp.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
-        let b3 = bp.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
-        var x = SIMD16<Float>(repeating: ap[0])
-        BuiltinGEMM.fused(&c00, x, b0); BuiltinGEMM.fused(&c01, x, b1); BuiltinGEMM.fused(&c02, x, b2); BuiltinGEMM.fused(&c03, x, b3)
-        x = SIMD16<Float>(repeating: ap[1])
-        BuiltinGEMM.fused(&c10, x, b0); BuiltinGEMM.fused(&c11, x, b1); BuiltinGEMM.fused(&c12, x, b2); BuiltinGEMM.fused(&c13, x, b3)
-        ap += rows
-        bp += step
-      }
-    }
-    store(c, c00, c01)
-    store(c + columns, c02, c03)
-    store(c + ldc, c10, c11)
-    store(c + ldc + columns, c12, c13)
-  }
-
-  @inline(__always)
-  static func store(_ row: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
-    let raw = UnsafeMutableRawPointer(row)
-    raw.storeBytes(of: lo, as: SIMD16<Float>.self)
-    raw.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
   }
 }

@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
     runOptions.apply()
     let chosen = Set(only.split(separator: ",").map(String.init))
     let budget = quick ? 0.15 : 0.6
-    print("autoprune bench: \(Parallel.threads) threads, build \(Info.buildTarget)\n")
+    print("autoprune bench: \(CPUDescription.summary), \(Parallel.threads) threads, kernels \(Info.kernels), build \(Info.buildTarget)\n")
     var json: [String: Any] = ["command": "bench", "threads": Parallel.threads]
     if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }

@@ -9,17 +9,25 @@ struct Info: ParsableCommand {
 
   @OptionGroup var runOptions: RunOptions
 
+  /// How the Swift code was compiled. The vector kernels are chosen at run time whatever it
+  /// says (`kernels`).
   static var buildTarget: String {
     #if AUTOPRUNE_NATIVE
-      let cpu = "native (this build's host CPU)"
+      return "native (-target-cpu native)"
     #else
-      let cpu = "generic (no -target-cpu; built-in GEMM is slower: use scripts/build.sh)"
+      return "generic"
     #endif
-    #if AUTOPRUNE_FMA
-      return cpu + ", FMA"
-    #else
-      return cpu
-    #endif
+  }
+
+  /// The kernel set in use and what else the CPU runs.
+  static var kernels: String {
+    "\(InstructionSet.active) (this CPU runs \(InstructionSet.supported.map(\.description).joined(separator: ", ")))"
+  }
+
+  /// The GEMM backend, with OpenBLAS's library and core type when it is the one.
+  static var gemmBackend: String {
+    guard GEMM.backend == .blas else { return GEMM.backend.rawValue }
+    return "blas (\(GEMM.blasLibrary ?? "?"), core \(GEMM.blasCore ?? "unknown"))"
   }
 
   func run() throws {
@@ -27,8 +35,10 @@ struct Info: ParsableCommand {
     let system = MNISTFormat.isPresent(in: BundledData.systemFashionMNIST) ? BundledData.systemFashionMNIST : nil
     let rows: [(String, String)] = [
       ("version", AutoPruneVersion.string),
+      ("CPU", CPUDescription.summary),
+      ("vector kernels", Info.kernels),
       ("build target", Info.buildTarget),
-      ("GEMM backend", GEMM.backend.rawValue + (GEMM.backend == .blas ? " (\(GEMM.blasLibrary ?? "?"))" : "")),
+      ("GEMM backend", Info.gemmBackend),
       ("GEMM available", GEMM.availableBackends.map(\.rawValue).joined(separator: ", ")),
       ("threads", "\(Parallel.threads) of \(Parallel.coreCount) cores"),
       ("full Fashion-MNIST", system ?? "not found (apt-get install dataset-fashion-mnist)"),
@@ -40,6 +50,7 @@ struct Info: ParsableCommand {
       Output.json([
         "command": "info", "version": AutoPruneVersion.string, "gemm": GEMM.backend.rawValue,
         "threads": Parallel.threads, "build_target": Info.buildTarget,
+        "cpu": CPUDescription.summary, "kernels": InstructionSet.active.description,
         "fashion_mnist": system ?? NSNull(), "bundled": BundledData.directory ?? NSNull(),
       ])
     }

@@ -86,6 +86,12 @@ struct RunOptions: ParsableArguments {
 
   func validate() throws {
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    if let problem = GEMM.environmentProblem { throw ValidationError(problem) }
+    do {
+      try InstructionSet.applyEnvironment()
+    } catch {
+      throw ValidationError(error.message)
+    }
   }
 
   func apply() {

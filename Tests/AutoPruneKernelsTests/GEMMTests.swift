@@ -48,37 +48,55 @@ final class GEMMTests: XCTestCase {
   private let awkwardShapes = [(1, 1, 1), (7, 13, 5), (257, 129, 65), (6, 32, 300), (33, 1, 17), (1, 70, 3), (100, 300, 784)]
 
   func testEveryBackendMatchesReferenceOnAwkwardShapesAllTransposes() {
-    for backend in GEMM.availableBackends {
-      for ta in [Transpose.none, .transposed] {
-        for tb in [Transpose.none, .transposed] {
-          for (m, n, k) in awkwardShapes { check(backend, ta, tb, m: m, n: n, k: k) }
+    InstructionSet.forEachSupported { _ in
+      for backend in GEMM.availableBackends {
+        for ta in [Transpose.none, .transposed] {
+          for tb in [Transpose.none, .transposed] {
+            for (m, n, k) in awkwardShapes { check(backend, ta, tb, m: m, n: n, k: k) }
+          }
+        }
+      }
+    }
+  }
+
+  /// Shapes of the per-call regime (thin products, long k, ragged edges in both directions),
+  /// the B-in-place path (m ≤ 96, row-major B) and several k blocks.
+  func testEveryKernelSetOnThinAndBlockedShapes() {
+    InstructionSet.forEachSupported { _ in
+      for (m, n, k) in [(2, 500, 6400), (50, 20, 96), (20, 96, 50), (96, 64, 513), (97, 65, 257), (5, 33, 1000)] {
+        for ta in [Transpose.none, .transposed] {
+          for tb in [Transpose.none, .transposed] { check(.builtin, ta, tb, m: m, n: n, k: k, beta: 1, pad: 2) }
         }
       }
     }
   }
 
   func testStridesAlphaAndBeta() {
-    for backend in GEMM.availableBackends {
-      check(backend, .none, .none, m: 19, n: 37, k: 23, alpha: 0.5, beta: 2, pad: 3)
-      check(backend, .transposed, .transposed, m: 64, n: 40, k: 300, alpha: -1, beta: 1, pad: 5)
-      check(backend, .none, .transposed, m: 5, n: 3, k: 0, beta: 0.5)
+    InstructionSet.forEachSupported { _ in
+      for backend in GEMM.availableBackends {
+        check(backend, .none, .none, m: 19, n: 37, k: 23, alpha: 0.5, beta: 2, pad: 3)
+        check(backend, .transposed, .transposed, m: 64, n: 40, k: 300, alpha: -1, beta: 1, pad: 5)
+        check(backend, .none, .transposed, m: 5, n: 3, k: 0, beta: 0.5)
+      }
     }
   }
 
   func testBuiltinIsIdenticalForAnyThreadCount() {
-    let m = 97, n = 150, k = 513
-    let a = fill(m * k, seed: 4), b = fill(k * n, seed: 5)
-    var results: [[Float]] = []
-    let saved = Parallel.threads
-    defer { Parallel.threads = saved }
-    for threads in [1, 2, 3] {
-      Parallel.threads = threads
-      var c = [Float](repeating: 0, count: m * n)
-      GEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n, using: .builtin)
-      results.append(c)
+    InstructionSet.forEachSupported { _ in
+      let m = 97, n = 150, k = 513
+      let a = fill(m * k, seed: 4), b = fill(k * n, seed: 5)
+      var results: [[Float]] = []
+      let saved = Parallel.threads
+      defer { Parallel.threads = saved }
+      for threads in [1, 2, 3] {
+        Parallel.threads = threads
+        var c = [Float](repeating: 0, count: m * n)
+        GEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n, using: .builtin)
+        results.append(c)
+      }
+      XCTAssertEqual(results[0], results[1], "\(InstructionSet.active)")
+      XCTAssertEqual(results[0], results[2], "\(InstructionSet.active)")
     }
-    XCTAssertEqual(results[0], results[1])
-    XCTAssertEqual(results[0], results[2])
   }
 
   func testReferenceOnAHandWorkedProduct() {

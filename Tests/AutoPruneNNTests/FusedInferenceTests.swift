@@ -42,11 +42,13 @@ final class FusedInferenceTests: XCTestCase {
       (1, 1, 3, 1, 5, 4, 1), (2, 7, 3, 1, 8, 8, 3), (3, 14, 3, 1, 9, 34, 2), (2, 16, 3, 1, 9, 34, 2), (7, 13, 3, 0, 6, 7, 5),
       (8, 2, 5, 2, 11, 5, 4), (13, 6, 1, 0, 3, 3, 3), (4, 8, 5, 0, 7, 9, 1), (5, 5, 3, 2, 1, 1, 2),
     ]
-    for (i, t) in cases.enumerated() {
-      let conv = Conv2D(t.c, t.o, kernelSize: t.k, padding: t.p, bias: i % 2 == 0, rng: RandomSource(seed: UInt64(40 + i)))
-      if !conv.hasBias { conv.bias.value = Tensor(shape: [t.o]) }
-      let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(60 + i))
-      assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "case \(t)")
+    InstructionSet.forEachSupported { set in
+      for (i, t) in cases.enumerated() {
+        let conv = Conv2D(t.c, t.o, kernelSize: t.k, padding: t.p, bias: i % 2 == 0, rng: RandomSource(seed: UInt64(40 + i)))
+        if !conv.hasBias { conv.bias.value = Tensor(shape: [t.o]) }
+        let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(60 + i))
+        assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "\(set) case \(t)")
+      }
     }
   }
 
@@ -58,10 +60,12 @@ final class FusedInferenceTests: XCTestCase {
       (3, 7, 3, 1, 9, 8, 2, 2), (2, 16, 1, 0, 8, 8, 3, 2), (3, 5, 3, 0, 21, 35, 2, 2), (2, 4, 3, 2, 19, 40, 1, 2), (5, 13, 3, 1, 7, 7, 1, 2), (4, 5, 5, 2, 11, 9, 2, 3),
       (1, 2, 3, 0, 6, 7, 1, 2), (16, 32, 3, 1, 32, 32, 2, 2), (2, 3, 7, 3, 10, 9, 1, 2),
     ]
-    for (i, t) in cases.enumerated() {
-      let conv = Conv2D(t.c, t.o, kernelSize: t.k, stride: t.s, padding: t.p, rng: RandomSource(seed: UInt64(90 + i)))
-      let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(100 + i))
-      assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "case \(t)")
+    InstructionSet.forEachSupported { set in
+      for (i, t) in cases.enumerated() {
+        let conv = Conv2D(t.c, t.o, kernelSize: t.k, stride: t.s, padding: t.p, rng: RandomSource(seed: UInt64(90 + i)))
+        let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(100 + i))
+        assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "\(set) case \(t)")
+      }
     }
   }
 

@@ -1,0 +1,88 @@
+import CAutoPruneKernels
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The instruction set the vector kernels (GEMM, direct convolution, weight gradients) run on.
+///
+/// Each kernel is compiled once per instruction set in the C target `CAutoPruneKernels` and the
+/// best one the CPU and the operating system support is used, so one binary is fast on every
+/// machine whatever flags it was built with. Tests and `autoprune bench` select the others to
+/// compare them; `AUTOPRUNE_KERNELS=avx512|avx2|baseline` does the same for a whole run.
+///
+/// ```swift
+/// print(InstructionSet.active)        // avx512 on a Zen 4 or a Sapphire Rapids
+/// ```
+public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertible {
+  /// The build's baseline: SSE2 on x86-64, NEON on arm64 (4-float vectors).
+  case baseline = 0
+  /// AVX2 with FMA (8-float vectors, 16 registers).
+  case avx2 = 1
+  /// AVX-512 F/VL/BW/DQ with FMA (16-float vectors, 32 registers).
+  case avx512 = 2
+
+  /// The widest instruction set this machine runs.
+  public static var best: InstructionSet { InstructionSet(rawValue: ap_isa_best()) ?? .baseline }
+
+  /// Instruction sets this machine runs, narrowest first.
+  public static var supported: [InstructionSet] { allCases.filter(\.isSupported) }
+
+  /// Whether this machine runs `self`.
+  public var isSupported: Bool { ap_isa_supported(rawValue) != 0 }
+
+  /// The instruction set in use; setting one the machine lacks is a programming error, so check
+  /// `isSupported` first (`select(named:)` does, for user input).
+  public static var active: InstructionSet {
+    get { InstructionSet(rawValue: ap_isa_selected()) ?? .baseline }
+    set { precondition(ap_isa_select(newValue.rawValue) != 0, "\(newValue) kernels are not supported on this CPU") }
+  }
+
+  public var description: String { String(cString: ap_isa_name(rawValue)) }
+
+  /// Selects the instruction set called `name` (as `description` prints it, or `best`).
+  /// Throws a message naming what this machine supports when it is unknown or unsupported.
+  public static func select(named name: String) throws(InstructionSetError) {
+    if name == "best" {
+      active = best
+      return
+    }
+    guard let chosen = allCases.first(where: { $0.description == name }) else {
+      throw InstructionSetError(message: "unknown kernel set '\(name)' (choose from best, \(supported.map(\.description).joined(separator: ", ")))")
+    }
+    guard chosen.isSupported else {
+      throw InstructionSetError(message: "\(name) kernels do not run on this CPU (it runs \(supported.map(\.description).joined(separator: ", ")))")
+    }
+    active = chosen
+  }
+
+  /// Runs `body` once with each instruction set this machine supports active, then restores
+  /// the one in use: how tests check every variant that can run here against a reference, and
+  /// how `bench` compares them. Not for use while other threads run kernels.
+  public static func forEachSupported(_ body: (InstructionSet) throws -> Void) rethrows {
+    let saved = active
+    defer { active = saved }
+    for set in supported {
+      active = set
+      try body(set)
+    }
+  }
+
+  /// Applies `AUTOPRUNE_KERNELS` when set.
+  public static func applyEnvironment() throws(InstructionSetError) {
+    guard let raw = getenv("AUTOPRUNE_KERNELS") else { return }
+    do {
+      try select(named: String(cString: raw))
+    } catch {
+      throw InstructionSetError(message: "AUTOPRUNE_KERNELS: \(error.message)")
+    }
+  }
+}
+
+/// A kernel set named by the user that does not exist or does not run here.
+public struct InstructionSetError: Error, CustomStringConvertible {
+  public let message: String
+  public var description: String { message }
+}

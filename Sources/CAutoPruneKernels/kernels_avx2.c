@@ -1,0 +1,161 @@
+// AVX2 + FMA kernels: 16 ymm registers, so each 6 × 32 tile runs as two 6 × 16 halves
+// (12 accumulators each) over the same packed A.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernel_table.h"
+#include "pack_body.h"
+
+#define TARGET __attribute__((target("avx2,fma")))
+
+AP_DEFINE_PACKING(avx2, TARGET)
+
+TARGET static inline __m256i lane_mask8(long count) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count < 0 ? 0 : count > 8 ? 8 : count)), lanes);
+}
+
+// c[r][0..<cols] += acc[r] (cols ≤ 16) for r < rows.
+TARGET static inline void add_half(float *c, long ldc, long rows, long cols, __m256 acc[AP_MR][2]) {
+  if (rows == AP_MR && cols == 16) {
+    for (int r = 0; r < AP_MR; r++) {
+      float *row = c + r * ldc;
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    }
+    return;
+  }
+  __m256i m0 = lane_mask8(cols), m1 = lane_mask8(cols - 8);
+  for (int r = 0; r < AP_MR; r++) {
+    if (r >= rows) break;
+    float *row = c + r * ldc;
+    _mm256_maskstore_ps(row, m0, _mm256_add_ps(_mm256_maskload_ps(row, m0), acc[r][0]));
+    _mm256_maskstore_ps(row + 8, m1, _mm256_add_ps(_mm256_maskload_ps(row + 8, m1), acc[r][1]));
+  }
+}
+
+TARGET static void gemm_strip_avx2(long kb, const float *a, long row_strips, long rows, const float *b,
+                                   long b_stride, float *c, long ldc, long cols) {
+  for (long s = 0; s < row_strips; s++) {
+    long left = rows - s * AP_MR;
+    for (long half = 0; half < 2 && half * 16 < cols; half++) {
+      const float *ap = a + s * AP_MR * kb, *bp = b + half * 16;
+      __m256 acc[AP_MR][2];
+      for (int r = 0; r < AP_MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+      for (long p = 0; p < kb; p++) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+        for (int r = 0; r < AP_MR; r++) {
+          __m256 x = _mm256_broadcast_ss(ap + r);
+          acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        }
+        ap += AP_MR;
+        bp += b_stride;
+      }
+      long width = cols - half * 16;
+      add_half(c + s * AP_MR * ldc + half * 16, ldc, left < AP_MR ? left : AP_MR, width < 16 ? width : 16, acc);
+    }
+  }
+}
+
+TARGET static void conv_tile_avx2(const float *a, const float *b, long plane_stride, long channels,
+                                  const long *offsets, long taps, float *c, long ldc) {
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[AP_MR][2];
+    for (int r = 0; r < AP_MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const float *ap = a;
+    for (long t = 0; t < taps; t++) {
+      const float *bp = b + offsets[t] + 16 * half;
+      for (long ch = 0; ch < channels; ch++) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+        for (int r = 0; r < AP_MR; r++) {
+          __m256 x = _mm256_broadcast_ss(ap + r);
+          acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        }
+        ap += AP_MR;
+        bp += plane_stride;
+      }
+    }
+    for (int r = 0; r < AP_MR; r++) {
+      _mm256_storeu_ps(c + r * ldc + 16 * half, acc[r][0]);
+      _mm256_storeu_ps(c + r * ldc + 16 * half + 8, acc[r][1]);
+    }
+  }
+}
+
+TARGET static void conv_narrow_tile_avx2(const float *a, const float *b, long plane_stride, long channels,
+                                         const long *offsets, long taps, float *c, long ldc) {
+  for (int half = 0; half < 2; half++) {
+    __m256 acc[2][4];
+    for (int r = 0; r < 2; r++)
+      for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();
+    const float *ap = a;
+    for (long t = 0; t < taps; t++) {
+      const float *bp = b + offsets[t] + 32 * half;
+      for (long ch = 0; ch < channels; ch++) {
+        __m256 bv[4];
+        for (int q = 0; q < 4; q++) bv[q] = _mm256_loadu_ps(bp + 8 * q);
+        for (int r = 0; r < 2; r++) {
+          __m256 x = _mm256_broadcast_ss(ap + r);
+          for (int q = 0; q < 4; q++) acc[r][q] = _mm256_fmadd_ps(x, bv[q], acc[r][q]);
+        }
+        ap += AP_MR;
+        bp += plane_stride;
+      }
+    }
+    for (int r = 0; r < 2; r++)
+      for (int q = 0; q < 4; q++) _mm256_storeu_ps(c + r * ldc + 32 * half + 8 * q, acc[r][q]);
+  }
+}
+
+TARGET static inline float sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Tiles of 3 outputs × 4 (channel, tap) rows: 12 accumulators, 7 loads per 12 FMAs.
+#define WG_O 3
+#define WG_J 4
+
+TARGET static void conv_weight_gradient_avx2(const float *dy, long dy_channel, long dy_sample, const float *x,
+                                             const long *x_rows, long x_sample, long samples, long span,
+                                             long outputs, long pairs, float *dw, long ldw) {
+  for (long o0 = 0; o0 < outputs; o0 += WG_O) {
+    long on = outputs - o0 < WG_O ? outputs - o0 : WG_O;
+    for (long j0 = 0; j0 < pairs; j0 += WG_J) {
+      long jn = pairs - j0 < WG_J ? pairs - j0 : WG_J;
+      long dyo[WG_O], xr[WG_J];
+      for (int i = 0; i < WG_O; i++) dyo[i] = (o0 + (i < on ? i : on - 1)) * dy_channel;
+      for (int i = 0; i < WG_J; i++) xr[i] = x_rows[j0 + (i < jn ? i : jn - 1)];
+      __m256 acc[WG_O][WG_J];
+      for (int i = 0; i < WG_O; i++)
+        for (int j = 0; j < WG_J; j++) acc[i][j] = _mm256_setzero_ps();
+      for (long s = 0; s < samples; s++) {
+        const float *d = dy + s * dy_sample, *xs = x + s * x_sample;
+        for (long k = 0; k < span; k += 8) {
+          __m256 g[WG_O];
+          for (int i = 0; i < WG_O; i++) g[i] = _mm256_loadu_ps(d + dyo[i] + k);
+          for (int j = 0; j < WG_J; j++) {
+            __m256 v = _mm256_loadu_ps(xs + xr[j] + k);
+            for (int i = 0; i < WG_O; i++) acc[i][j] = _mm256_fmadd_ps(g[i], v, acc[i][j]);
+          }
+        }
+      }
+      for (int i = 0; i < WG_O; i++) {
+        if (i >= on) break;
+        for (int j = 0; j < WG_J; j++) {
+          if (j >= jn) break;
+          dw[(o0 + i) * ldw + j0 + j] += sum8(acc[i][j]);
+        }
+      }
+    }
+  }
+}
+
+const ap_kernel_table ap_kernels_avx2 = {
+    gemm_strip_avx2, pack_a_avx2, pack_b_avx2, conv_tile_avx2, conv_narrow_tile_avx2, conv_weight_gradient_avx2,
+};
+#endif

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+
+import AutoPruneKernels
+
+final class InstructionSetTests: XCTestCase {
+  /// What CPUID chose agrees with the flags Linux reports (which also reflect OS support).
+  func testBestSetMatchesTheFlagsInProcCPUInfo() throws {
+    #if arch(x86_64) && os(Linux)
+      let text = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+      let flagsLine = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("flags") })
+      let flags = Set(flagsLine.split(separator: ":")[1].split(separator: " ").map(String.init))
+      let expected: InstructionSet =
+        flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl", "fma"]) ? .avx512
+        : flags.isSuperset(of: ["avx2", "fma"]) ? .avx2 : .baseline
+      XCTAssertEqual(InstructionSet.best, expected)
+    #else
+      throw XCTSkip("checked against /proc/cpuinfo flags on Linux x86-64 only")
+    #endif
+  }
+
+  func testSupportedSetsStartAtTheBaselineAndEndAtTheBest() {
+    XCTAssertEqual(InstructionSet.supported.first, .baseline)
+    XCTAssertEqual(InstructionSet.supported.last, InstructionSet.best)
+  }
+
+  func testSelectingByNameSwitchesAndRefusesUnknownNames() throws {
+    let saved = InstructionSet.active
+    defer { InstructionSet.active = saved }
+    try InstructionSet.select(named: "baseline")
+    XCTAssertEqual(InstructionSet.active, .baseline)
+    try InstructionSet.select(named: "best")
+    XCTAssertEqual(InstructionSet.active, InstructionSet.best)
+    XCTAssertThrowsError(try InstructionSet.select(named: "sse9")) { error in
+      XCTAssertTrue("\(error)".contains("unknown kernel set 'sse9'"), "\(error)")
+    }
+    if !InstructionSet.avx512.isSupported {
+      XCTAssertThrowsError(try InstructionSet.select(named: "avx512")) { error in
+        XCTAssertTrue("\(error)".contains("do not run on this CPU"), "\(error)")
+      }
+    }
+  }
+}
