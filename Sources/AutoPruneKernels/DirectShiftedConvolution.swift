@@ -95,4 +95,16 @@ public enum DirectShiftedConvolution {
       }
     }
   }
+
+  /// Weight gradient of a stride-1 convolution over a block of samples, as correlations of long
+  /// rows: `dW[o·ldw + j] += Σ_s Σ_{k < span} dY[s·dYSample + o·dYChannel + k] ·
+  /// x[s·xSample + xRows[j] + k]` for o < outputs, j < xRows.count. `span` is a multiple of 16,
+  /// and every row must be readable for `span` floats (dY zero where x runs past the image).
+  public static func weightGradient(
+    dY: UnsafePointer<Float>, dYChannel: Int, dYSample: Int, x: UnsafePointer<Float>, xRows: UnsafePointer<Int>, rows: Int,
+    xSample: Int, samples: Int, span: Int, outputs: Int, into dW: UnsafeMutablePointer<Float>, ldw: Int
+  ) {
+    precondition(span % 16 == 0, "weightGradient: span \(span) is not a multiple of 16")
+    ap_conv_weight_gradient(dY, dYChannel, dYSample, x, xRows, xSample, samples, span, outputs, rows, dW, ldw)
+  }
 }

@@ -75,13 +75,34 @@ public final class Conv2D: Layer, InputGradientOptional {
     return (samples, chunks, max(1, min(Parallel.available, chunks)))
   }
 
-  /// Backward's shifted-GEMM lowering (`ShiftedConvolution`) for stride-1 convolutions over 8 or
-  /// more channels (ResNet/VGG 3×3, LeNet-5's conv2); with fewer input channels each tap's GEMM
-  /// would be too thin (k = channels), so those (the first layers) keep im2col. Measured when the
-  /// forward ran the same lowering, one thread, 128 samples: LeNet-5 conv2 (20→50, 5×5 on 12×12)
-  /// 6.7 → 6.4 ms, thinned to 11→23 2.6 → 2.0 ms. One sample at a time keeps im2col too: there
-  /// the k² small GEMM calls cost more than the one im2col product (LeNet-5 at batch 1: 98 → 123 µs).
-  public func usesShiftedLowering(batch: Int) -> Bool { stride == 1 && inputChannels >= 8 && batch >= 4 }
+  /// How backward is computed: chosen per shape (`automatic`), or forced (the benchmark and
+  /// tests compare the two). A forced `shifted` that cannot run (stride ≠ 1, padding ≥ kernel)
+  /// falls back to im2col.
+  public var backwardLowering = ConvolutionLowering.automatic
+
+  /// Whether backward runs the shifted lowering (`ShiftedConvolution`: the weight gradient as
+  /// row correlations over blocks of samples, the input gradient as a direct convolution of dY
+  /// where that pays, `usesShiftedInputGradient`) rather than im2col + GEMM. It needs stride 1
+  /// and padding < kernel, and is the automatic choice wherever it can run: measured with
+  /// `autoprune bench --only conv` (AMD EPYC family 25 model 17, AVX-512, 2 threads) the weight
+  /// gradient of LeNet-5's conv1 took 1.3 ms against im2col's 2.0, ResNet-20's 16-channel 3 × 3
+  /// convolution forward+backward 12 ms against 21, and LeNet-5's conv2 3.0 against 2.8 (a tie).
+  public func usesShiftedLowering(batch: Int) -> Bool {
+    guard stride == 1, padding < kernelSize else { return false }
+    return backwardLowering != .im2col
+  }
+
+  /// Whether the input gradient runs as the direct convolution of dY padded by k − 1 − p
+  /// (`ShiftedConvolution.inputGradientConvolution`) rather than im2col's GEMM and col2im. That
+  /// convolution computes every input position from a full window of dY, most of it zero
+  /// padding when the kernel is large for the image: LeNet-5's conv2 (5 × 5, 8 × 8 outputs)
+  /// reads 64 real outputs per 192 computed and took 4.4 ms against im2col's 2.9 (AVX-512, 2
+  /// threads, batch 100); ResNet's 3 × 3 convolutions waste 6–20% and win. The rule: direct when
+  /// at least 60% of the computed positions are real.
+  public func usesShiftedInputGradient(for g: ConvGeometry) -> Bool {
+    guard let transposed = shifted(for: g).inputGradientConvolution else { return false }
+    return 10 * g.outputHeight * g.outputWidth >= 6 * transposed.span
+  }
 
   func shifted(for g: ConvGeometry) -> ShiftedConvolution {
     ShiftedConvolution(
@@ -180,7 +201,20 @@ public final class Conv2D: Layer, InputGradientOptional {
     let x = cachedInput
     precondition(x.shape.count == 4, "Conv2D.backward before a training forward")
     let g = geometry(for: Array(x.shape.dropFirst()))
-    if usesShiftedLowering(batch: x.shape[0]) { return shiftedBackward(dY, x, g) }
+    let shiftedWeights = usesShiftedLowering(batch: x.shape[0])
+    let shiftedInput = computesInputGradient && shiftedWeights && usesShiftedInputGradient(for: g)
+    var dX = Tensor(shape: [0])
+    if shiftedWeights { dX = shiftedBackward(dY, x, g, inputGradient: shiftedInput) }
+    if !shiftedWeights || (computesInputGradient && !shiftedInput) {
+      let im2colDX = im2colBackward(dY, x, g, weightGradient: !shiftedWeights)
+      if computesInputGradient { dX = im2colDX }
+    }
+    return dX
+  }
+
+  /// Weight and bias gradients (when `weightGradient`) and the input gradient (when the layer
+  /// computes it) through im2col + GEMM, a chunk of samples at a time.
+  private func im2colBackward(_ dY: Tensor, _ x: Tensor, _ g: ConvGeometry, weightGradient: Bool) -> Tensor {
     let n = x.shape[0]
     let positions = g.outputPositions
     let imageSize = g.channels * g.height * g.width
@@ -199,7 +233,7 @@ public final class Conv2D: Layer, InputGradientOptional {
               dX.withUnsafeMutableBufferPointer { dxBuffer in
                 let dWeights = pw.baseAddress!, dBiases = pb.baseAddress!, dxp = dxBuffer.baseAddress
                 Parallel.forEach(parts) { part in
-                  let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * samples * positions)
+                  let cols = UnsafeMutablePointer<Float>.allocate(capacity: weightGradient ? g.patchSize * samples * positions : 0)
                   let dProduct = UnsafeMutablePointer<Float>.allocate(capacity: o * samples * positions)
                   let dCols = UnsafeMutablePointer<Float>.allocate(capacity: needsInput ? g.patchSize * samples * positions : 0)
                   defer {
@@ -211,17 +245,19 @@ public final class Conv2D: Layer, InputGradientOptional {
                   for chunk in Parallel.share(of: chunks, part: part, parts: parts) {
                     let first = chunk * samples, count = min(samples, n - first)
                     let width = count * positions
-                    Im2Col.lower(xp + first * imageSize, batch: count, geometry: g, into: cols)
                     Layout.batchMajorToChannelMajor(
                       dyp + first * o * positions, batch: count, channels: o, positions: positions, into: dProduct)
-                    GEMM.multiply(
-                      .none, .transposed, m: o, n: g.patchSize, k: width, a: dProduct, lda: width, b: cols,
-                      ldb: width, beta: 1, c: dW, ldc: g.patchSize)
-                    for channel in 0..<o {
-                      let row = dProduct + channel * width
-                      var sum: Float = 0
-                      for j in 0..<width { sum += row[j] }
-                      dB[channel] += sum
+                    if weightGradient {
+                      Im2Col.lower(xp + first * imageSize, batch: count, geometry: g, into: cols)
+                      GEMM.multiply(
+                        .none, .transposed, m: o, n: g.patchSize, k: width, a: dProduct, lda: width, b: cols,
+                        ldb: width, beta: 1, c: dW, ldc: g.patchSize)
+                      for channel in 0..<o {
+                        let row = dProduct + channel * width
+                        var sum: Float = 0
+                        for j in 0..<width { sum += row[j] }
+                        dB[channel] += sum
+                      }
                     }
                     guard needsInput, let dxp else { continue }
                     GEMM.multiply(
@@ -236,8 +272,10 @@ public final class Conv2D: Layer, InputGradientOptional {
         }
       }
     }
-    Conv2D.accumulate(partialWeights, parts: parts, into: &weight.grad)
-    if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
+    if weightGradient {
+      Conv2D.accumulate(partialWeights, parts: parts, into: &weight.grad)
+      if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
+    }
     return dX
   }
 
@@ -319,43 +357,70 @@ public final class Conv2D: Layer, InputGradientOptional {
     }
   }
 
-  /// Each thread sums its samples' weight gradients in its own buffer (per tap); the buffers are
-  /// added in thread order, so results repeat exactly for a given thread count.
-  private func shiftedBackward(_ dY: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+  /// Each thread takes a contiguous share of the samples, a block of them at a time: pads the
+  /// block's inputs, lays out its dY rows, runs the weight-gradient kernel over the whole block
+  /// (one call, not k² GEMMs per sample) and the input gradient as a direct convolution of dY.
+  /// Each thread sums into its own partial gradient and the partials are added in thread order,
+  /// so results repeat exactly for a given thread count and kernel set.
+  private func shiftedBackward(_ dY: Tensor, _ x: Tensor, _ g: ConvGeometry, inputGradient: Bool) -> Tensor {
     let n = x.shape[0], plan = shifted(for: g), o = outputChannels
     let imageSize = g.channels * g.height * g.width, outputSize = o * plan.outputHeight * plan.outputWidth
     let parts = max(1, min(Parallel.available, n))
-    let tapCount = plan.taps * o * g.channels
-    var partialTaps = [Float](repeating: 0, count: parts * tapCount)
+    let weightCount = o * g.channels * plan.taps
+    var partialWeights = [Float](repeating: 0, count: parts * weightCount)
     var partialBiases = [Float](repeating: 0, count: parts * o)
-    let needsInput = computesInputGradient
-    var dX = Tensor(shape: needsInput ? x.shape : [0]) { _ in }  // every sample written whole
-    let taps = weight.effective.withPointer { plan.tapWeights($0) }
+    let transposed = inputGradient ? plan.inputGradientConvolution : nil
+    var dX = Tensor(shape: transposed != nil ? x.shape : [0]) { _ in }  // every sample written whole
+    let packedFlipped = transposed == nil ? [] : weight.effective.withPointer { plan.inputGradientWeights($0) }
+    let flippedOffsets = transposed?.offsets ?? []
+    let zeroBias = [Float](repeating: 0, count: g.channels)
+    let rows = plan.weightGradientRows
+    // Samples per block: the block's padded inputs and dY rows within ~384 KiB, so the kernel's
+    // passes over them (one per tile of outputs) stay in L2.
+    let bytesPerSample = 4 * (plan.gradientSampleStride + o * plan.spanRounded)
+    let block = max(1, min(n, 786_432 / bytesPerSample))
     x.withPointer { xp in
       dY.withPointer { dyp in
-        taps.withUnsafeBufferPointer { tp in
-          partialTaps.withUnsafeMutableBufferPointer { pt in
-            partialBiases.withUnsafeMutableBufferPointer { pb in
-              dX.withUnsafeMutableBufferPointer { dxBuffer in
-                let input = SharedPointer(UnsafeMutablePointer(mutating: xp)), gradient = SharedPointer(UnsafeMutablePointer(mutating: dyp))
-                let tapPointer = SharedPointer(UnsafeMutablePointer(mutating: tp.baseAddress!))
-                let dTaps = SharedPointer(pt.baseAddress!), dBiases = SharedPointer(pb.baseAddress!)
-                let dInput = dxBuffer.baseAddress.map { SharedPointer($0) }
-                Parallel.forEach(parts) { part in
-                  let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.channels * plan.paddedPlane)
-                  padded.initialize(repeating: 0, count: g.channels * plan.paddedPlane)
-                  let dYPadded = UnsafeMutablePointer<Float>.allocate(capacity: o * plan.span)
-                  dYPadded.initialize(repeating: 0, count: o * plan.span)
-                  let dXPadded = UnsafeMutablePointer<Float>.allocate(capacity: needsInput ? g.channels * plan.paddedPlane : 0)
-                  defer {
-                    padded.deallocate()
-                    dYPadded.deallocate()
-                    dXPadded.deallocate()
-                  }
-                  for s in Parallel.share(of: n, part: part, parts: parts) {
-                    plan.backward(
-                      input + s * imageSize, dY: gradient + s * outputSize, taps: tapPointer.base, padded: padded, dYPadded: dYPadded,
-                      dXPadded: dXPadded, dW: dTaps + part * tapCount, dB: dBiases + part * o, dX: dInput.map { $0 + s * imageSize })
+        partialWeights.withUnsafeMutableBufferPointer { pw in
+          partialBiases.withUnsafeMutableBufferPointer { pb in
+            dX.withUnsafeMutableBufferPointer { dxBuffer in
+              packedFlipped.withUnsafeBufferPointer { fp in
+                flippedOffsets.withUnsafeBufferPointer { fo in
+                  zeroBias.withUnsafeBufferPointer { zb in
+                    rows.withUnsafeBufferPointer { rp in
+                      let input = SharedPointer(UnsafeMutablePointer(mutating: xp)), gradient = SharedPointer(UnsafeMutablePointer(mutating: dyp))
+                      let dWeights = SharedPointer(pw.baseAddress!), dBiases = SharedPointer(pb.baseAddress!)
+                      let dInput = dxBuffer.baseAddress.map { SharedPointer($0) }
+                      let flipped = fp.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
+                      let flippedOffsetPointer = fo.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
+                      let zeros = SharedPointer(UnsafeMutablePointer(mutating: zb.baseAddress!))
+                      let rowPointer = SharedPointer(UnsafeMutablePointer(mutating: rp.baseAddress!))
+                      Parallel.forEach(parts) { part in
+                        let inputs = ScratchBuffer(zeroed: block * plan.gradientSampleStride)
+                        let gradients = ScratchBuffer(zeroed: block * o * plan.spanRounded)
+                        let paddedGradient = ScratchBuffer(zeroed: transposed?.paddedCount ?? 0)
+                        let scratch = ScratchBuffer(zeroed: transposed.map { DirectShiftedConvolution.scratchCount(span: $0.span) } ?? 0)
+                        let dW = dWeights + part * weightCount, dB = dBiases + part * o
+                        let share = Parallel.share(of: n, part: part, parts: parts)
+                        for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: block) {
+                          let count = min(block, share.upperBound - first)
+                          for i in 0..<count {
+                            plan.pad(input + (first + i) * imageSize, into: inputs.pointer + i * plan.gradientSampleStride)
+                            plan.scatterGradient(gradient + (first + i) * outputSize, into: gradients.pointer + i * o * plan.spanRounded, dB: dB)
+                          }
+                          DirectShiftedConvolution.weightGradient(
+                            dY: gradients.pointer, dYChannel: plan.spanRounded, dYSample: o * plan.spanRounded, x: inputs.pointer,
+                            xRows: rowPointer.base, rows: rows.count, xSample: plan.gradientSampleStride, samples: count,
+                            span: plan.spanRounded, outputs: o, into: dW, ldw: rows.count)
+                          guard let transposed, let dInput, let flipped, let flippedOffsetPointer else { continue }
+                          for s in first..<(first + count) {
+                            transposed.forwardDirect(
+                              gradient + s * outputSize, packed: flipped.base, offsets: flippedOffsetPointer.base, bias: zeros.base,
+                              residual: nil, relu: false, padded: paddedGradient.pointer, scratch: scratch.pointer, into: dInput + s * imageSize)
+                          }
+                        }
+                      }
+                    }
                   }
                 }
               }
@@ -364,19 +429,20 @@ public final class Conv2D: Layer, InputGradientOptional {
         }
       }
     }
-    // Back from [tap][out][in] to [out, in, ky, kx], parts in order.
-    weight.grad.withUnsafeMutableBufferPointer { gw in
-      for part in 0..<parts {
-        for t in 0..<plan.taps {
-          for oo in 0..<o {
-            for c in 0..<g.channels { gw[(oo * g.channels + c) * plan.taps + t] += partialTaps[part * tapCount + (t * o + oo) * g.channels + c] }
-          }
-        }
-      }
-    }
+    Conv2D.accumulate(partialWeights, parts: parts, into: &weight.grad)
     if hasBias { Conv2D.accumulate(partialBiases, parts: parts, into: &bias.grad) }
     return dX
   }
+}
+
+/// A convolution's backward lowering (`Conv2D.backwardLowering`).
+public enum ConvolutionLowering: String, Sendable, CaseIterable {
+  /// Chosen per shape by the layer.
+  case automatic
+  /// im2col + GEMM over cache-sized chunks of samples.
+  case im2col
+  /// Shifted planes: weight-gradient correlations and a direct convolution for dX.
+  case shifted
 }
 
 /// What an inference forward applies to a convolution's outputs as it writes them:

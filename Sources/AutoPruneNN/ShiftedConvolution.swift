@@ -15,9 +15,12 @@ import AutoPruneKernels
 /// Forward now reads the taps straight from the padded planes in `DirectShiftedConvolution`
 /// (one register tile over all taps, no packing of the image, each output stored once).
 ///
-/// Backward runs the same taps the other way: `dW_tap += dYpad · Xpad[offset …]ᵀ` and
-/// `dXpad[offset …] += W_tapᵀ · dYpad`, where dYpad is zero in the wasted columns so they add
-/// nothing.
+/// Backward (stride 1): the weight gradient is a correlation of long rows,
+/// `dW[o, c, t] = Σ_samples Σ_pos dYpad[o, pos] · Xpad[c, offset(t) + pos]`, summed by
+/// `ap_conv_weight_gradient` over a block of samples at once (dYpad is zero in the wasted
+/// columns, so they add nothing); the input gradient is the forward convolution of dY with the
+/// flipped, transposed filters (`inputGradientConvolution`). Both replaced k² GEMM calls per
+/// sample and direction, each packing its operands again (5,000 calls per LeNet-5 batch).
 ///
 /// A stride-s convolution (forward only) becomes the same thing over the s² polyphase planes of
 /// the padded image (`plane_ab[i][j] = padded[i·s + a][j·s + b]`): tap (ky, kx) reads plane
@@ -41,17 +44,6 @@ struct ShiftedConvolution {
   var paddedPlane: Int { rowCount * rowWidth + kernel }
   var taps: Int { kernel * kernel }
   var phases: Int { stride * stride }
-
-  /// `weight[out, in, ky, kx]` regrouped per tap: `[tap][out][in]`.
-  func tapWeights(_ weight: UnsafePointer<Float>) -> [Float] {
-    var out = [Float](repeating: 0, count: taps * outputs * channels)
-    for o in 0..<outputs {
-      for c in 0..<channels {
-        for t in 0..<taps { out[(t * outputs + o) * channels + c] = weight[(o * channels + c) * taps + t] }
-      }
-    }
-    return out
-  }
 
   /// Copies one image into the interior of `padded` (whose border is zero and stays so), split
   /// into its polyphase planes (`[phase][channel][plane]`) at stride > 1.
@@ -150,42 +142,58 @@ struct ShiftedConvolution {
       strips: strips, scratch: scratch, into: y)
   }
 
-  /// One sample's gradients: adds to `dW` (`[tap][out][in]`) and `dB`, and when `dX` is given
-  /// writes the input gradient there. `padded` (zero border), `dYPadded` (`outputs · span`, zero
-  /// in the wasted columns) and `dXPadded` (`channels · paddedPlane`) are scratch.
-  func backward(
-    _ image: UnsafePointer<Float>, dY: UnsafePointer<Float>, taps w: UnsafePointer<Float>,
-    padded: UnsafeMutablePointer<Float>, dYPadded: UnsafeMutablePointer<Float>, dXPadded: UnsafeMutablePointer<Float>,
-    dW: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>, dX: UnsafeMutablePointer<Float>?
-  ) {
-    pad(image, into: padded)
+  // MARK: Backward (stride 1)
+
+  /// Floats of one sample's padded input in a gradient block: the planes and 16 floats of slack,
+  /// because the weight-gradient kernel reads `spanRounded` floats from each tap's offset.
+  var gradientSampleStride: Int { channels * paddedPlane + 16 }
+  /// The output span rounded up to whole 16-float vectors (zeros past `span`).
+  var spanRounded: Int { (span + 15) / 16 * 16 }
+
+  /// Where the weight-gradient kernel reads row `c · taps + t` (input channel c seen by tap t) in
+  /// one sample's padded input: the order of PyTorch's `[out, in, ky, kx]` weight layout.
+  var weightGradientRows: [Int] {
+    (0..<channels).flatMap { c in (0..<taps).map { t in c * paddedPlane + offset(t) } }
+  }
+
+  /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of dY padded
+  /// by `kernel − 1 − padding`, with each filter's taps reversed and inputs and outputs swapped
+  /// (`dX[c, r, q] = Σ_o Σ_ky,kx W[o, c, k−1−ky, k−1−kx] · dYpad[o, r + ky, q + kx]`). So it runs
+  /// on the direct forward kernel, with no per-tap products. Nil where that padding would be
+  /// negative (padding ≥ kernel) or the stride is not 1.
+  var inputGradientConvolution: ShiftedConvolution? {
+    guard stride == 1, padding <= kernel - 1 else { return nil }
+    return ShiftedConvolution(
+      channels: outputs, outputs: channels, kernel: kernel, padding: kernel - 1 - padding, height: outputHeight, width: outputWidth)
+  }
+
+  /// `weight[out, in, ky, kx]` as the input-gradient convolution's packed weights: `[in][out]`
+  /// with the taps reversed, in `DirectShiftedConvolution.packWeights` order.
+  func inputGradientWeights(_ weight: UnsafePointer<Float>) -> [Float] {
+    var flipped = [Float](repeating: 0, count: outputs * channels * taps)
+    for o in 0..<outputs {
+      for c in 0..<channels {
+        for t in 0..<taps { flipped[(c * outputs + o) * taps + taps - 1 - t] = weight[(o * channels + c) * taps + t] }
+      }
+    }
+    return flipped.withUnsafeBufferPointer {
+      DirectShiftedConvolution.packWeights($0.baseAddress!, outputs: channels, channels: outputs, taps: taps, scale: nil)
+    }
+  }
+
+  /// One sample's dY (`[out, OH, OW]`) into the weight-gradient layout (`[out][spanRounded]`,
+  /// row r at r·Wp, whose other columns stay zero), adding each channel's sum to `dB`.
+  func scatterGradient(_ dY: UnsafePointer<Float>, into rows: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>) {
     for o in 0..<outputs {
       var sum: Float = 0
       for r in 0..<outputHeight {
-        let src = dY + (o * outputHeight + r) * outputWidth, dst = dYPadded + o * span + r * paddedWidth
+        let src = dY + (o * outputHeight + r) * outputWidth, dst = rows + o * spanRounded + r * paddedWidth
         for q in 0..<outputWidth {
           dst[q] = src[q]
           sum += src[q]
         }
       }
       dB[o] += sum
-    }
-    for t in 0..<taps {
-      GEMM.multiply(
-        .none, .transposed, m: outputs, n: channels, k: span, a: dYPadded, lda: span, b: padded + offset(t), ldb: paddedPlane,
-        beta: 1, c: dW + t * outputs * channels, ldc: channels)
-    }
-    guard let dX else { return }
-    dXPadded.update(repeating: 0, count: channels * paddedPlane)
-    for t in 0..<taps {
-      GEMM.multiply(
-        .transposed, .none, m: channels, n: span, k: outputs, a: w + t * outputs * channels, lda: channels, b: dYPadded, ldb: span,
-        beta: 1, c: dXPadded + offset(t), ldc: paddedPlane)
-    }
-    for c in 0..<channels {
-      for r in 0..<height {
-        (dX + (c * height + r) * width).update(from: dXPadded + c * paddedPlane + (r + padding) * paddedWidth + padding, count: width)
-      }
     }
   }
 }

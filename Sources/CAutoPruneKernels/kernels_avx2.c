@@ -116,41 +116,44 @@ TARGET static inline float sum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Tiles of 3 outputs × 4 (channel, tap) rows: 12 accumulators, 7 loads per 12 FMAs.
-#define WG_O 3
-#define WG_J 4
-
+// Tiles of 3 outputs × 4 (channel, tap) rows in named accumulators: with an array,
+// clang kept moving the accumulators between registers and the stack on every step.
 TARGET static void conv_weight_gradient_avx2(const float *dy, long dy_channel, long dy_sample, const float *x,
-                                             const long *x_rows, long x_sample, long samples, long span,
-                                             long outputs, long pairs, float *dw, long ldw) {
-  for (long o0 = 0; o0 < outputs; o0 += WG_O) {
-    long on = outputs - o0 < WG_O ? outputs - o0 : WG_O;
-    for (long j0 = 0; j0 < pairs; j0 += WG_J) {
-      long jn = pairs - j0 < WG_J ? pairs - j0 : WG_J;
-      long dyo[WG_O], xr[WG_J];
-      for (int i = 0; i < WG_O; i++) dyo[i] = (o0 + (i < on ? i : on - 1)) * dy_channel;
-      for (int i = 0; i < WG_J; i++) xr[i] = x_rows[j0 + (i < jn ? i : jn - 1)];
-      __m256 acc[WG_O][WG_J];
-      for (int i = 0; i < WG_O; i++)
-        for (int j = 0; j < WG_J; j++) acc[i][j] = _mm256_setzero_ps();
+                           const long *x_rows, long x_sample, long samples, long span, long outputs,
+                           long pairs, float *dw, long ldw) {
+  for (long o0 = 0; o0 < outputs; o0 += 3) {
+    long on = outputs - o0 < 3 ? outputs - o0 : 3;
+    for (long j0 = 0; j0 < pairs; j0 += 4) {
+      long jn = pairs - j0 < 4 ? pairs - j0 : 4;
+      // Rows past the edge repeat the last real one; their sums are dropped.
+      long d0 = (o0 + (0 < on ? 0 : on - 1)) * dy_channel;
+      long d1 = (o0 + (1 < on ? 1 : on - 1)) * dy_channel;
+      long d2 = (o0 + (2 < on ? 2 : on - 1)) * dy_channel;
+      long r0 = x_rows[j0 + (0 < jn ? 0 : jn - 1)];
+      long r1 = x_rows[j0 + (1 < jn ? 1 : jn - 1)];
+      long r2 = x_rows[j0 + (2 < jn ? 2 : jn - 1)];
+      long r3 = x_rows[j0 + (3 < jn ? 3 : jn - 1)];
+      __m256 a00 = _mm256_setzero_ps(); __m256 a01 = _mm256_setzero_ps(); __m256 a02 = _mm256_setzero_ps(); __m256 a03 = _mm256_setzero_ps(); __m256 a10 = _mm256_setzero_ps(); __m256 a11 = _mm256_setzero_ps(); __m256 a12 = _mm256_setzero_ps(); __m256 a13 = _mm256_setzero_ps(); __m256 a20 = _mm256_setzero_ps(); __m256 a21 = _mm256_setzero_ps(); __m256 a22 = _mm256_setzero_ps(); __m256 a23 = _mm256_setzero_ps();
       for (long s = 0; s < samples; s++) {
         const float *d = dy + s * dy_sample, *xs = x + s * x_sample;
+        const float *g0p = d + d0;
+        const float *g1p = d + d1;
+        const float *g2p = d + d2;
+        const float *x0p = xs + r0;
+        const float *x1p = xs + r1;
+        const float *x2p = xs + r2;
+        const float *x3p = xs + r3;
         for (long k = 0; k < span; k += 8) {
-          __m256 g[WG_O];
-          for (int i = 0; i < WG_O; i++) g[i] = _mm256_loadu_ps(d + dyo[i] + k);
-          for (int j = 0; j < WG_J; j++) {
-            __m256 v = _mm256_loadu_ps(xs + xr[j] + k);
-            for (int i = 0; i < WG_O; i++) acc[i][j] = _mm256_fmadd_ps(g[i], v, acc[i][j]);
-          }
+          __m256 g0 = _mm256_loadu_ps(g0p + k); __m256 g1 = _mm256_loadu_ps(g1p + k); __m256 g2 = _mm256_loadu_ps(g2p + k);
+          { __m256 v = _mm256_loadu_ps(x0p + k); a00 = _mm256_fmadd_ps(g0, v, a00); a10 = _mm256_fmadd_ps(g1, v, a10); a20 = _mm256_fmadd_ps(g2, v, a20); }
+          { __m256 v = _mm256_loadu_ps(x1p + k); a01 = _mm256_fmadd_ps(g0, v, a01); a11 = _mm256_fmadd_ps(g1, v, a11); a21 = _mm256_fmadd_ps(g2, v, a21); }
+          { __m256 v = _mm256_loadu_ps(x2p + k); a02 = _mm256_fmadd_ps(g0, v, a02); a12 = _mm256_fmadd_ps(g1, v, a12); a22 = _mm256_fmadd_ps(g2, v, a22); }
+          { __m256 v = _mm256_loadu_ps(x3p + k); a03 = _mm256_fmadd_ps(g0, v, a03); a13 = _mm256_fmadd_ps(g1, v, a13); a23 = _mm256_fmadd_ps(g2, v, a23); }
         }
       }
-      for (int i = 0; i < WG_O; i++) {
-        if (i >= on) break;
-        for (int j = 0; j < WG_J; j++) {
-          if (j >= jn) break;
-          dw[(o0 + i) * ldw + j0 + j] += sum8(acc[i][j]);
-        }
-      }
+      __m256 acc[3][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}};
+      for (int i = 0; i < on; i++)
+        for (int j = 0; j < jn; j++) dw[(o0 + i) * ldw + j0 + j] += sum8(acc[i][j]);
     }
   }
 }

@@ -101,42 +101,49 @@ TARGET static void conv_narrow_tile_avx512(const float *a, const float *b, long 
     for (int q = 0; q < 4; q++) _mm512_storeu_ps(c + r * ldc + 16 * q, acc[r][q]);
 }
 
-// Tiles of 4 outputs × 6 (channel, tap) rows: 24 accumulators, 10 loads per 24 FMAs.
-#define WG_O 4
-#define WG_J 6
-
+// Tiles of 4 outputs × 5 (channel, tap) rows in named accumulators: with an array,
+// clang kept moving the accumulators between registers and the stack on every step.
 TARGET static void conv_weight_gradient_avx512(const float *dy, long dy_channel, long dy_sample, const float *x,
-                                               const long *x_rows, long x_sample, long samples, long span,
-                                               long outputs, long pairs, float *dw, long ldw) {
-  for (long o0 = 0; o0 < outputs; o0 += WG_O) {
-    long on = outputs - o0 < WG_O ? outputs - o0 : WG_O;
-    for (long j0 = 0; j0 < pairs; j0 += WG_J) {
-      long jn = pairs - j0 < WG_J ? pairs - j0 : WG_J;
-      long dyo[WG_O], xr[WG_J];
+                           const long *x_rows, long x_sample, long samples, long span, long outputs,
+                           long pairs, float *dw, long ldw) {
+  for (long o0 = 0; o0 < outputs; o0 += 4) {
+    long on = outputs - o0 < 4 ? outputs - o0 : 4;
+    for (long j0 = 0; j0 < pairs; j0 += 5) {
+      long jn = pairs - j0 < 5 ? pairs - j0 : 5;
       // Rows past the edge repeat the last real one; their sums are dropped.
-      for (int i = 0; i < WG_O; i++) dyo[i] = (o0 + (i < on ? i : on - 1)) * dy_channel;
-      for (int i = 0; i < WG_J; i++) xr[i] = x_rows[j0 + (i < jn ? i : jn - 1)];
-      __m512 acc[WG_O][WG_J];
-      for (int i = 0; i < WG_O; i++)
-        for (int j = 0; j < WG_J; j++) acc[i][j] = _mm512_setzero_ps();
+      long d0 = (o0 + (0 < on ? 0 : on - 1)) * dy_channel;
+      long d1 = (o0 + (1 < on ? 1 : on - 1)) * dy_channel;
+      long d2 = (o0 + (2 < on ? 2 : on - 1)) * dy_channel;
+      long d3 = (o0 + (3 < on ? 3 : on - 1)) * dy_channel;
+      long r0 = x_rows[j0 + (0 < jn ? 0 : jn - 1)];
+      long r1 = x_rows[j0 + (1 < jn ? 1 : jn - 1)];
+      long r2 = x_rows[j0 + (2 < jn ? 2 : jn - 1)];
+      long r3 = x_rows[j0 + (3 < jn ? 3 : jn - 1)];
+      long r4 = x_rows[j0 + (4 < jn ? 4 : jn - 1)];
+      __m512 a00 = _mm512_setzero_ps(); __m512 a01 = _mm512_setzero_ps(); __m512 a02 = _mm512_setzero_ps(); __m512 a03 = _mm512_setzero_ps(); __m512 a04 = _mm512_setzero_ps(); __m512 a10 = _mm512_setzero_ps(); __m512 a11 = _mm512_setzero_ps(); __m512 a12 = _mm512_setzero_ps(); __m512 a13 = _mm512_setzero_ps(); __m512 a14 = _mm512_setzero_ps(); __m512 a20 = _mm512_setzero_ps(); __m512 a21 = _mm512_setzero_ps(); __m512 a22 = _mm512_setzero_ps(); __m512 a23 = _mm512_setzero_ps(); __m512 a24 = _mm512_setzero_ps(); __m512 a30 = _mm512_setzero_ps(); __m512 a31 = _mm512_setzero_ps(); __m512 a32 = _mm512_setzero_ps(); __m512 a33 = _mm512_setzero_ps(); __m512 a34 = _mm512_setzero_ps();
       for (long s = 0; s < samples; s++) {
         const float *d = dy + s * dy_sample, *xs = x + s * x_sample;
+        const float *g0p = d + d0;
+        const float *g1p = d + d1;
+        const float *g2p = d + d2;
+        const float *g3p = d + d3;
+        const float *x0p = xs + r0;
+        const float *x1p = xs + r1;
+        const float *x2p = xs + r2;
+        const float *x3p = xs + r3;
+        const float *x4p = xs + r4;
         for (long k = 0; k < span; k += 16) {
-          __m512 g[WG_O];
-          for (int i = 0; i < WG_O; i++) g[i] = _mm512_loadu_ps(d + dyo[i] + k);
-          for (int j = 0; j < WG_J; j++) {
-            __m512 v = _mm512_loadu_ps(xs + xr[j] + k);
-            for (int i = 0; i < WG_O; i++) acc[i][j] = _mm512_fmadd_ps(g[i], v, acc[i][j]);
-          }
+          __m512 g0 = _mm512_loadu_ps(g0p + k); __m512 g1 = _mm512_loadu_ps(g1p + k); __m512 g2 = _mm512_loadu_ps(g2p + k); __m512 g3 = _mm512_loadu_ps(g3p + k);
+          { __m512 v = _mm512_loadu_ps(x0p + k); a00 = _mm512_fmadd_ps(g0, v, a00); a10 = _mm512_fmadd_ps(g1, v, a10); a20 = _mm512_fmadd_ps(g2, v, a20); a30 = _mm512_fmadd_ps(g3, v, a30); }
+          { __m512 v = _mm512_loadu_ps(x1p + k); a01 = _mm512_fmadd_ps(g0, v, a01); a11 = _mm512_fmadd_ps(g1, v, a11); a21 = _mm512_fmadd_ps(g2, v, a21); a31 = _mm512_fmadd_ps(g3, v, a31); }
+          { __m512 v = _mm512_loadu_ps(x2p + k); a02 = _mm512_fmadd_ps(g0, v, a02); a12 = _mm512_fmadd_ps(g1, v, a12); a22 = _mm512_fmadd_ps(g2, v, a22); a32 = _mm512_fmadd_ps(g3, v, a32); }
+          { __m512 v = _mm512_loadu_ps(x3p + k); a03 = _mm512_fmadd_ps(g0, v, a03); a13 = _mm512_fmadd_ps(g1, v, a13); a23 = _mm512_fmadd_ps(g2, v, a23); a33 = _mm512_fmadd_ps(g3, v, a33); }
+          { __m512 v = _mm512_loadu_ps(x4p + k); a04 = _mm512_fmadd_ps(g0, v, a04); a14 = _mm512_fmadd_ps(g1, v, a14); a24 = _mm512_fmadd_ps(g2, v, a24); a34 = _mm512_fmadd_ps(g3, v, a34); }
         }
       }
-      for (int i = 0; i < WG_O; i++) {
-        if (i >= on) break;
-        for (int j = 0; j < WG_J; j++) {
-          if (j >= jn) break;
-          dw[(o0 + i) * ldw + j0 + j] += _mm512_reduce_add_ps(acc[i][j]);
-        }
-      }
+      __m512 acc[4][5] = {{a00, a01, a02, a03, a04}, {a10, a11, a12, a13, a14}, {a20, a21, a22, a23, a24}, {a30, a31, a32, a33, a34}};
+      for (int i = 0; i < on; i++)
+        for (int j = 0; j < jn; j++) dw[(o0 + i) * ldw + j0 + j] += _mm512_reduce_add_ps(acc[i][j]);
     }
   }
 }

@@ -11,8 +11,8 @@ struct Bench: ParsableCommand {
   @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
   var quick = false
 
-  @Option(help: "Comma-separated sections to run: gemm, layers, epochs, inference, resnet (default: all).")
-  var only: String = "gemm,layers,epochs,inference,resnet"
+  @Option(help: "Comma-separated sections to run: gemm, conv, layers, epochs, inference, resnet (default: all).")
+  var only: String = "gemm,conv,layers,epochs,inference,resnet"
 
   @Option(help: "A pruned model (.safetensors) for the inference section (repeatable; default: LeNets masked at AutoPrune's measured compression and unit architectures).")
   var pruned: [String] = []
@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
     return elapsed / Double(calls)
   }
 
-  static let sections = ["gemm", "layers", "epochs", "inference", "resnet"]
+  static let sections = ["gemm", "conv", "layers", "epochs", "inference", "resnet"]
 
   func validate() throws {
     for section in only.split(separator: ",") where !Bench.sections.contains(String(section)) {
@@ -49,6 +49,7 @@ struct Bench: ParsableCommand {
     print("autoprune bench: \(CPUDescription.summary), \(Parallel.threads) threads, kernels \(Info.kernels), build \(Info.buildTarget)\n")
     var json: [String: Any] = ["command": "bench", "threads": Parallel.threads]
     if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
+    if chosen.contains("conv") { json["conv"] = ConvolutionBench.table(budget: budget) }
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }
     if chosen.contains("epochs") { json["epochs"] = try epochTable() }
     if chosen.contains("resnet") { json["resnet"] = try resnetEpoch() }

@@ -114,11 +114,39 @@ final class ModernLayerTests: XCTestCase {
       let conv = Conv2D(8, 5, kernelSize: k, padding: p, bias: bias, rng: RandomSource(seed: 20))
       let x = randomTensor([5, 8, 7, 6], seed: 21)
       XCTAssertTrue(conv.usesShiftedLowering(batch: 5))
-      XCTAssertFalse(conv.usesShiftedLowering(batch: 1), "one sample keeps im2col")
       let y = conv.forward(x, context: .inference)
       let expected = directConvolution(x, conv)
       XCTAssertEqual(y.shape, expected.shape)
       for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-4, "kernel \(k), padding \(p), entry \(i)") }
+    }
+  }
+
+  /// Both backward lowerings, every kernel set this CPU runs: the same weight, bias and input
+  /// gradients (up to float rounding) on shapes that exercise the blocks of samples, the
+  /// weight-gradient tile edges (outputs and channel × tap rows not multiples of the tile), a
+  /// 1-channel first layer, paddings 0–2 and both input-gradient forms (direct for 3 × 3 with
+  /// padding, im2col for a 5 × 5 on a small image).
+  func testShiftedBackwardMatchesIm2colOnEveryKernelSet() {
+    let cases: [(shape: [Int], o: Int, k: Int, p: Int)] = [
+      ([7, 20, 12, 12], 50, 5, 0), ([5, 1, 28, 28], 7, 5, 0), ([9, 16, 10, 9], 13, 3, 1), ([3, 3, 6, 7], 5, 3, 2), ([40, 8, 8, 8], 6, 3, 1),
+    ]
+    InstructionSet.forEachSupported { set in
+      for (i, t) in cases.enumerated() {
+        let x = randomTensor(t.shape, seed: UInt64(70 + i))
+        var results: [[Tensor]] = []
+        for lowering in [ConvolutionLowering.im2col, .shifted] {
+          let conv = Conv2D(t.shape[1], t.o, kernelSize: t.k, padding: t.p, rng: RandomSource(seed: UInt64(80 + i)))
+          conv.backwardLowering = lowering
+          let y = conv.forward(x, context: ForwardContext(training: true, rng: RandomSource(seed: 1)))
+          let dX = conv.backward(randomTensor(y.shape, seed: UInt64(90 + i)))
+          results.append([conv.weight.grad, conv.bias.grad, dX])
+        }
+        for (name, (a, b)) in zip(["weight", "bias", "input"], zip(results[0], results[1])) {
+          XCTAssertEqual(a.shape, b.shape)
+          let worst = (0..<a.count).map { abs(a[$0] - b[$0]) / max(1, abs(a[$0])) }.max() ?? 0
+          XCTAssertLessThan(worst, 2e-4, "\(set) case \(t): \(name) gradient")
+        }
+      }
     }
   }
 
