@@ -14,7 +14,11 @@ public final class ReLU: Layer {
       Tensor(shape: x.shape) { out in
         let src = SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)), dst = SharedPointer(out.baseAddress!)
         Parallel.forRanges(out.count, minPerThread: 65_536) { range in
-          for i in range { dst[i] = max(src[i], 0) }
+          // max(x, 0) with NaN kept, as Swift's max(x, 0) does.
+          Chunks.forEach(range.count) { i, lanes in
+            let v = Chunks.load(src.base + range.lowerBound, i, lanes)
+            Chunks.store(v.replacing(with: 0, where: v .< 0), dst.base + range.lowerBound, i, lanes)
+          }
         }
       }
     }
@@ -30,7 +34,11 @@ public final class ReLU: Layer {
           let yp = SharedPointer(UnsafeMutablePointer(mutating: y.baseAddress!)), gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
           let dp = SharedPointer(d.baseAddress!)
           Parallel.forRanges(d.count, minPerThread: 65_536) { range in
-            for i in range { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+            let first = range.lowerBound
+            Chunks.forEach(range.count) { i, lanes in
+              let y = Chunks.load(yp.base + first, i, lanes), g = Chunks.load(gp.base + first, i, lanes)
+              Chunks.store(g.replacing(with: 0, where: .!(y .> 0)), dp.base + first, i, lanes)
+            }
           }
         }
       }

@@ -1,3 +1,5 @@
+import AutoPruneKernels
+
 /// Stochastic gradient descent with PyTorch's semantics for momentum, Nesterov and weight decay.
 ///
 /// `d = g + λw;  b = μb + d (b = d on the first step);  d = nesterov ? d + μb : b;  w −= lr·d`
@@ -26,7 +28,7 @@ public final class SGD: Optimizer {
   }
 
   public func step(_ parameters: [Parameter]) {
-    for p in parameters {
+    for p in parameters where p.count > 0 {
       let count = p.count
       let lr = learningRate, mu = momentum, wd = weightDecay, nesterov = nesterov
       let fresh = buffers[p.name] == nil
@@ -37,13 +39,20 @@ public final class SGD: Optimizer {
       p.grad.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { w in
           buffer.withUnsafeMutableBufferPointer { b in
-            for i in 0..<count {
-              var d = g[i] + (dm.isEmpty ? wd : wd * dm[i]) * w[i]
-              if mu != 0 {
-                b[i] = fresh ? d : mu * b[i] + d
-                d = nesterov ? d + mu * b[i] : b[i]
+            // Chunks of 16 with each case's loop apart (the per-element branches kept a generic
+            // build scalar); per element the same operations in the same order as
+            // d = g + wd·w; b = μb + d (b = d on the first step); d = d + μb (Nesterov) or b; w −= lr·d.
+            let gp = g.baseAddress!, wp = w.baseAddress!, bp = b.baseAddress, dmp = dm.isEmpty ? nil : dm.baseAddress
+            let decay = Chunks.Vector(repeating: wd), rate = Chunks.Vector(repeating: lr), momentum = Chunks.Vector(repeating: mu)
+            Chunks.forEach(count) { i, lanes in
+              let weights = Chunks.load(wp, i, lanes)
+              var d = Chunks.load(gp, i, lanes) + (dmp.map { decay * Chunks.load($0, i, lanes) } ?? decay) * weights
+              if mu != 0, let bp {
+                let velocity = fresh ? d : momentum * Chunks.load(bp, i, lanes) + d
+                Chunks.store(velocity, bp, i, lanes)
+                d = nesterov ? d + momentum * velocity : velocity
               }
-              w[i] -= lr * d
+              Chunks.store(weights - rate * d, wp, i, lanes)
             }
           }
         }

@@ -1,0 +1,45 @@
+/// Elementwise loops sixteen floats at a time, the last chunk partial, so a loop is written once,
+/// branch-free, and runs as vector code whatever the build's target: in a generic build (SSE2)
+/// the compiler left loops such as ReLU's backward scalar with a branch per element (3 ms per
+/// LeNet-5 batch against 0.09 ms in a native build). The arithmetic per element is unchanged, so
+/// results are identical to the scalar loops.
+///
+/// ```swift
+/// Chunks.forEach(count) { i, lanes in
+///   let v = Chunks.load(x, i, lanes)
+///   Chunks.store(v.replacing(with: 0, where: v .< 0), y, i, lanes)
+/// }
+/// ```
+public enum Chunks {
+  public typealias Vector = SIMD16<Float>
+
+  /// Calls `body(offset, lanes)` for offsets 0, 16, 32, … below `count`; `lanes` is 16 but for
+  /// the last chunk.
+  @inline(__always)
+  public static func forEach(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
+    var i = 0
+    while i < count {
+      body(i, min(16, count - i))
+      i += 16
+    }
+  }
+
+  /// `p[offset ..< offset + lanes]`, zero in the lanes past `lanes`.
+  @inline(__always)
+  public static func load(_ p: UnsafePointer<Float>, _ offset: Int, _ lanes: Int) -> Vector {
+    if lanes == 16 { return UnsafeRawPointer(p + offset).loadUnaligned(as: Vector.self) }
+    var v = Vector()
+    for j in 0..<lanes { v[j] = p[offset + j] }
+    return v
+  }
+
+  /// Stores the first `lanes` lanes of `v` at `p + offset`.
+  @inline(__always)
+  public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ offset: Int, _ lanes: Int) {
+    if lanes == 16 {
+      UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: Vector.self)
+      return
+    }
+    for j in 0..<lanes { p[offset + j] = v[j] }
+  }
+}
