@@ -20,6 +20,10 @@ enum BuiltinGEMM {
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    if m == 1 && k > 0 && alpha != 0 {
+      vector(transA, transB, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c)
+      return
+    }
     scale(c, rows: m, cols: n, ldc: ldc, by: beta)
     if k == 0 || alpha == 0 { return }
 
@@ -102,6 +106,30 @@ enum BuiltinGEMM {
           }
           blockStart = blockEnd
         }
+      }
+    }
+  }
+
+  /// A single row of A (one-sample inference): `ap_gemv`, no packing. Packing all of B for one
+  /// row cost 10× the product (LeNet-300's 784 × 300 layer for one image: ~120 µs against a
+  /// memory-bound ~15). Threads split the columns when the product reads enough of B to pay
+  /// for waking one (measured on 2 cores: from about 128k multiply-adds).
+  static func vector(
+    _ transA: Transpose, _ transB: Transpose, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>
+  ) {
+    // op(A) is 1 × k: contiguous unless A is stored k × 1 with a stride.
+    let gathered = transA == .transposed && lda != 1 ? (0..<k).map { a[$0 * lda] } : []
+    gathered.withUnsafeBufferPointer { g in
+      let x = SharedPointer(UnsafeMutablePointer(mutating: gathered.isEmpty ? a : g.baseAddress!))
+      let sb = SharedPointer(UnsafeMutablePointer(mutating: b)), sc = SharedPointer(c)
+      let bTransposed: Int32 = transB == .transposed ? 1 : 0
+      let parts = n * k >= 1 << 17 ? max(1, min(Parallel.available, n / 64)) : 1
+      Parallel.forEach(parts) { part in
+        let columns = Parallel.share(of: n, part: part, parts: parts)
+        if columns.isEmpty { return }
+        let origin = transB == .transposed ? sb + columns.lowerBound * ldb : sb + columns.lowerBound
+        ap_gemv(bTransposed, columns.count, k, alpha, x.base, origin, ldb, beta, sc + columns.lowerBound)
       }
     }
   }

@@ -15,7 +15,7 @@ public enum Chunks {
 
   /// Calls `body(offset, lanes)` for offsets 0, 16, 32, … below `count`; `lanes` is 16 but for
   /// the last chunk.
-  @inline(__always)
+  @inlinable @inline(__always)
   public static func forEach(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
     var i = 0
     while i < count {
@@ -25,7 +25,7 @@ public enum Chunks {
   }
 
   /// `p[offset ..< offset + lanes]`, zero in the lanes past `lanes`.
-  @inline(__always)
+  @inlinable @inline(__always)
   public static func load(_ p: UnsafePointer<Float>, _ offset: Int, _ lanes: Int) -> Vector {
     if lanes == 16 { return UnsafeRawPointer(p + offset).loadUnaligned(as: Vector.self) }
     var v = Vector()
@@ -34,7 +34,7 @@ public enum Chunks {
   }
 
   /// Stores the first `lanes` lanes of `v` at `p + offset`.
-  @inline(__always)
+  @inlinable @inline(__always)
   public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ offset: Int, _ lanes: Int) {
     if lanes == 16 {
       UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: Vector.self)

@@ -93,6 +93,11 @@ void ap_pack_b(int transposed, const float *b, long ldb, long row0, long kb, lon
   current()->pack_b(transposed, b, ldb, row0, kb, col0, n, out);
 }
 
+void ap_gemv(int b_transposed, long n, long k, float alpha, const float *x, const float *b, long ldb, float beta,
+             float *y) {
+  current()->gemv(b_transposed, n, k, alpha, x, b, ldb, beta, y);
+}
+
 void ap_conv_tile(const float *a, const float *b, long plane_stride, long channels, const long *offsets,
                   long taps, float *c, long ldc) {
   current()->conv_tile(a, b, plane_stride, channels, offsets, taps, c, ldc);

@@ -15,6 +15,8 @@ typedef struct ap_kernel_table {
   void (*conv_weight_gradient)(const float *dy, long dy_channel, long dy_sample, const float *x,
                                const long *x_rows, long x_sample, long samples, long span, long outputs,
                                long pairs, float *dw, long ldw);
+  void (*gemv)(int b_transposed, long n, long k, float alpha, const float *x, const float *b, long ldb, float beta,
+               float *y);
 } ap_kernel_table;
 
 extern const ap_kernel_table ap_kernels_baseline;

@@ -59,11 +59,11 @@ final class GEMMTests: XCTestCase {
     }
   }
 
-  /// Shapes of the per-call regime (thin products, long k, ragged edges in both directions),
+  /// Shapes of the per-call regime (one row: the vector path; thin products, long k, ragged edges in both directions),
   /// the B-in-place path (m ≤ 96, row-major B) and several k blocks.
   func testEveryKernelSetOnThinAndBlockedShapes() {
     InstructionSet.forEachSupported { _ in
-      for (m, n, k) in [(2, 500, 6400), (50, 20, 96), (20, 96, 50), (96, 64, 513), (97, 65, 257), (5, 33, 1000)] {
+      for (m, n, k) in [(1, 300, 784), (1, 131, 37), (1, 64, 1), (2, 500, 6400), (50, 20, 96), (20, 96, 50), (96, 64, 513), (97, 65, 257), (5, 33, 1000)] {
         for ta in [Transpose.none, .transposed] {
           for tb in [Transpose.none, .transposed] { check(.builtin, ta, tb, m: m, n: n, k: k, beta: 1, pad: 2) }
         }

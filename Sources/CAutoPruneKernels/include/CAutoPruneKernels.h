@@ -48,6 +48,13 @@ void ap_pack_a(int transposed, const float *a, long lda, long row0, long rows, l
 /// Packs `op(B)[row0 ..< row0+kb, col0 ..< col0+32]` (columns past `n` zero) into one strip.
 void ap_pack_b(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out);
 
+/// One row of A times B, for products with a single row (one-sample inference), where packing B
+/// for a register tile would cost more than the product: `y[j] = alpha · Σ_p x[p] · op(B)[p, j] +
+/// beta · y[j]` for j < n, `x` contiguous. `b_transposed`: B stored n × k (rows of op(B)ᵀ
+/// contiguous: dot products) or k × n (rows of op(B) contiguous: scaled row sums).
+void ap_gemv(int b_transposed, long n, long k, float alpha, const float *x, const float *b, long ldb, float beta,
+             float *y);
+
 /// Direct convolution tile: c[0..<6, 0..<32] = Σ_t Σ_ch a[t][ch][0..<6] ⊗ b[ch·plane_stride +
 /// offsets[t] ..< +32], `a` packed as `[tap][channel][6]` (rows of c `ldc` apart).
 void ap_conv_tile(const float *a, const float *b, long plane_stride, long channels, const long *offsets,
