@@ -143,6 +143,14 @@ struct Bench: ParsableCommand {
     var records: [[String: Any]] = []
     let active = GEMM.backend
     defer { GEMM.backend = active }
+    let peak = MachineLimits.gemmPeak(budget: quick ? 0.3 : 0.6)
+    // Training FLOPs per image: the forward's multiply-adds, twice, times three (forward, input
+    // gradient, weight gradient; the first layer has no input gradient, so this is a little high).
+    func epochFLOPs(_ kind: ModelKind) -> Double {
+      let model = Model(kind, rng: RandomSource(seed: 1))
+      return 6 * Double(PruningReport(layers: PrunableLayer.discover(in: model)).flops) * Double(train.count)
+    }
+    func ofPeak(_ kind: ModelKind, _ seconds: Double) -> String { String(format: "%.0f%%", 100 * epochFLOPs(kind) / seconds / (peak * 1e9)) }
     func epochSeconds(_ kind: ModelKind, pruning granularity: Granularity?) throws -> Double {
       var config = TrainingConfig()
       config.epochs = 1
@@ -159,19 +167,21 @@ struct Bench: ParsableCommand {
       for backend in GEMM.availableBackends {
         GEMM.backend = backend
         dense[backend] = try epochSeconds(kind, pruning: nil)
-        rows.append([kind.rawValue, "dense", backend.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", dense[backend]!), "1.00"])
-        records.append(["model": kind.rawValue, "phase": "dense", "gemm": backend.rawValue, "epoch_seconds": dense[backend]!, "estimated": quick])
+        rows.append([kind.rawValue, "dense", backend.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", dense[backend]!), "1.00", ofPeak(kind, dense[backend]!)])
+        records.append(["model": kind.rawValue, "phase": "dense", "gemm": backend.rawValue, "epoch_seconds": dense[backend]!, "estimated": quick,
+                        "flops": epochFLOPs(kind), "gemm_peak_gflops": peak])
       }
       GEMM.backend = active
       for granularity in Granularity.allCases {
         let seconds = try epochSeconds(kind, pruning: granularity)
         let ratio = seconds / dense[active]!
-        rows.append([kind.rawValue, "prune (\(granularity.rawValue))", active.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", seconds), String(format: "%.2f", ratio)])
+        rows.append([kind.rawValue, "prune (\(granularity.rawValue))", active.rawValue, String(format: quick ? "%.2f (est.)" : "%.2f", seconds), String(format: "%.2f", ratio), ofPeak(kind, seconds)])
         records.append(["model": kind.rawValue, "phase": "prune-\(granularity.rawValue)", "gemm": active.rawValue, "epoch_seconds": seconds, "ratio_to_dense": ratio, "estimated": quick])
       }
     }
-    print("Epoch time, \(subset.count) images of \(label), batch 100")
-    print(Output.table(["model", "phase", "gemm", "seconds", "× dense"], rows))
+    print("Epoch time, \(subset.count) images of \(label), batch 100; FLOPs of a \(train.count)-image epoch per second as a share of")
+    print("the built-in GEMM's 1024³ rate here (\(String(format: "%.0f", peak)) GFLOP/s)")
+    print(Output.table(["model", "phase", "gemm", "seconds", "× dense", "% of GEMM peak"], rows))
     return records
   }
 

@@ -76,17 +76,24 @@ enum InferenceBench {
       for (b, c) in zip(dense.buffers, model.buffers) { b.value = c.value }
       let thinned = try? Thinning.thin(model)
       let report = PruningReport(layers: PrunableLayer.discover(in: model))
-      var forms: [(String, (Tensor) -> Tensor, Int)] = [
-        ("dense", { dense.network.forward($0, context: .inference) }, fileBytes(dense.parameters)),
-        ("masked", { model.network.forward($0, context: .inference) }, fileBytes(model.parameters) + 4 * report.weights),
+      let peak = MachineLimits.gemmPeak(budget: budget)
+      // Each form: its run, the bytes it stores, and the bytes and multiply-adds per image one
+      // forward reads and does (the masked form runs on its effective weights: dense work).
+      var forms: [(String, (Tensor) -> Tensor, Int, (bytes: Int, macs: Int))] = [
+        ("dense", { dense.network.forward($0, context: .inference) }, fileBytes(dense.parameters), (fileBytes(dense.parameters), report.flops)),
+        ("masked", { model.network.forward($0, context: .inference) }, fileBytes(model.parameters) + 4 * report.weights,
+         (fileBytes(dense.parameters), report.flops)),
       ]
       // Residual blocks would run dense inside a sparse network: no sparse form for them.
       if ModelKind.chainModels.contains(model.kind) {
         let sparse = SparseNetwork(model)
-        forms.append(("sparse", sparse.forward, sparseBytes(model, sparse)))
+        let bytes = sparseBytes(model, sparse)
+        forms.append(("sparse", sparse.forward, bytes, (bytes, report.keptFLOPs)))
       }
       if let thinned, thinned.parameterCount < model.parameterCount {
-        forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, fileBytes(thinned.network.parameters)))
+        let work = PruningReport(layers: PrunableLayer.discover(in: thinned.network, inputShape: thinned.inputShape)).flops
+        let bytes = fileBytes(thinned.network.parameters)
+        forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, bytes, (bytes, work)))
       }
       for batch in [1, ModelKind.lenets.contains(model.kind) ? 256 : 64] {
         let rng = RandomSource(seed: 2)
@@ -100,20 +107,27 @@ enum InferenceBench {
           for (f, form) in forms.enumerated() { rounds[f].append(Bench.secondsPerCall(budget: budget / Double(Self.rounds)) { _ = form.1(x) }) }
         }
         let latencies = rounds.map { $0.sorted()[$0.count / 2] }
-        for ((form, _, bytes), seconds) in zip(forms, latencies) {
+        for ((form, _, bytes, work), seconds) in zip(forms, latencies) {
           let speedup = latencies[0] / seconds
+          // The least time the form can take here: reading what it stores at the measured
+          // rate for a buffer that size, or its multiply-adds at the GEMM peak, whichever is longer.
+          let flops = 2 * Double(batch) * Double(work.macs)
+          let bound = max(Double(work.bytes) / (MachineLimits.readBandwidth(bytes: work.bytes, budget: budget / 10) * 1e9), flops / (peak * 1e9))
           rows.append([subject.label, form, "\(batch)", String(format: "%.1f", seconds * 1e6), String(format: "%.0f", Double(batch) / seconds),
                        String(format: "%.2f", speedup), String(format: "%.1f", Double(bytes) / 1024),
-                       form == "dense" ? "100" : String(format: "%.1f", 100 * report.flopsFraction)])
+                       form == "dense" ? "100" : String(format: "%.1f", 100 * report.flopsFraction),
+                       String(format: "%.1f", bound * 1e6), String(format: "%.1f", seconds / bound)])
           records.append([
             "model": subject.label, "form": form, "batch": batch, "latency_us": seconds * 1e6, "images_per_second": Double(batch) / seconds,
             "speedup": speedup, "kib": Double(bytes) / 1024, "flops_fraction": report.flopsFraction,
+            "bound_us": bound * 1e6, "times_bound": seconds / bound,
           ])
         }
       }
     }
-    print("Inference, dense vs masked vs sparse (CSR) vs thinned (speed-up over dense at the same batch)")
-    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored", "FLOPs %"], rows))
+    print("Inference, dense vs masked vs sparse (CSR) vs thinned (speed-up over dense at the same batch; bound: the")
+    print("bytes stored read at this machine's rate for that size, or the FLOPs at its GEMM peak, whichever is longer)")
+    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored", "FLOPs %", "bound µs", "× bound"], rows))
     return records
   }
 
