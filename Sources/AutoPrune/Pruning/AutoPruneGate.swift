@@ -243,37 +243,38 @@ public final class AutoPruneGate: Gate {
   private func unitDataTerms(mode: Int) -> (output: [Float]?, input: [Float]?) {
     guard output != nil || input != nil else { return (nil, nil) }
     let rows = rows, columns = columns, group = inputGroup
-    let coupled = weight.grad.withUnsafeBufferPointer { g in
+    // One pass over g and w: each row's coupled gradients summed in 16 lanes (a single running
+    // sum made every addition wait for the previous one: 6.5% of a LeNet-300 unit-pruning
+    // epoch), and added to the column sums row after row.
+    var rowSums = [Float](repeating: 0, count: output == nil ? 0 : rows)
+    var columnSums = [Float](repeating: 0, count: input == nil ? 0 : columns)
+    weight.grad.withUnsafeBufferPointer { g in
       weight.value.withUnsafeBufferPointer { w in
-        Tensor(shape: [rows * columns]) { out in
-          AutoPruneGate.couple(
-            g: UnsafeMutablePointer(mutating: g.baseAddress!), w: UnsafeMutablePointer(mutating: w.baseAddress!),
-            count: rows * columns, mode: mode, into: out.baseAddress!)
+        rowSums.withUnsafeMutableBufferPointer { rs in
+          columnSums.withUnsafeMutableBufferPointer { cs in
+            let columnsOut = cs.isEmpty ? nil : cs.baseAddress
+            for r in 0..<rows {
+              let gr = g.baseAddress! + r * columns, wr = w.baseAddress! + r * columns
+              var total = Chunks.Vector()
+              Chunks.forEach(columns) { c, lanes in
+                let v = Chunks.load(gr, c, lanes) * AutoPruneGate.couplingVector(Chunks.load(wr, c, lanes), mode)
+                total += v
+                if let columnsOut { Chunks.store(Chunks.load(columnsOut, c, lanes) + v, columnsOut, c, lanes) }
+              }
+              if !rs.isEmpty { rs[r] = total.sum() }
+            }
+          }
         }
       }
     }
-    return coupled.withUnsafeBufferPointer { cp in
-      let outputData = output.map { _ in
-        (0..<rows).map { r -> Float in
-          var data: Float = 0
-          for c in (r * columns)..<((r + 1) * columns) { data += cp[c] }
-          return data
-        }
+    let inputData = input.map { m in
+      (0..<m.count).map { j in
+        var data: Float = 0
+        for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
+        return data
       }
-      let inputData = input.map { m -> [Float] in
-        var columnSums = [Float](repeating: 0, count: columns)
-        for r in 0..<rows {
-          let row = cp.baseAddress! + r * columns
-          for c in 0..<columns { columnSums[c] += row[c] }
-        }
-        return (0..<m.count).map { j in
-          var data: Float = 0
-          for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
-          return data
-        }
-      }
-      return (outputData, inputData)
     }
+    return (output == nil ? nil : rowSums, inputData)
   }
 
   /// The same update as `updateAuxiliary` with a momentum SGD on M (scalar: an ablation path).
@@ -317,22 +318,6 @@ public final class AutoPruneGate: Gate {
     case 0: return zero.replacing(with: one, where: w .> zero).replacing(with: -one, where: w .< zero)
     case 1: return w
     default: return one
-    }
-  }
-
-  /// `out[i] = g[i] · coupling(w[i])`, 16 at a time.
-  static func couple(g: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>, count: Int, mode: Int, into out: UnsafeMutablePointer<Float>) {
-    typealias V = SIMD16<Float>
-    var i = 0
-    while i + 16 <= count {
-      let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
-      let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
-      UnsafeMutableRawPointer(out + i).storeBytes(of: gv * couplingVector(wv, mode), as: V.self)
-      i += 16
-    }
-    while i < count {
-      out[i] = g[i] * coupling(w[i], mode)
-      i += 1
     }
   }
 
