@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Builds autoprune for this machine's CPU (release). The built-in GEMM needs the host's vector
-# width and FMA to be fast; the manifest cannot carry those flags (unsafeFlags forbid use as a
-# dependency), so they are passed here. Usage: scripts/build.sh [extra swift build args]
+# Builds autoprune (release): a plain `swift build`, the same build `swift run` and packages that
+# depend on ours get. No CPU flags are needed: the vector kernels are compiled for AVX-512,
+# AVX2+FMA and the baseline in the C target CAutoPruneKernels and chosen when the tool starts.
+# AUTOPRUNE_NATIVE=1 adds `-target-cpu native` for the Swift code as well (measured within
+# 1–10% of the plain build's epoch times; see docs/bench.md).
+# Usage: scripts/build.sh [extra swift build args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/native-flags.sh
-swift build -c release "${NATIVE_FLAGS[@]}" "$@"
+flags=()
+if [ "${AUTOPRUNE_NATIVE:-0}" = 1 ]; then
+  source scripts/native-flags.sh
+  flags=("${NATIVE_FLAGS[@]}")
+fi
+swift build -c release ${flags[@]+"${flags[@]}"} "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages AutoPrune uses, when missing and when we are root with apt:
-#   libopenblas0-pthread   OpenBLAS, loaded at run time for GEMM (optional: the built-in
-#                          kernel is used without it)
+#   libopenblas0-pthread   OpenBLAS, loaded at run time when AUTOPRUNE_GEMM=blas asks for it
+#                          (optional: the built-in kernels are the default; bench and the
+#                          tests compare the two when it is there)
 #   zlib1g-dev             zlib headers for reading gzip'd IDX files (required to build)
 #   dataset-fashion-mnist  full Fashion-MNIST (optional: a subset ships in the package)
 # Nothing else is needed. Set AUTOPRUNE_SKIP_DEPS=1 to skip.

@@ -1,4 +1,5 @@
-# Sourced by the build and test scripts: compiler flags for the host CPU.
+# Sourced by scripts/build.sh when AUTOPRUNE_NATIVE=1: compiler flags for the host CPU (the Swift
+# code only; the C kernels pick their instruction set at run time either way).
 NATIVE_FLAGS=()
 arch=$(uname -m)
 if [ "$arch" = "x86_64" ] || [ "$arch" = "aarch64" ]; then
@@ -9,7 +10,4 @@ fi
 # 4.3 µs with gathers, 3.1 without); Intel's Downfall microcode fix slows them there too.
 if [ "$arch" = "x86_64" ]; then
   NATIVE_FLAGS+=(-Xcc -mno-gather -Xcc -mno-scatter)
-fi
-if grep -qw fma /proc/cpuinfo 2>/dev/null || [ "$arch" = "aarch64" ]; then
-  NATIVE_FLAGS+=(-Xswiftc -DAUTOPRUNE_FMA)
 fi
