@@ -24,8 +24,13 @@ enum BuiltinGEMM {
       vector(transA, transB, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c)
       return
     }
-    scale(c, rows: m, cols: n, ldc: ldc, by: beta)
-    if k == 0 || alpha == 0 { return }
+    if k == 0 || alpha == 0 {
+      scale(c, rows: m, cols: n, ldc: ldc, by: beta)
+      return
+    }
+    // With beta = 0 the first k block stores its tiles (no zeroing pass over C, no reads of it).
+    if beta != 0 { scale(c, rows: m, cols: n, ldc: ldc, by: beta) }
+    let overwriteFirstBlock: Int32 = beta == 0 ? 1 : 0
 
     let strips = (n + nr - 1) / nr
     let rowStrips = (m + mr - 1) / mr
@@ -102,7 +107,8 @@ enum BuiltinGEMM {
             let bStrip: UnsafePointer<Float> =
               direct ? UnsafePointer(sharedB + (pc * ldb + col0))
               : UnsafePointer(splitRows ? sharedStrip(kBlock, s, kb) : ownB + (s - stripRange.lowerBound) * kb * nr)
-            ap_gemm_strip(kb, aBlock, blockEnd - blockStart, rows, bStrip, direct ? ldb : nr, sharedC + (row0 * ldc + col0), ldc, min(nr, n - col0))
+            ap_gemm_strip(kb, aBlock, blockEnd - blockStart, rows, bStrip, direct ? ldb : nr, sharedC + (row0 * ldc + col0), ldc, min(nr, n - col0),
+              kBlock == 0 ? overwriteFirstBlock : 0)
           }
           blockStart = blockEnd
         }

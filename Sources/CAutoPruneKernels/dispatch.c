@@ -80,8 +80,8 @@ const char *ap_isa_name(int isa) {
 static inline const ap_kernel_table *current(void) { return table_for(ap_isa_selected()); }
 
 void ap_gemm_strip(long kb, const float *a, long row_strips, long rows, const float *b, long b_stride,
-                   float *c, long ldc, long cols) {
-  current()->gemm_strip(kb, a, row_strips, rows, b, b_stride, c, ldc, cols);
+                   float *c, long ldc, long cols, int overwrite) {
+  current()->gemm_strip(kb, a, row_strips, rows, b, b_stride, c, ldc, cols, overwrite);
 }
 
 void ap_pack_a(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,

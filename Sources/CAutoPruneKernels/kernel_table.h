@@ -4,7 +4,7 @@
 
 typedef struct ap_kernel_table {
   void (*gemm_strip)(long kb, const float *a, long row_strips, long rows, const float *b, long b_stride,
-                     float *c, long ldc, long cols);
+                     float *c, long ldc, long cols, int overwrite);
   void (*pack_a)(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
                  float alpha, float *out);
   void (*pack_b)(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out);

@@ -8,7 +8,17 @@
 
 #define TARGET __attribute__((target("avx2,fma")))
 
-AP_DEFINE_PACKING(avx2, TARGET)
+AP_DEFINE_PACKING(avx2_scalar, TARGET)
+
+TARGET static void pack_b_avx2(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out) {
+  if (transposed) {
+    pack_b_transposed_avx(b, ldb, row0, kb, col0, n, out);
+  } else {
+    pack_b_avx2_scalar(0, b, ldb, row0, kb, col0, n, out);
+  }
+}
+
+#define pack_a_avx2 pack_a_avx2_scalar
 
 TARGET static inline __m256i lane_mask8(long count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -16,7 +26,16 @@ TARGET static inline __m256i lane_mask8(long count) {
 }
 
 // c[r][0..<cols] += acc[r] (cols ≤ 16) for r < rows.
-TARGET static inline void add_half(float *c, long ldc, long rows, long cols, __m256 acc[AP_MR][2]) {
+TARGET static inline void add_half(float *c, long ldc, long rows, long cols, __m256 acc[AP_MR][2], int overwrite) {
+  if (overwrite) {
+    __m256i m0 = lane_mask8(cols), m1 = lane_mask8(cols - 8);
+    for (int r = 0; r < AP_MR; r++) {
+      if (r >= rows) break;
+      _mm256_maskstore_ps(c + r * ldc, m0, acc[r][0]);
+      _mm256_maskstore_ps(c + r * ldc + 8, m1, acc[r][1]);
+    }
+    return;
+  }
   if (rows == AP_MR && cols == 16) {
     for (int r = 0; r < AP_MR; r++) {
       float *row = c + r * ldc;
@@ -35,7 +54,7 @@ TARGET static inline void add_half(float *c, long ldc, long rows, long cols, __m
 }
 
 TARGET static void gemm_strip_avx2(long kb, const float *a, long row_strips, long rows, const float *b,
-                                   long b_stride, float *c, long ldc, long cols) {
+                                   long b_stride, float *c, long ldc, long cols, int overwrite) {
   for (long s = 0; s < row_strips; s++) {
     long left = rows - s * AP_MR;
     for (long half = 0; half < 2 && half * 16 < cols; half++) {
@@ -53,7 +72,7 @@ TARGET static void gemm_strip_avx2(long kb, const float *a, long row_strips, lon
         bp += b_stride;
       }
       long width = cols - half * 16;
-      add_half(c + s * AP_MR * ldc + half * 16, ldc, left < AP_MR ? left : AP_MR, width < 16 ? width : 16, acc);
+      add_half(c + s * AP_MR * ldc + half * 16, ldc, left < AP_MR ? left : AP_MR, width < 16 ? width : 16, acc, overwrite);
     }
   }
 }

@@ -8,14 +8,33 @@
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 
-AP_DEFINE_PACKING(avx512, TARGET)
+AP_DEFINE_PACKING(avx512_scalar, TARGET)
+
+TARGET static void pack_b_avx512(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out) {
+  if (transposed) {
+    pack_b_transposed_avx(b, ldb, row0, kb, col0, n, out);
+  } else {
+    pack_b_avx512_scalar(0, b, ldb, row0, kb, col0, n, out);
+  }
+}
+
+#define pack_a_avx512 pack_a_avx512_scalar
 
 TARGET static inline __mmask16 lane_mask(long count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
 }
 
 // c[r][0..<cols] += acc[r] for r < rows.
-TARGET static inline void add_tile(float *c, long ldc, long rows, long cols, __m512 acc[AP_MR][2]) {
+TARGET static inline void add_tile(float *c, long ldc, long rows, long cols, __m512 acc[AP_MR][2], int overwrite) {
+  if (overwrite) {
+    __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
+    for (int r = 0; r < AP_MR; r++) {
+      if (r >= rows) break;
+      _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
+      _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
+    }
+    return;
+  }
   if (rows == AP_MR && cols == AP_NR) {
     for (int r = 0; r < AP_MR; r++) {
       float *row = c + r * ldc;
@@ -34,7 +53,7 @@ TARGET static inline void add_tile(float *c, long ldc, long rows, long cols, __m
 }
 
 TARGET static void gemm_strip_avx512(long kb, const float *a, long row_strips, long rows, const float *b,
-                                     long b_stride, float *c, long ldc, long cols) {
+                                     long b_stride, float *c, long ldc, long cols, int overwrite) {
   for (long s = 0; s < row_strips; s++) {
     const float *ap = a + s * AP_MR * kb, *bp = b;
     __m512 acc[AP_MR][2];
@@ -50,7 +69,7 @@ TARGET static void gemm_strip_avx512(long kb, const float *a, long row_strips, l
       bp += b_stride;
     }
     long left = rows - s * AP_MR;
-    add_tile(c + s * AP_MR * ldc, ldc, left < AP_MR ? left : AP_MR, cols, acc);
+    add_tile(c + s * AP_MR * ldc, ldc, left < AP_MR ? left : AP_MR, cols, acc, overwrite);
   }
 }
 

@@ -20,7 +20,7 @@ static inline __attribute__((always_inline)) v4 splat(float x) { return (v4){x, 
 AP_DEFINE_PACKING(baseline, )
 
 static void gemm_strip_baseline(long kb, const float *a, long row_strips, long rows, const float *b,
-                                long b_stride, float *c, long ldc, long cols) {
+                                long b_stride, float *c, long ldc, long cols, int overwrite) {
   for (long s = 0; s < row_strips; s++) {
     long left = rows - s * AP_MR, valid = left < AP_MR ? left : AP_MR;
     for (long q0 = 0; q0 < cols; q0 += 8) {
@@ -41,13 +41,13 @@ static void gemm_strip_baseline(long kb, const float *a, long row_strips, long r
       for (long r = 0; r < valid; r++) {
         float *row = c + (s * AP_MR + r) * ldc + q0;
         if (width == 8) {
-          store4(row, load4(row) + acc[r][0]);
-          store4(row + 4, load4(row + 4) + acc[r][1]);
+          store4(row, overwrite ? acc[r][0] : load4(row) + acc[r][0]);
+          store4(row + 4, overwrite ? acc[r][1] : load4(row + 4) + acc[r][1]);
         } else {
           float t[8];
           store4(t, acc[r][0]);
           store4(t + 4, acc[r][1]);
-          for (long j = 0; j < width; j++) row[j] += t[j];
+          for (long j = 0; j < width; j++) row[j] = overwrite ? t[j] : row[j] + t[j];
         }
       }
     }

@@ -37,9 +37,11 @@ const char *ap_isa_name(int isa);
 
 /// C[r, 0..<cols] += A_strip(r) · B for every row strip: `row_strips` packed 6-row strips of A
 /// (`6·kb` floats apart, `rows` real rows in all) against one 32-column strip of B whose rows
-/// are `b_stride` floats apart (32 when packed, ldb when read in place).
+/// are `b_stride` floats apart (32 when packed, ldb when read in place). With `overwrite` the
+/// tile is stored instead of added (the first k block of a product with beta = 0: no pass to
+/// zero C first, and no load of it).
 void ap_gemm_strip(long kb, const float *a, long row_strips, long rows, const float *b, long b_stride,
-                   float *c, long ldc, long cols);
+                   float *c, long ldc, long cols, int overwrite);
 
 /// Packs `alpha · op(A)[row0 ..< row0+rows, col0 ..< col0+kb]` into 6-row strips.
 void ap_pack_a(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
