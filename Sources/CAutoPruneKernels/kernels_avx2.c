@@ -177,68 +177,19 @@ TARGET static void conv_weight_gradient_avx2(const float *dy, long dy_channel, l
   }
 }
 
-TARGET static inline void store_avx2(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
 
-// One row times B. Transposed B: four dot products at a time, 8 floats per step, the tail
-// masked. Row-major B: 4 × 8 columns of y held in registers while the rows of B stream by.
-TARGET static void gemv_avx2(int b_transposed, long n, long k, float alpha, const float *x, const float *b,
-                          long ldb, float beta, float *y) {
-  if (b_transposed) {
-    long full = k / 8 * 8;
-    __m256i tail = lane_mask8(k - full);
-    long j = 0;
-    for (; j < n; j += 4) {
-      long rows = n - j < 4 ? n - j : 4;
-      const float *r0 = b + j * ldb, *r1 = b + (j + (rows > 1 ? 1 : 0)) * ldb;
-      const float *r2 = b + (j + (rows > 2 ? 2 : 0)) * ldb, *r3 = b + (j + (rows > 3 ? 3 : 0)) * ldb;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      long p = 0;
-      for (; p < full; p += 8) {
-        __m256 v = _mm256_loadu_ps(x + p);
-        a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r0 + p), a0);
-        a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r1 + p), a1);
-        a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r2 + p), a2);
-        a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r3 + p), a3);
-      }
-      if (p < k) {
-        __m256 v = _mm256_maskload_ps(x + p, tail);
-        a0 = _mm256_fmadd_ps(v, _mm256_maskload_ps(r0 + p, tail), a0);
-        a1 = _mm256_fmadd_ps(v, _mm256_maskload_ps(r1 + p, tail), a1);
-        a2 = _mm256_fmadd_ps(v, _mm256_maskload_ps(r2 + p, tail), a2);
-        a3 = _mm256_fmadd_ps(v, _mm256_maskload_ps(r3 + p, tail), a3);
-      }
-      float sums[4] = {sum8(a0), sum8(a1), sum8(a2), sum8(a3)};
-      for (long r = 0; r < rows; r++) y[j + r] = alpha * sums[r] + (beta == 0.0f ? 0.0f : beta * y[j + r]);
-    }
-    return;
-  }
-  float column[4 * 8];
-  for (long j0 = 0; j0 < n; j0 += 4 * 8) {
-    long width = n - j0 < 4 * 8 ? n - j0 : 4 * 8;
-    if (width == 4 * 8) {
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        __m256 v = _mm256_set1_ps(x[p]);
-        a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(row), a0);
-        a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(row + 8), a1);
-        a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(row + 2 * 8), a2);
-        a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(row + 3 * 8), a3);
-      }
-      store_avx2(column, a0);
-      store_avx2(column + 8, a1);
-      store_avx2(column + 2 * 8, a2);
-      store_avx2(column + 3 * 8, a3);
-    } else {
-      for (long q = 0; q < width; q++) column[q] = 0.0f;
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        for (long q = 0; q < width; q++) column[q] += x[p] * row[q];
-      }
-    }
-    for (long q = 0; q < width; q++) y[j0 + q] = alpha * column[q] + (beta == 0.0f ? 0.0f : beta * y[j0 + q]);
-  }
-}
+#define AP_V __m256
+#define AP_W 8
+#define AP_ZERO _mm256_setzero_ps()
+#define AP_LOAD _mm256_loadu_ps
+#define AP_STORE _mm256_storeu_ps
+#define AP_SET1 _mm256_set1_ps
+#define AP_FMA _mm256_fmadd_ps
+#define AP_SUM sum8
+#define AP_TAIL_DECL(count) __m256i tail = lane_mask8(count)
+#define AP_TAIL_LOAD(p) _mm256_maskload_ps(p, tail)
+#define AP_GEMV_NAME gemv_avx2
+#include "gemv_body.h"
 
 const ap_kernel_table ap_kernels_avx2 = {
     gemm_strip_avx2, pack_a_avx2, pack_b_avx2, conv_tile_avx2, conv_narrow_tile_avx2, conv_weight_gradient_avx2, gemv_avx2,

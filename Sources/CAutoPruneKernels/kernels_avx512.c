@@ -167,68 +167,19 @@ TARGET static void conv_weight_gradient_avx512(const float *dy, long dy_channel,
   }
 }
 
-TARGET static inline void store_avx512(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
 
-// One row times B. Transposed B: four dot products at a time, 16 floats per step, the tail
-// masked. Row-major B: 4 × 16 columns of y held in registers while the rows of B stream by.
-TARGET static void gemv_avx512(int b_transposed, long n, long k, float alpha, const float *x, const float *b,
-                          long ldb, float beta, float *y) {
-  if (b_transposed) {
-    long full = k / 16 * 16;
-    __mmask16 tail = lane_mask(k - full);
-    long j = 0;
-    for (; j < n; j += 4) {
-      long rows = n - j < 4 ? n - j : 4;
-      const float *r0 = b + j * ldb, *r1 = b + (j + (rows > 1 ? 1 : 0)) * ldb;
-      const float *r2 = b + (j + (rows > 2 ? 2 : 0)) * ldb, *r3 = b + (j + (rows > 3 ? 3 : 0)) * ldb;
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-      long p = 0;
-      for (; p < full; p += 16) {
-        __m512 v = _mm512_loadu_ps(x + p);
-        a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r0 + p), a0);
-        a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r1 + p), a1);
-        a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + p), a2);
-        a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r3 + p), a3);
-      }
-      if (p < k) {
-        __m512 v = _mm512_maskz_loadu_ps(tail, x + p);
-        a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(tail, r0 + p), a0);
-        a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(tail, r1 + p), a1);
-        a2 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(tail, r2 + p), a2);
-        a3 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(tail, r3 + p), a3);
-      }
-      float sums[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};
-      for (long r = 0; r < rows; r++) y[j + r] = alpha * sums[r] + (beta == 0.0f ? 0.0f : beta * y[j + r]);
-    }
-    return;
-  }
-  float column[4 * 16];
-  for (long j0 = 0; j0 < n; j0 += 4 * 16) {
-    long width = n - j0 < 4 * 16 ? n - j0 : 4 * 16;
-    if (width == 4 * 16) {
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        __m512 v = _mm512_set1_ps(x[p]);
-        a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(row), a0);
-        a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(row + 16), a1);
-        a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(row + 2 * 16), a2);
-        a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(row + 3 * 16), a3);
-      }
-      store_avx512(column, a0);
-      store_avx512(column + 16, a1);
-      store_avx512(column + 2 * 16, a2);
-      store_avx512(column + 3 * 16, a3);
-    } else {
-      for (long q = 0; q < width; q++) column[q] = 0.0f;
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        for (long q = 0; q < width; q++) column[q] += x[p] * row[q];
-      }
-    }
-    for (long q = 0; q < width; q++) y[j0 + q] = alpha * column[q] + (beta == 0.0f ? 0.0f : beta * y[j0 + q]);
-  }
-}
+#define AP_V __m512
+#define AP_W 16
+#define AP_ZERO _mm512_setzero_ps()
+#define AP_LOAD _mm512_loadu_ps
+#define AP_STORE _mm512_storeu_ps
+#define AP_SET1 _mm512_set1_ps
+#define AP_FMA _mm512_fmadd_ps
+#define AP_SUM _mm512_reduce_add_ps
+#define AP_TAIL_DECL(count) __mmask16 tail = lane_mask(count)
+#define AP_TAIL_LOAD(p) _mm512_maskz_loadu_ps(tail, p)
+#define AP_GEMV_NAME gemv_avx512
+#include "gemv_body.h"
 
 const ap_kernel_table ap_kernels_avx512 = {
     gemm_strip_avx512, pack_a_avx512, pack_b_avx512, conv_tile_avx512, conv_narrow_tile_avx512,

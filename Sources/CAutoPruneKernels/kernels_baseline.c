@@ -144,76 +144,25 @@ static void conv_weight_gradient_baseline(const float *dy, long dy_channel, long
   }
 }
 
-#define TARGET
-static inline __attribute__((always_inline)) void store_baseline(float *p, v4 v) { store4(p, v); }
-static inline __attribute__((always_inline)) v4 FMA4(v4 a, v4 b, v4 c) { return c + a * b; }
-static inline __attribute__((always_inline)) float sum4(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 static inline __attribute__((always_inline)) v4 tail4(const float *p, long count) {
   v4 v = splat(0);
   for (long i = 0; i < count && i < 4; i++) v[i] = p[i];
   return v;
 }
 
-// One row times B. Transposed B: four dot products at a time, 4 floats per step, the tail
-// masked. Row-major B: 4 × 4 columns of y held in registers while the rows of B stream by.
-TARGET static void gemv_baseline(int b_transposed, long n, long k, float alpha, const float *x, const float *b,
-                          long ldb, float beta, float *y) {
-  if (b_transposed) {
-    long full = k / 4 * 4;
-    
-    long j = 0;
-    for (; j < n; j += 4) {
-      long rows = n - j < 4 ? n - j : 4;
-      const float *r0 = b + j * ldb, *r1 = b + (j + (rows > 1 ? 1 : 0)) * ldb;
-      const float *r2 = b + (j + (rows > 2 ? 2 : 0)) * ldb, *r3 = b + (j + (rows > 3 ? 3 : 0)) * ldb;
-      v4 a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
-      long p = 0;
-      for (; p < full; p += 4) {
-        v4 v = load4(x + p);
-        a0 = FMA4(v, load4(r0 + p), a0);
-        a1 = FMA4(v, load4(r1 + p), a1);
-        a2 = FMA4(v, load4(r2 + p), a2);
-        a3 = FMA4(v, load4(r3 + p), a3);
-      }
-      if (p < k) {
-        v4 v = tail4(x + p, k - p);
-        a0 = FMA4(v, tail4(r0 + p, k - p), a0);
-        a1 = FMA4(v, tail4(r1 + p, k - p), a1);
-        a2 = FMA4(v, tail4(r2 + p, k - p), a2);
-        a3 = FMA4(v, tail4(r3 + p, k - p), a3);
-      }
-      float sums[4] = {sum4(a0), sum4(a1), sum4(a2), sum4(a3)};
-      for (long r = 0; r < rows; r++) y[j + r] = alpha * sums[r] + (beta == 0.0f ? 0.0f : beta * y[j + r]);
-    }
-    return;
-  }
-  float column[4 * 4];
-  for (long j0 = 0; j0 < n; j0 += 4 * 4) {
-    long width = n - j0 < 4 * 4 ? n - j0 : 4 * 4;
-    if (width == 4 * 4) {
-      v4 a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        v4 v = splat(x[p]);
-        a0 = FMA4(v, load4(row), a0);
-        a1 = FMA4(v, load4(row + 4), a1);
-        a2 = FMA4(v, load4(row + 2 * 4), a2);
-        a3 = FMA4(v, load4(row + 3 * 4), a3);
-      }
-      store_baseline(column, a0);
-      store_baseline(column + 4, a1);
-      store_baseline(column + 2 * 4, a2);
-      store_baseline(column + 3 * 4, a3);
-    } else {
-      for (long q = 0; q < width; q++) column[q] = 0.0f;
-      for (long p = 0; p < k; p++) {
-        const float *row = b + p * ldb + j0;
-        for (long q = 0; q < width; q++) column[q] += x[p] * row[q];
-      }
-    }
-    for (long q = 0; q < width; q++) y[j0 + q] = alpha * column[q] + (beta == 0.0f ? 0.0f : beta * y[j0 + q]);
-  }
-}
+#define TARGET
+#define AP_V v4
+#define AP_W 4
+#define AP_ZERO splat(0)
+#define AP_LOAD load4
+#define AP_STORE store4
+#define AP_SET1 splat
+#define AP_FMA(a, b, c) ((c) + (a) * (b))
+#define AP_SUM(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3]))
+#define AP_TAIL_DECL(count) long tail = (count)
+#define AP_TAIL_LOAD(p) tail4(p, tail)
+#define AP_GEMV_NAME gemv_baseline
+#include "gemv_body.h"
 
 const ap_kernel_table ap_kernels_baseline = {
     gemm_strip_baseline, pack_a_baseline, pack_b_baseline, conv_tile_baseline, conv_narrow_tile_baseline,
