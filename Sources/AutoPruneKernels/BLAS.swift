@@ -36,12 +36,12 @@ final class BLAS: @unchecked Sendable {
   /// newer one it falls back to its oldest x86-64 kernels ("Prescott": measured 36 GFLOP/s on
   /// 1024³ on an Intel Xeon family 6 model 207, 193 with `OPENBLAS_CORETYPE=SkylakeX`). Its
   /// dynamic-architecture builds (Debian's) read `OPENBLAS_CORETYPE` when the library loads, so
-  /// it is set here, before `dlopen`, from the instruction set our own kernels detected, unless
-  /// the user set it.
+  /// it is set here, before `dlopen`, from the instruction set our own kernels use (the best one,
+  /// or `AUTOPRUNE_KERNELS`), unless the user set it.
   static func configureCoreType() {
     #if arch(x86_64)
       guard getenv("OPENBLAS_CORETYPE") == nil else { return }
-      switch InstructionSet.best {
+      switch InstructionSet.active {
       case .avx512: setenv("OPENBLAS_CORETYPE", "SkylakeX", 0)
       case .avx2: setenv("OPENBLAS_CORETYPE", "Haswell", 0)
       case .baseline: break

@@ -13,7 +13,7 @@ public enum CPUDescription {
     var fields: [String: String] = [:]
     for line in text.split(separator: "\n") {
       if line.isEmpty { break }  // the first processor is enough
-      let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters() }
+      let parts = line.split(separator: ":", maxSplits: 1).map { String($0).trimmingSpaces() }
       if parts.count == 2, fields[parts[0]] == nil { fields[parts[0]] = parts[1] }
     }
     let name = fields["model name"] ?? fields["Model"] ?? fields["CPU part"].map { "CPU part \($0)" } ?? "unknown"
@@ -35,10 +35,4 @@ public enum CPUDescription {
   }
 
   private struct CPUInfoMissing: Error {}
-}
-
-extension Substring {
-  fileprivate func trimmingCharacters() -> String {
-    String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
-  }
 }

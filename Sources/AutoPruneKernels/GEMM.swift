@@ -34,10 +34,14 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 ///               a: x, lda: 784, b: w, ldb: 784, c: y, ldc: 300)
 /// ```
 public enum GEMM {
-  nonisolated(unsafe) private static var forced: GEMMBackend? = {
+  nonisolated(unsafe) private static var forced: GEMMBackend? = environmentValue.flatMap(GEMMBackend.init(rawValue:))
+
+  /// `AUTOPRUNE_GEMM` in lower case without spaces; nil when unset or empty.
+  private static var environmentValue: String? {
     guard let raw = getenv("AUTOPRUNE_GEMM") else { return nil }
-    return GEMMBackend(rawValue: String(cString: raw))
-  }()
+    let value = String(cString: raw).trimmingSpaces().lowercased()
+    return value.isEmpty ? nil : value
+  }
 
   /// The backend `multiply` uses now: built-in unless BLAS was asked for and could be loaded.
   public static var backend: GEMMBackend {
@@ -47,8 +51,7 @@ public enum GEMM {
 
   /// Checks `AUTOPRUNE_GEMM`: nil when unset or valid, else a message saying what is wrong.
   public static var environmentProblem: String? {
-    guard let raw = getenv("AUTOPRUNE_GEMM") else { return nil }
-    let value = String(cString: raw)
+    guard let value = environmentValue else { return nil }
     guard let chosen = GEMMBackend(rawValue: value) else {
       return "AUTOPRUNE_GEMM: unknown backend '\(value)' (choose from \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")))"
     }

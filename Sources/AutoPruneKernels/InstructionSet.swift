@@ -42,14 +42,16 @@ public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertib
 
   public var description: String { String(cString: ap_isa_name(rawValue)) }
 
-  /// Selects the instruction set called `name` (as `description` prints it, or `best`).
-  /// Throws a message naming what this machine supports when it is unknown or unsupported.
-  public static func select(named name: String) throws(InstructionSetError) {
+  /// Selects the instruction set called `name` (as `description` prints it, `baseline` also on
+  /// arm64 where it prints `neon`, or `best`; any case, spaces ignored). Throws a message naming
+  /// what this machine supports when it is unknown or unsupported.
+  public static func select(named raw: String) throws(InstructionSetError) {
+    let name = raw.trimmingSpaces().lowercased()
     if name == "best" {
       active = best
       return
     }
-    guard let chosen = allCases.first(where: { $0.description == name }) else {
+    guard let chosen = allCases.first(where: { $0.description == name || ($0 == .baseline && name == "baseline") }) else {
       throw InstructionSetError(message: "unknown kernel set '\(name)' (choose from best, \(supported.map(\.description).joined(separator: ", ")))")
     }
     guard chosen.isSupported else {
@@ -70,14 +72,21 @@ public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertib
     }
   }
 
-  /// Applies `AUTOPRUNE_KERNELS` when set.
+  /// Applies `AUTOPRUNE_KERNELS` when set and not empty.
   public static func applyEnvironment() throws(InstructionSetError) {
-    guard let raw = getenv("AUTOPRUNE_KERNELS") else { return }
+    guard let raw = getenv("AUTOPRUNE_KERNELS"), raw.pointee != 0 else { return }
     do {
       try select(named: String(cString: raw))
     } catch {
       throw InstructionSetError(message: "AUTOPRUNE_KERNELS: \(error.message)")
     }
+  }
+}
+
+extension String {
+  /// Without leading and trailing spaces and tabs (environment values typed by hand).
+  func trimmingSpaces() -> String {
+    String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
   }
 }
 

@@ -47,7 +47,10 @@ struct Bench: ParsableCommand {
     let chosen = Set(only.split(separator: ",").map(String.init))
     let budget = quick ? 0.15 : 0.6
     print("autoprune bench: \(CPUDescription.summary), \(Parallel.threads) threads, kernels \(Info.kernels), build \(Info.buildTarget)\n")
-    var json: [String: Any] = ["command": "bench", "threads": Parallel.threads]
+    var json: [String: Any] = [
+      "command": "bench", "threads": Parallel.threads, "cpu": CPUDescription.summary, "kernels": InstructionSet.active.description,
+      "gemm_backend": GEMM.backend.rawValue, "build_target": Info.buildTarget,
+    ]
     if chosen.contains("gemm") { json["gemm"] = gemmTable(budget: budget) }
     if chosen.contains("conv") { json["conv"] = ConvolutionBench.table(budget: budget) }
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }

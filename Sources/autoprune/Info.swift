@@ -51,6 +51,8 @@ struct Info: ParsableCommand {
         "command": "info", "version": AutoPruneVersion.string, "gemm": GEMM.backend.rawValue,
         "threads": Parallel.threads, "build_target": Info.buildTarget,
         "cpu": CPUDescription.summary, "kernels": InstructionSet.active.description,
+        "kernels_supported": InstructionSet.supported.map(\.description), "blas_library": GEMM.blasLibrary ?? NSNull(),
+        "blas_core": GEMM.backend == .blas ? GEMM.blasCore ?? NSNull() : NSNull(),
         "fashion_mnist": system ?? NSNull(), "bundled": BundledData.directory ?? NSNull(),
       ])
     }

@@ -86,12 +86,18 @@ struct RunOptions: ParsableArguments {
 
   func validate() throws {
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-    if let problem = GEMM.environmentProblem { throw ValidationError(problem) }
+    try RunOptions.checkEnvironment()
+  }
+
+  /// Applies `AUTOPRUNE_KERNELS` and checks `AUTOPRUNE_GEMM`, before any work starts. The kernel
+  /// set comes first: loading OpenBLAS (which the GEMM check may do) sets its core type from it.
+  static func checkEnvironment() throws {
     do {
       try InstructionSet.applyEnvironment()
     } catch {
       throw ValidationError(error.message)
     }
+    if let problem = GEMM.environmentProblem { throw ValidationError(problem) }
   }
 
   func apply() {

@@ -29,6 +29,7 @@ struct Run: ParsableCommand {
   var resume: String?
 
   func validate() throws {
+    try RunOptions.checkEnvironment()
     if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
     if let resume, let out, URL(fileURLWithPath: resume).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL {
       throw ValidationError("--resume \(resume) and --out \(out) name different directories")

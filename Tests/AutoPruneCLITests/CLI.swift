@@ -24,10 +24,11 @@ enum CLI {
   }
 
   /// Runs to the end in `directory`, collecting both streams.
-  static func run(_ arguments: [String], in directory: URL) throws -> Result {
+  static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.currentDirectoryURL = directory
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
@@ -41,9 +42,10 @@ enum CLI {
 
   /// A failure: non-zero exit, exactly one stderr line containing every `fragment`.
   static func assertFails(
-    _ arguments: [String], in directory: URL, mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line
+    _ arguments: [String], in directory: URL, environment: [String: String] = [:], mentioning fragments: [String],
+    file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let r = try run(arguments, in: directory)
+    let r = try run(arguments, in: directory, environment: environment)
     XCTAssertNotEqual(r.status, 0, "should fail: \(arguments)", file: file, line: line)
     let lines = r.stderr.split(separator: "\n")
     XCTAssertEqual(lines.count, 1, "one stderr line, got: \(r.stderr)", file: file, line: line)

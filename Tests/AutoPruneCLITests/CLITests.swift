@@ -382,6 +382,20 @@ final class CLITests: XCTestCase {
                     mentioning: ["--freeze-at-target", "--target-sparsity"])
   }
 
+  /// The kernel set and GEMM backend named in the environment: applied (any case, spaces
+  /// ignored, empty = unset) or refused in one line before any work, for `run` too.
+  func testKernelAndGEMMEnvironmentIsAppliedOrRefused() throws {
+    let chosen = try CLI.run(["info", "--json"], in: scratch, environment: ["AUTOPRUNE_KERNELS": " Baseline "])
+    XCTAssertEqual(chosen.status, 0, chosen.stderr)
+    XCTAssertEqual(try chosen.lastJSON()["kernels"] as? String, "baseline")
+    XCTAssertEqual(try CLI.run(["info"], in: scratch, environment: ["AUTOPRUNE_KERNELS": "", "AUTOPRUNE_GEMM": ""]).status, 0)
+    try CLI.assertFails(["info"], in: scratch, environment: ["AUTOPRUNE_KERNELS": "sse9"], mentioning: ["AUTOPRUNE_KERNELS", "'sse9'", "baseline"])
+    try CLI.assertFails(["info"], in: scratch, environment: ["AUTOPRUNE_GEMM": "mkl"], mentioning: ["AUTOPRUNE_GEMM", "'mkl'", "builtin"])
+    try CLI.assertFails(
+      ["run", "no-such-recipe.yaml", "--out", path("never")], in: scratch, environment: ["AUTOPRUNE_KERNELS": "sse9"], mentioning: ["AUTOPRUNE_KERNELS"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("never")))
+  }
+
   func testInfoNamesBackendAndThreads() throws {
     let r = try autoprune(["info", "--threads", "1"])
     XCTAssertEqual(r.status, 0, r.stderr)
