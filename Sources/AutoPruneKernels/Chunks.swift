@@ -24,6 +24,16 @@ public enum Chunks {
     }
   }
 
+  /// `forEach` with the chunks shared out over the kernel threads (at least `minChunks` each):
+  /// for elementwise updates, whose result cannot depend on the split.
+  @inlinable
+  public static func forEachInParallel(_ count: Int, minChunks: Int = 4_096, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
+    Parallel.forRanges((count + 15) / 16, minPerThread: minChunks) { chunks in
+      let first = chunks.lowerBound * 16, end = min(count, chunks.upperBound * 16)
+      forEach(end - first) { j, lanes in body(first + j, lanes) }
+    }
+  }
+
   /// `p[offset ..< offset + lanes]`, zero in the lanes past `lanes`.
   @inlinable @inline(__always)
   public static func load(_ p: UnsafePointer<Float>, _ offset: Int, _ lanes: Int) -> Vector {

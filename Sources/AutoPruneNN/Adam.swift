@@ -63,18 +63,14 @@ public final class Adam: Optimizer {
               let decay = V(repeating: wd), beta1 = V(repeating: b1), beta2 = V(repeating: b2)
               let rest1 = V(repeating: 1 - b1), rest2 = V(repeating: 1 - b2), c2 = V(repeating: correction2)
               let rate = V(repeating: stepSize), epsilon = V(repeating: eps)
-              Parallel.forRanges((count + 15) / 16, minPerThread: 4_096) { chunks in
-                let first = chunks.lowerBound * 16, end = min(count, chunks.upperBound * 16)
-                Chunks.forEach(end - first) { j, lanes in
-                  let i = first + j
-                  let weights = Chunks.load(wp.base, i, lanes)
-                  let d = Chunks.load(gp.base, i, lanes) + (dmp.map { decay * Chunks.load($0.base, i, lanes) } ?? decay) * weights
-                  let first = beta1 * Chunks.load(mp.base, i, lanes) + rest1 * d
-                  let second = beta2 * Chunks.load(vp.base, i, lanes) + rest2 * d * d
-                  Chunks.store(first, mp.base, i, lanes)
-                  Chunks.store(second, vp.base, i, lanes)
-                  Chunks.store(weights - rate * first / ((second / c2).squareRoot() + epsilon), wp.base, i, lanes)
-                }
+              Chunks.forEachInParallel(count) { i, lanes in
+                let weights = Chunks.load(wp.base, i, lanes)
+                let d = Chunks.load(gp.base, i, lanes) + (dmp.map { decay * Chunks.load($0.base, i, lanes) } ?? decay) * weights
+                let first = beta1 * Chunks.load(mp.base, i, lanes) + rest1 * d
+                let second = beta2 * Chunks.load(vp.base, i, lanes) + rest2 * d * d
+                Chunks.store(first, mp.base, i, lanes)
+                Chunks.store(second, vp.base, i, lanes)
+                Chunks.store(weights - rate * first / ((second / c2).squareRoot() + epsilon), wp.base, i, lanes)
               }
             }
           }

@@ -39,27 +39,22 @@ public final class SGD: Optimizer {
       p.grad.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { w in
           buffer.withUnsafeMutableBufferPointer { b in
-            // Chunks of 16 with each case's loop apart (the per-element branches kept a generic
-            // build scalar); per element the same operations in the same order as
+            // In 16-float chunks over threads (a scalar loop with per-element branches stayed scalar
+            // in a generic build); per element the same operations in the same order as
             // d = g + wd·w; b = μb + d (b = d on the first step); d = d + μb (Nesterov) or b; w −= lr·d.
             let gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!)), wp = SharedPointer(w.baseAddress!)
             let bp = b.baseAddress.map { SharedPointer($0) }
             let dmp = dm.isEmpty ? nil : dm.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
             let decay = Chunks.Vector(repeating: wd), rate = Chunks.Vector(repeating: lr), momentum = Chunks.Vector(repeating: mu)
-            // Elementwise, so the split over threads changes nothing in the result.
-            Parallel.forRanges((count + 15) / 16, minPerThread: 4_096) { chunks in
-              let first = chunks.lowerBound * 16, end = min(count, chunks.upperBound * 16)
-              Chunks.forEach(end - first) { j, lanes in
-                let i = first + j
-                let weights = Chunks.load(wp.base, i, lanes)
-                var d = Chunks.load(gp.base, i, lanes) + (dmp.map { decay * Chunks.load($0.base, i, lanes) } ?? decay) * weights
-                if mu != 0, let bp {
-                  let velocity = fresh ? d : momentum * Chunks.load(bp.base, i, lanes) + d
-                  Chunks.store(velocity, bp.base, i, lanes)
-                  d = nesterov ? d + momentum * velocity : velocity
-                }
-                Chunks.store(weights - rate * d, wp.base, i, lanes)
+            Chunks.forEachInParallel(count) { i, lanes in
+              let weights = Chunks.load(wp.base, i, lanes)
+              var d = Chunks.load(gp.base, i, lanes) + (dmp.map { decay * Chunks.load($0.base, i, lanes) } ?? decay) * weights
+              if mu != 0, let bp {
+                let velocity = fresh ? d : momentum * Chunks.load(bp.base, i, lanes) + d
+                Chunks.store(velocity, bp.base, i, lanes)
+                d = nesterov ? d + momentum * velocity : velocity
               }
+              Chunks.store(weights - rate * d, wp.base, i, lanes)
             }
           }
         }
