@@ -5,13 +5,15 @@ import AutoPruneKernels
 /// Shapes: x is `[N, C, H, W]`, weight is `[out, C, k, k]`, bias is `[out]`,
 /// y is `[N, out, OH, OW]`.
 ///
-/// Stride-1 forward runs `DirectShiftedConvolution` (register tiles read straight from a padded
-/// copy of each image); inference can fold a BatchNorm, a residual addition and a ReLU into how
-/// it writes the outputs (`forward(_:epilogue:)`). Other strides, and the backward of thin
-/// stride-1 layers, are lowered through im2col + GEMM a chunk of samples at a time: each chunk's
-/// column matrix (about 256 output positions wide) stays in cache between im2col and GEMM, and
-/// threads work on different chunks. The whole-batch column matrix of LeNet-5's conv2 (12.8 MB)
-/// was memory-bound; backward recomputes a chunk's columns rather than keeping them.
+/// Forward runs `DirectShiftedConvolution` (register tiles read straight from a padded copy of
+/// each image, strides > 1 through polyphase planes) where its tiles are mostly real outputs;
+/// inference can fold a BatchNorm, a residual addition and a ReLU into how it writes the outputs
+/// (`forward(_:epilogue:)`). Backward of a stride-1 convolution computes the weight gradient as
+/// row correlations over blocks of samples and the input gradient as a direct convolution of dY
+/// (`usesShiftedLowering`, `usesShiftedInputGradient`). The rest (small planes forward, stride-2
+/// backward, input gradients that would be mostly padding) is lowered through im2col + GEMM a
+/// chunk of samples at a time: each chunk's column matrix (about 256 output positions wide) stays
+/// in cache between im2col and GEMM, and threads work on different chunks.
 ///
 /// ```swift
 /// let conv1 = Conv2D(1, 20, kernelSize: 5, rng: rng)
