@@ -39,7 +39,16 @@ public enum Chunks {
   public static func load(_ p: UnsafePointer<Float>, _ offset: Int, _ lanes: Int) -> Vector {
     if lanes == 16 { return UnsafeRawPointer(p + offset).loadUnaligned(as: Vector.self) }
     var v = Vector()
-    for j in 0..<lanes { v[j] = p[offset + j] }
+    var j = 0
+    // Rows of 8 (8 × 8 planes) are common: half a vector in one load.
+    if lanes >= 8 {
+      v.lowHalf = UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD8<Float>.self)
+      j = 8
+    }
+    while j < lanes {
+      v[j] = p[offset + j]
+      j += 1
+    }
     return v
   }
 
@@ -50,6 +59,14 @@ public enum Chunks {
       UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: Vector.self)
       return
     }
-    for j in 0..<lanes { p[offset + j] = v[j] }
+    var j = 0
+    if lanes >= 8 {
+      UnsafeMutableRawPointer(p + offset).storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+      j = 8
+    }
+    while j < lanes {
+      p[offset + j] = v[j]
+      j += 1
+    }
   }
 }

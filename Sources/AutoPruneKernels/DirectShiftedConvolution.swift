@@ -74,22 +74,18 @@ public enum DirectShiftedConvolution {
           ap_conv_tile(a, padded + col0, planeStride, channels, offsets, taps, scratch + col0, stride)
         }
       }
-      // The epilogue row by row of the image: contiguous runs, so it vectorises.
+      // The epilogue row by row of the image, 16 floats at a time (scalar loops with a max per
+      // element stayed scalar in a generic build).
       for lane in 0..<min(rows, outputs - strip * rows) {
-        let o = strip * rows + lane, b = bias[o]
+        let o = strip * rows + lane, b = Chunks.Vector(repeating: bias[o])
         for r in 0..<outputHeight {
-          let src = scratch + lane * stride + r * paddedWidth, dst = y + o * plane + r * outputWidth
-          if let residual {
-            let side = residual + o * plane + r * outputWidth
-            if relu {
-              for q in 0..<outputWidth { dst[q] = max(src[q] + b + side[q], 0) }
-            } else {
-              for q in 0..<outputWidth { dst[q] = src[q] + b + side[q] }
-            }
-          } else if relu {
-            for q in 0..<outputWidth { dst[q] = max(src[q] + b, 0) }
-          } else {
-            for q in 0..<outputWidth { dst[q] = src[q] + b }
+          let src = UnsafePointer(scratch + lane * stride + r * paddedWidth), dst = y + o * plane + r * outputWidth
+          let side = residual.map { $0 + o * plane + r * outputWidth }
+          Chunks.forEach(outputWidth) { q, lanes in
+            var v = Chunks.load(src, q, lanes) + b
+            if let side { v += Chunks.load(side, q, lanes) }
+            if relu { v = v.replacing(with: 0, where: v .< 0) }
+            Chunks.store(v, dst, q, lanes)
           }
         }
       }
