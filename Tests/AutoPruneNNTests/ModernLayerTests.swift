@@ -124,11 +124,13 @@ final class ModernLayerTests: XCTestCase {
   /// Both backward lowerings, every kernel set this CPU runs: the same weight, bias and input
   /// gradients (up to float rounding) on shapes that exercise the blocks of samples, the
   /// weight-gradient tile edges (outputs and channel × tap rows not multiples of the tile), a
-  /// 1-channel first layer, paddings 0–2 and both input-gradient forms (direct for 3 × 3 with
-  /// padding, im2col for a 5 × 5 on a small image).
+  /// 1-channel first layer, paddings 0–2, one sample, a 1 × 1 kernel, a kernel larger than the
+  /// image, and both input-gradient forms (direct for 3 × 3 with padding, im2col for a 5 × 5 on a
+  /// small image).
   func testShiftedBackwardMatchesIm2colOnEveryKernelSet() {
     let cases: [(shape: [Int], o: Int, k: Int, p: Int)] = [
       ([7, 20, 12, 12], 50, 5, 0), ([5, 1, 28, 28], 7, 5, 0), ([9, 16, 10, 9], 13, 3, 1), ([3, 3, 6, 7], 5, 3, 2), ([40, 8, 8, 8], 6, 3, 1),
+      ([1, 4, 5, 5], 3, 3, 1), ([2, 5, 4, 4], 3, 1, 0), ([2, 3, 3, 3], 4, 5, 2),
     ]
     InstructionSet.forEachSupported { set in
       for (i, t) in cases.enumerated() {
