@@ -40,13 +40,29 @@ final class BLAS: @unchecked Sendable {
   /// or `AUTOPRUNE_KERNELS`), unless the user set it.
   static func configureCoreType() {
     #if arch(x86_64)
-      guard getenv("OPENBLAS_CORETYPE") == nil else { return }
+      guard getenv("OPENBLAS_CORETYPE") == nil else {
+        userChoseCore = true
+        return
+      }
       switch InstructionSet.active {
       case .avx512: setenv("OPENBLAS_CORETYPE", "SkylakeX", 0)
       case .avx2: setenv("OPENBLAS_CORETYPE", "Haswell", 0)
       case .baseline: break
       }
     #endif
+  }
+
+  /// Whether `OPENBLAS_CORETYPE` came from the user (then the core OpenBLAS runs is theirs to choose).
+  nonisolated(unsafe) static var userChoseCore = false
+
+  /// OpenBLAS kernel families with AVX2 and FMA or wider. On a CPU that runs our AVX2 or AVX-512
+  /// kernels, any other family is OpenBLAS's fallback for a CPU it does not know ("Prescott",
+  /// "Nehalem", …), several times slower.
+  static let vectorCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+
+  /// Whether OpenBLAS's `core` is a fallback slower than this CPU can run (`best` our widest set).
+  static func isFallbackCore(_ core: String, on best: InstructionSet) -> Bool {
+    best != .baseline && !vectorCores.contains(core.lowercased())
   }
 
   let path: String

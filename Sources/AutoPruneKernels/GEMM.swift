@@ -55,8 +55,15 @@ public enum GEMM {
     guard let chosen = GEMMBackend(rawValue: value) else {
       return "AUTOPRUNE_GEMM: unknown backend '\(value)' (choose from \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")))"
     }
-    if chosen == .blas && BLAS.shared == nil {
+    guard chosen == .blas else { return nil }
+    guard let blas = BLAS.shared else {
       return "AUTOPRUNE_GEMM=blas: no OpenBLAS found (\(BLAS.candidates.joined(separator: ", "))); apt-get install libopenblas0-pthread"
+    }
+    // Never silently slow: the core type we set was not taken (an OpenBLAS built for one CPU, or
+    // too old to know the name), so it would run its generic kernels.
+    if let core = blas.coreName, !BLAS.userChoseCore, BLAS.isFallbackCore(core, on: InstructionSet.best) {
+      return "AUTOPRUNE_GEMM=blas: \(blas.path) runs its generic '\(core)' kernels on this \(InstructionSet.best) CPU, "
+        + "several times slower than the built-in ones; set OPENBLAS_CORETYPE to override, or leave AUTOPRUNE_GEMM unset"
     }
     return nil
   }
@@ -68,6 +75,12 @@ public enum GEMM {
 
   /// Path of the loaded BLAS library, if any.
   public static var blasLibrary: String? { BLAS.shared?.path }
+
+  /// Whether OpenBLAS's kernel family `core` is its fallback for an unknown CPU, slower than a
+  /// CPU whose widest kernel set is `best` runs (what `AUTOPRUNE_GEMM=blas` refuses).
+  public static func isFallbackBLASCore(_ core: String, on best: InstructionSet) -> Bool {
+    BLAS.isFallbackCore(core, on: best)
+  }
 
   /// The kernel family OpenBLAS chose (`openblas_get_corename`), if it was loaded and says.
   public static var blasCore: String? { BLAS.shared?.coreName }

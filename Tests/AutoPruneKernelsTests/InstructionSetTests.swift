@@ -40,4 +40,13 @@ final class InstructionSetTests: XCTestCase {
       }
     }
   }
+
+  /// OpenBLAS's fallback kernels are refused on a CPU with AVX2 or AVX-512, its vector ones kept.
+  func testOpenBLASFallbackCoresAreRecognised() {
+    XCTAssertTrue(GEMM.isFallbackBLASCore("Prescott", on: .avx512))
+    XCTAssertTrue(GEMM.isFallbackBLASCore("Nehalem", on: .avx2))
+    XCTAssertFalse(GEMM.isFallbackBLASCore("SkylakeX", on: .avx512))
+    XCTAssertFalse(GEMM.isFallbackBLASCore("Haswell", on: .avx2))
+    XCTAssertFalse(GEMM.isFallbackBLASCore("Prescott", on: .baseline), "a CPU without AVX2 has nothing faster")
+  }
 }
