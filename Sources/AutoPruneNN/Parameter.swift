@@ -7,14 +7,14 @@ import AutoPruneKernels
 public final class Parameter {
   public var name: String
   public var value: Tensor {
-    didSet { effectiveIsStale = true }
+    didSet { changed() }
   }
   public var grad: Tensor
   /// True for weights a pruning method may gate; false for biases.
   public let prunable: Bool
   /// The pruning gate covering this parameter, if any.
   public var gate: (any Gate)? {
-    didSet { effectiveIsStale = true }
+    didSet { changed() }
   }
   /// Per-element weight-decay multiplier (0 skips decay), set by gates whose closed entries must
   /// not shrink; nil means decay applies everywhere.
@@ -22,6 +22,16 @@ public final class Parameter {
 
   private var cachedEffective: Tensor?
   private var effectiveIsStale = true
+
+  /// Counts changes of `effective` (a new or mutated `value`, a new gate, a changed mask), so a
+  /// layer can keep something derived from it, such as weights packed for a kernel, until the
+  /// next change.
+  public private(set) var version = 0
+
+  private func changed() {
+    effectiveIsStale = true
+    version &+= 1
+  }
 
   public init(name: String, value: Tensor, prunable: Bool) {
     self.name = name
@@ -59,7 +69,7 @@ public final class Parameter {
   }
 
   /// Tells the parameter its gate's mask changed, so `effective` is recomputed.
-  public func maskDidChange() { effectiveIsStale = true }
+  public func maskDidChange() { changed() }
 }
 
 /// A layer's non-trainable state that is saved with the weights, like PyTorch's buffers

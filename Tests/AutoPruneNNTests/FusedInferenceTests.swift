@@ -69,6 +69,21 @@ final class FusedInferenceTests: XCTestCase {
     }
   }
 
+  /// The weights packed for the direct kernel are kept between calls and repacked after any
+  /// change: an optimizer step, an element set in place, a new value.
+  func testPackedWeightsFollowEveryChangeOfTheWeights() {
+    let conv = Conv2D(3, 7, kernelSize: 3, padding: 1, rng: RandomSource(seed: 120))
+    let x = randomTensor([2, 3, 9, 9], seed: 121)
+    assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "first call")
+    conv.weight.grad = randomTensor(conv.weight.shape, seed: 122)
+    SGD(learningRate: 0.5).step([conv.weight])
+    assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "after an SGD step")
+    conv.weight.value.withUnsafeMutableBufferPointer { $0[5] += 3 }
+    assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "after an in-place change")
+    conv.weight.value = randomTensor(conv.weight.shape, seed: 123)
+    assertClose(conv.forward(x, context: .inference), naiveConvolution(x, conv), "after a new value")
+  }
+
   /// The direct kernel serves images whose outputs fill most of its tiles; VGG's last stages
   /// (4 × 4, 2 × 2) go through im2col.
   func testDirectKernelIsChosenByTileUse() {
