@@ -18,7 +18,22 @@ TARGET static void pack_b_avx2(int transposed, const float *b, long ldb, long ro
   }
 }
 
-#define pack_a_avx2 pack_a_avx2_scalar
+TARGET static void pack_a_avx2(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
+                              float alpha, float *out) {
+  if (transposed) {
+    pack_a_avx2_scalar(1, a, lda, row0, rows, col0, kb, alpha, out);
+    return;
+  }
+  long strips = (rows + AP_MR - 1) / AP_MR;
+  for (long s = 0; s < strips; s++) {
+    if (rows - s * AP_MR >= AP_MR) {
+      pack_a_strip_avx(a + (row0 + s * AP_MR) * lda + col0, lda, kb, alpha, out + s * AP_MR * kb);
+    } else {
+      // The ragged last strip: the scalar body, told it starts there.
+      pack_a_avx2_scalar(0, a, lda, row0 + s * AP_MR, rows - s * AP_MR, col0, kb, alpha, out + s * AP_MR * kb);
+    }
+  }
+}
 
 TARGET static inline __m256i lane_mask8(long count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

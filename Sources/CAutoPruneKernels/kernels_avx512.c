@@ -18,7 +18,22 @@ TARGET static void pack_b_avx512(int transposed, const float *b, long ldb, long 
   }
 }
 
-#define pack_a_avx512 pack_a_avx512_scalar
+TARGET static void pack_a_avx512(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
+                              float alpha, float *out) {
+  if (transposed) {
+    pack_a_avx512_scalar(1, a, lda, row0, rows, col0, kb, alpha, out);
+    return;
+  }
+  long strips = (rows + AP_MR - 1) / AP_MR;
+  for (long s = 0; s < strips; s++) {
+    if (rows - s * AP_MR >= AP_MR) {
+      pack_a_strip_avx(a + (row0 + s * AP_MR) * lda + col0, lda, kb, alpha, out + s * AP_MR * kb);
+    } else {
+      // The ragged last strip: the scalar body, told it starts there.
+      pack_a_avx512_scalar(0, a, lda, row0 + s * AP_MR, rows - s * AP_MR, col0, kb, alpha, out + s * AP_MR * kb);
+    }
+  }
+}
 
 TARGET static inline __mmask16 lane_mask(long count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);

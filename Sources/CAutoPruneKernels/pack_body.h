@@ -94,6 +94,27 @@ __attribute__((target("avx2"))) static inline void transpose8x8_into(const float
   _mm256_storeu_ps(dst + 7 * dst_ld, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// pack_a_body for a row-major A with a full 6-row strip: 6 rows × 8 columns (two zero rows
+// added) transposed in registers, each column's 6 values stored with a 6-lane mask. The scalar
+// interleave moved one float per load and store.
+__attribute__((target("avx2"))) static inline void pack_a_strip_avx(
+    const float *restrict a, long lda, long kb, float alpha, float *restrict d) {
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  const __m256 scale = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+  float block[8 * 8];
+  long p = 0;
+  for (; p + 8 <= kb; p += 8) {
+    for (int r = 0; r < AP_MR; r++) _mm256_storeu_ps(block + 8 * r, _mm256_mul_ps(scale, _mm256_loadu_ps(a + r * lda + p)));
+    _mm256_storeu_ps(block + 48, zero);
+    _mm256_storeu_ps(block + 56, zero);
+    float columns[8 * 8];
+    transpose8x8_into(block, 8, columns, 8);
+    for (int q = 0; q < 8; q++) _mm256_maskstore_ps(d + (p + q) * AP_MR, six, _mm256_loadu_ps(columns + 8 * q));
+  }
+  for (; p < kb; p++)
+    for (int r = 0; r < AP_MR; r++) d[p * AP_MR + r] = alpha * a[r * lda + p];
+}
+
 // pack_b_body for a transposed B, 8 × 8 blocks through registers, the edges as before.
 __attribute__((target("avx2"))) static inline void pack_b_transposed_avx(
     const float *restrict b, long ldb, long row0, long kb, long col0, long n, float *restrict dst) {
