@@ -120,7 +120,7 @@ struct ShiftedConvolution {
     return ((ky % stride) * stride + kx % stride) * channels * paddedPlane + (ky / stride) * rowWidth + kx / stride
   }
 
-  /// Tap offsets, in `tapWeights` order.
+  /// Tap offsets, tap t = ky · kernel + kx (the order of the packed weights).
   var offsets: [Int] { (0..<taps).map(offset) }
 
   /// Floats of one sample's padded copy, with the slack the direct kernel's whole-tile reads need.
