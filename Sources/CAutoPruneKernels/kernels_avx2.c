@@ -8,32 +8,7 @@
 
 #define TARGET __attribute__((target("avx2,fma")))
 
-AP_DEFINE_PACKING(avx2_scalar, TARGET)
-
-TARGET static void pack_b_avx2(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out) {
-  if (transposed) {
-    pack_b_transposed_avx(b, ldb, row0, kb, col0, n, out);
-  } else {
-    pack_b_avx2_scalar(0, b, ldb, row0, kb, col0, n, out);
-  }
-}
-
-TARGET static void pack_a_avx2(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
-                              float alpha, float *out) {
-  if (transposed) {
-    pack_a_avx2_scalar(1, a, lda, row0, rows, col0, kb, alpha, out);
-    return;
-  }
-  long strips = (rows + AP_MR - 1) / AP_MR;
-  for (long s = 0; s < strips; s++) {
-    if (rows - s * AP_MR >= AP_MR) {
-      pack_a_strip_avx(a + (row0 + s * AP_MR) * lda + col0, lda, kb, alpha, out + s * AP_MR * kb);
-    } else {
-      // The ragged last strip: the scalar body, told it starts there.
-      pack_a_avx2_scalar(0, a, lda, row0 + s * AP_MR, rows - s * AP_MR, col0, kb, alpha, out + s * AP_MR * kb);
-    }
-  }
-}
+AP_DEFINE_VECTOR_PACKING(avx2, TARGET)
 
 TARGET static inline __m256i lane_mask8(long count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

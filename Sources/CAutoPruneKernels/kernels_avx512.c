@@ -8,32 +8,7 @@
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 
-AP_DEFINE_PACKING(avx512_scalar, TARGET)
-
-TARGET static void pack_b_avx512(int transposed, const float *b, long ldb, long row0, long kb, long col0, long n, float *out) {
-  if (transposed) {
-    pack_b_transposed_avx(b, ldb, row0, kb, col0, n, out);
-  } else {
-    pack_b_avx512_scalar(0, b, ldb, row0, kb, col0, n, out);
-  }
-}
-
-TARGET static void pack_a_avx512(int transposed, const float *a, long lda, long row0, long rows, long col0, long kb,
-                              float alpha, float *out) {
-  if (transposed) {
-    pack_a_avx512_scalar(1, a, lda, row0, rows, col0, kb, alpha, out);
-    return;
-  }
-  long strips = (rows + AP_MR - 1) / AP_MR;
-  for (long s = 0; s < strips; s++) {
-    if (rows - s * AP_MR >= AP_MR) {
-      pack_a_strip_avx(a + (row0 + s * AP_MR) * lda + col0, lda, kb, alpha, out + s * AP_MR * kb);
-    } else {
-      // The ragged last strip: the scalar body, told it starts there.
-      pack_a_avx512_scalar(0, a, lda, row0 + s * AP_MR, rows - s * AP_MR, col0, kb, alpha, out + s * AP_MR * kb);
-    }
-  }
-}
+AP_DEFINE_VECTOR_PACKING(avx512, TARGET)
 
 TARGET static inline __mmask16 lane_mask(long count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
