@@ -90,7 +90,7 @@ public final class Conv2D: Layer, InputGradientOptional {
   /// `autoprune bench --only conv` (AMD EPYC family 25 model 17, AVX-512, 2 threads) the weight
   /// gradient of LeNet-5's conv1 took 1.3 ms against im2col's 2.0, ResNet-20's 16-channel 3 × 3
   /// convolution forward+backward 12 ms against 21, and LeNet-5's conv2 3.0 against 2.8 (a tie).
-  public func usesShiftedLowering(batch: Int) -> Bool {
+  public var usesShiftedLowering: Bool {
     guard stride == 1, padding < kernelSize else { return false }
     return backwardLowering != .im2col
   }
@@ -204,7 +204,7 @@ public final class Conv2D: Layer, InputGradientOptional {
     let x = cachedInput
     precondition(x.shape.count == 4, "Conv2D.backward before a training forward")
     let g = geometry(for: Array(x.shape.dropFirst()))
-    let shiftedWeights = usesShiftedLowering(batch: x.shape[0])
+    let shiftedWeights = usesShiftedLowering
     let shiftedInput = computesInputGradient && shiftedWeights && usesShiftedInputGradient(for: g)
     var dX = Tensor(shape: [0])
     if shiftedWeights { dX = shiftedBackward(dY, x, g, inputGradient: shiftedInput) }
@@ -389,7 +389,7 @@ public final class Conv2D: Layer, InputGradientOptional {
     let flippedOffsets = transposed?.offsets ?? []
     let zeroBias = [Float](repeating: 0, count: g.channels)
     let rows = plan.weightGradientRows
-    // Samples per block: the block's padded inputs and dY rows within ~384 KiB, so the kernel's
+    // Samples per block: the block's padded inputs and dY rows within ~768 KiB, so the kernel's
     // passes over them (one per tile of outputs) stay in L2.
     let bytesPerSample = 4 * (plan.gradientSampleStride + o * plan.spanRounded)
     let block = max(1, min(n, 786_432 / bytesPerSample))

@@ -34,7 +34,7 @@ enum ConvolutionBench {
       let y = conv.forward(x, context: context)
       var dY = Tensor(shape: y.shape)
       for i in 0..<dY.count { dY[i] = rng.normal() }
-      let automatic = conv.usesShiftedLowering(batch: shape.batch) ? "shifted" : "im2col"
+      let automatic = conv.usesShiftedLowering ? "shifted" : "im2col"
       InstructionSet.forEachSupported { set in
         let forward = Bench.secondsPerCall(budget: budget / 3) { _ = conv.forward(x, context: context) }
         var backward: [ConvolutionLowering: Double] = [:]

@@ -113,7 +113,7 @@ final class ModernLayerTests: XCTestCase {
     for (k, p, bias) in [(3, 0, true), (3, 1, false), (3, 2, true), (5, 0, true), (5, 2, false), (1, 0, true)] {
       let conv = Conv2D(8, 5, kernelSize: k, padding: p, bias: bias, rng: RandomSource(seed: 20))
       let x = randomTensor([5, 8, 7, 6], seed: 21)
-      XCTAssertTrue(conv.usesShiftedLowering(batch: 5))
+      XCTAssertTrue(conv.usesShiftedLowering)
       let y = conv.forward(x, context: .inference)
       let expected = directConvolution(x, conv)
       XCTAssertEqual(y.shape, expected.shape)
@@ -155,7 +155,7 @@ final class ModernLayerTests: XCTestCase {
   func testShiftedConvolutionGradients() {
     for (shape, o, k, p, bias) in [([4, 8, 5, 6], 4, 3, 1, true), ([4, 9, 4, 4], 3, 3, 0, false), ([4, 8, 3, 5], 2, 3, 2, true), ([4, 8, 6, 6], 3, 5, 0, true)] {
       let conv = Conv2D(shape[1], o, kernelSize: k, padding: p, bias: bias, rng: RandomSource(seed: 22))
-      XCTAssertTrue(conv.usesShiftedLowering(batch: shape[0]))
+      XCTAssertTrue(conv.usesShiftedLowering)
       checker.check(conv, input: randomTensor(shape, seed: 23))
     }
   }
