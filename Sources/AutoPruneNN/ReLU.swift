@@ -13,12 +13,10 @@ public final class ReLU: Layer {
     let y = x.withUnsafeBufferPointer { xs in
       Tensor(shape: x.shape) { out in
         let src = SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)), dst = SharedPointer(out.baseAddress!)
-        Parallel.forRanges(out.count, minPerThread: 65_536) { range in
-          // max(x, 0) with NaN kept, as Swift's max(x, 0) does.
-          Chunks.forEach(range.count) { i, lanes in
-            let v = Chunks.load(src.base + range.lowerBound, i, lanes)
-            Chunks.store(v.replacing(with: 0, where: v .< 0), dst.base + range.lowerBound, i, lanes)
-          }
+        // max(x, 0) with NaN kept, as Swift's max(x, 0) does; 65,536 floats a thread at least.
+        Chunks.forEachInParallel(out.count) { i, lanes in
+          let v = Chunks.load(src.base, i, lanes)
+          Chunks.store(v.replacing(with: 0, where: v .< 0), dst.base, i, lanes)
         }
       }
     }
@@ -33,12 +31,9 @@ public final class ReLU: Layer {
         Tensor(shape: dY.shape) { d in
           let yp = SharedPointer(UnsafeMutablePointer(mutating: y.baseAddress!)), gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
           let dp = SharedPointer(d.baseAddress!)
-          Parallel.forRanges(d.count, minPerThread: 65_536) { range in
-            let first = range.lowerBound
-            Chunks.forEach(range.count) { i, lanes in
-              let y = Chunks.load(yp.base + first, i, lanes), g = Chunks.load(gp.base + first, i, lanes)
-              Chunks.store(g.replacing(with: 0, where: .!(y .> 0)), dp.base + first, i, lanes)
-            }
+          Chunks.forEachInParallel(d.count) { i, lanes in
+            let y = Chunks.load(yp.base, i, lanes), g = Chunks.load(gp.base, i, lanes)
+            Chunks.store(g.replacing(with: 0, where: .!(y .> 0)), dp.base, i, lanes)
           }
         }
       }
