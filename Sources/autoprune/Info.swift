@@ -52,7 +52,7 @@ struct Info: ParsableCommand {
         "threads": Parallel.threads, "build_target": Info.buildTarget,
         "cpu": CPUDescription.summary, "kernels": InstructionSet.active.description,
         "kernels_supported": InstructionSet.supported.map(\.description), "blas_library": GEMM.blasLibrary ?? NSNull(),
-        "blas_core": GEMM.backend == .blas ? GEMM.blasCore ?? NSNull() : NSNull(),
+        "blas_core": (GEMM.backend == .blas ? GEMM.blasCore : nil) ?? NSNull(),
         "fashion_mnist": system ?? NSNull(), "bundled": BundledData.directory ?? NSNull(),
       ])
     }

@@ -22,21 +22,25 @@ enum MachineLimits {
     return peak
   }
 
+  nonisolated(unsafe) private static var cachedBandwidths: [Int: Double] = [:]
+
   /// GB/s at which the configured threads read `bytes` of floats, already in cache if they fit,
-  /// as a one-image forward reads its weights.
+  /// as a one-image forward reads its weights (measured once per size and run: the forms of a
+  /// model share sizes across batch sizes).
   static func readBandwidth(bytes: Int, budget: Double) -> Double {
+    if let cached = cachedBandwidths[bytes] { return cached }
     let count = max(16, bytes / 4)
+    let parts = count >= 1 << 16 ? Parallel.threads : 1
     let buffer = [Float](repeating: 1, count: count)
     var sink: Float = 0
     let seconds = buffer.withUnsafeBufferPointer { p in
       let base = SharedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
       return Bench.secondsPerCall(budget: budget) {
-        let threads = Parallel.threads
-        var partial = [Float](repeating: 0, count: threads)
+        var partial = [Float](repeating: 0, count: parts)
         partial.withUnsafeMutableBufferPointer { out in
           let sums = SharedPointer(out.baseAddress!)
-          Parallel.forEach(count >= 1 << 16 ? threads : 1) { part in
-            let range = Parallel.share(of: count, part: part, parts: count >= 1 << 16 ? threads : 1)
+          Parallel.forEach(parts) { part in
+            let range = Parallel.share(of: count, part: part, parts: parts)
             // Four running sums, so the loads and not the chain of additions set the pace.
             var totals = (Chunks.Vector(), Chunks.Vector(), Chunks.Vector(), Chunks.Vector())
             let start = base.base + range.lowerBound
@@ -56,6 +60,8 @@ enum MachineLimits {
       }
     }
     if sink.isNaN { print("") }  // keeps the sums from being optimised away
-    return Double(count * 4) / seconds / 1e9
+    let bandwidth = Double(count * 4) / seconds / 1e9
+    cachedBandwidths[bytes] = bandwidth
+    return bandwidth
   }
 }
