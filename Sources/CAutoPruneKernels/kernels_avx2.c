@@ -8,7 +8,7 @@
 
 #define TARGET __attribute__((target("avx2,fma")))
 
-AP_DEFINE_VECTOR_PACKING(avx2, TARGET)
+AP_DEFINE_PACKING(avx2, TARGET, pack_a_vector_body, pack_b_vector_body)
 
 TARGET static inline __m256i lane_mask8(long count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -8,7 +8,7 @@
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 
-AP_DEFINE_VECTOR_PACKING(avx512, TARGET)
+AP_DEFINE_PACKING(avx512, TARGET, pack_a_vector_body, pack_b_vector_body)
 
 TARGET static inline __mmask16 lane_mask(long count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);

@@ -17,7 +17,7 @@ static inline __attribute__((always_inline)) void store4(float *p, v4 v) { memcp
 
 static inline __attribute__((always_inline)) v4 splat(float x) { return (v4){x, x, x, x}; }
 
-AP_DEFINE_PACKING(baseline, )
+AP_DEFINE_PACKING(baseline, , pack_a_body, pack_b_body)
 
 static void gemm_strip_baseline(long kb, const float *a, long row_strips, long rows, const float *b,
                                 long b_stride, float *c, long ldc, long cols, int overwrite) {

@@ -131,7 +131,7 @@ __attribute__((target("avx2"))) static inline void pack_b_transposed_avx(
 }
 // The packing both AVX tables use: the vector paths above for a row-major A's full strips and
 // for a transposed B, the loops of pack_a_body / pack_b_body for the rest. Written once and
-// instantiated per table (AP_DEFINE_VECTOR_PACKING), so those loops are compiled for each
+// instantiated per table (AP_DEFINE_PACKING), so those loops are compiled for each
 // instruction set: compiled for AVX2 alone they cost the AVX-512 table ~5% on the thin LeNet
 // products (fc1 forward 93 → 89 GFLOP/s, one thread).
 __attribute__((target("avx2,fma"), always_inline)) static inline void pack_a_vector_body(
@@ -160,25 +160,18 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void pack_b_vec
   }
 }
 
-#define AP_DEFINE_VECTOR_PACKING(SUFFIX, TARGET)                                                        \
-  TARGET static void pack_a_##SUFFIX(int transposed, const float *a, long lda, long row0, long rows,    \
-                                     long col0, long kb, float alpha, float *out) {                     \
-    pack_a_vector_body(transposed, a, lda, row0, rows, col0, kb, alpha, out);                           \
-  }                                                                                                     \
-  TARGET static void pack_b_##SUFFIX(int transposed, const float *b, long ldb, long row0, long kb,      \
-                                     long col0, long n, float *out) {                                   \
-    pack_b_vector_body(transposed, b, ldb, row0, kb, col0, n, out);                                     \
-  }
 #endif
 
-#define AP_DEFINE_PACKING(SUFFIX, TARGET)                                                                 \
+// pack_a_SUFFIX / pack_b_SUFFIX compiled with TARGET around the bodies A_BODY / B_BODY:
+// pack_a_body / pack_b_body for the baseline, pack_a_vector_body / pack_b_vector_body for AVX.
+#define AP_DEFINE_PACKING(SUFFIX, TARGET, A_BODY, B_BODY)                                                \
   TARGET static void pack_a_##SUFFIX(int transposed, const float *a, long lda, long row0, long rows,    \
                                      long col0, long kb, float alpha, float *out) {                     \
-    pack_a_body(transposed, a, lda, row0, rows, col0, kb, alpha, out);                                  \
+    A_BODY(transposed, a, lda, row0, rows, col0, kb, alpha, out);                                       \
   }                                                                                                     \
   TARGET static void pack_b_##SUFFIX(int transposed, const float *b, long ldb, long row0, long kb,      \
                                      long col0, long n, float *out) {                                   \
-    pack_b_body(transposed, b, ldb, row0, kb, col0, n, out);                                            \
+    B_BODY(transposed, b, ldb, row0, kb, col0, n, out);                                                 \
   }
 
 #endif
