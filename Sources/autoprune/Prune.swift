@@ -11,6 +11,7 @@ extension AutoPruneOptions.ClosedGateDecay: ExpressibleByArgument {}
 extension AutoPruneOptions.PenaltyWeighting: ExpressibleByArgument {}
 extension AutoPruneOptions.MuScale: ExpressibleByArgument {}
 extension AutoPruneOptions.STEScope: ExpressibleByArgument {}
+extension AutoPruneOptions.GateClock: ExpressibleByArgument {}
 extension BatchNorm2D.ClosedChannelGradient: ExpressibleByArgument {}
 
 /// The AutoPrune method's switches (METHOD.md), each with METHOD's default.
@@ -23,11 +24,22 @@ struct PruningOptions: ParsableArguments {
     discussion: "Example: --layer-gates fc1=input+output,fc2=output (layers not named stay dense)."))
   var layerGates: String?
 
-  @Option(parsing: .unconditional, help: "Regularisation strength μ of the gate count.")
-  var mu: Float = 1e-4
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "Regularisation strength μ of the gate count (default \(AutoPruneOptions.defaultRelativeMu) on the phase clock, in units of each layer's gradient; \(AutoPruneOptions.defaultAbsoluteMu) on the step clock).",
+    discussion: "On the phase clock μ is a threshold: a gate stays open when its average data term pulls it open by more than μ/2 of the layer's mean |data term| (travel 2)."))
+  var mu: Float?
 
-  @Option(name: .customLong("eta-m"), parsing: .unconditional, help: "Learning rate η_M of the auxiliary parameters.")
-  var etaM: Float = 10
+  @Option(name: .customLong("eta-m"), parsing: .unconditional, help: "Learning rate η_M of the auxiliary parameters; giving it selects the step clock (default 10 there).")
+  var etaM: Float?
+
+  @Option(help: "Gate clock: phase (gate steps sized from the pruning phase's length, so any data set size prunes alike) or step (METHOD's per-step rule with η_M as given, the reproduction recipes' behaviour). Default: phase, or step when --eta-m is given.")
+  var gateClock: AutoPruneOptions.GateClock?
+
+  @Option(parsing: .unconditional, help: "Phase clock: how far (in units of m0) the penalty alone moves a gate over the pruning phase at the starting μ.")
+  var travel: Float = 2
+
+  @Option(parsing: .unconditional, help: "Phase clock with a target: the fraction of the pruning phase by which the target is reached exactly and the masks freeze.")
+  var budgetBy: Float = 0.5
 
   @Option(name: .customLong("m0"), parsing: .unconditional, help: "Initial auxiliary parameter (positive: gates open).")
   var m0: Float = 1
@@ -59,8 +71,8 @@ struct PruningOptions: ParsableArguments {
   @Option(help: "Penalty per gate: count, params (weights it covers) or flops.")
   var penaltyWeighting = AutoPruneOptions.PenaltyWeighting.count
 
-  @Option(help: "μ is absolute, or gradient-relative (times the layer's running mean |g|).")
-  var muScale = AutoPruneOptions.MuScale.absolute
+  @Option(help: "μ is absolute, or gradient-relative (times the layer's running mean |data term| per gate; |g| on the step clock). Default: gradient-relative on the phase clock, absolute on the step clock.")
+  var muScale: AutoPruneOptions.MuScale?
 
   @Option(help: "Gradient a closed BatchNorm channel (pruned filter) sends back: pass-through (as inference-form BatchNorm would, so the filter stays recoverable) or zero (exact).")
   var closedChannelGradient = BatchNorm2D.ClosedChannelGradient.passThrough
@@ -70,6 +82,12 @@ struct PruningOptions: ParsableArguments {
 
   @Option(parsing: .unconditional, help: "Adapt μ until this fraction of FLOPs is pruned.")
   var targetFlopsReduction: Float?
+
+  @Option(parsing: .unconditional, help: "Adapt μ until this many weights of the prunable layers are kept (biases and BatchNorm not counted, as in the compression ratio).")
+  var targetParams: Int?
+
+  /// The clock the flags select.
+  var clock: AutoPruneOptions.GateClock { gateClock ?? (etaM == nil ? .phase : .step) }
 
   @Flag(help: "With --target-sparsity or --target-flops-reduction: freeze the masks the first time the target is reached; W trains on under them for the rest of the pruning epochs.")
   var freezeAtTarget = false
@@ -102,8 +120,15 @@ struct PruningOptions: ParsableArguments {
     guard STE(parsing: ste) != nil else {
       throw ValidationError("--ste \(ste): expected identity, leaky-relu[:α] or softplus[:β] with a positive number")
     }
-    if !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
-    if !(etaM > 0 && etaM.isFinite) { throw ValidationError("--eta-m must be positive (got \(etaM))") }
+    if let mu, !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
+    if let etaM, !(etaM > 0 && etaM.isFinite) { throw ValidationError("--eta-m must be positive (got \(etaM))") }
+    if clock == .phase {
+      if etaM != nil { throw ValidationError("--eta-m fixes η_M, which the phase clock derives: drop it, or use --gate-clock step") }
+      if mu == 0 { throw ValidationError("--mu 0 on the phase clock prunes nothing (μ sets its step size): use `train`, or --gate-clock step") }
+    }
+    if !(travel > 0 && travel.isFinite) { throw ValidationError("--travel must be positive (got \(travel))") }
+    if !(budgetBy > 0 && budgetBy <= 1) { throw ValidationError("--budget-by must be in (0, 1] (got \(budgetBy))") }
+    if let targetParams, targetParams < 1 { throw ValidationError("--target-params must be at least 1 (got \(targetParams))") }
     if !(m0 > 0 && m0.isFinite) { throw ValidationError("--m0 must be positive so gates start open (got \(m0))") }
     if !(m0Spread >= 0 && m0Spread < 1) { throw ValidationError("--m0-spread must be in [0, 1) (got \(m0Spread))") }
     if !(auxiliaryMomentum >= 0 && auxiliaryMomentum < 1) {
@@ -112,18 +137,21 @@ struct PruningOptions: ParsableArguments {
     for (flag, value) in [("--target-sparsity", targetSparsity), ("--target-flops-reduction", targetFlopsReduction)] {
       if let value, !(value > 0 && value < 1) { throw ValidationError("\(flag) must be in (0, 1) (got \(value))") }
     }
-    if freezeAtTarget && targetSparsity == nil && targetFlopsReduction == nil {
-      throw ValidationError("--freeze-at-target needs --target-sparsity or --target-flops-reduction")
+    let targets = [targetSparsity.map { _ in "--target-sparsity" }, targetFlopsReduction.map { _ in "--target-flops-reduction" },
+                   targetParams.map { _ in "--target-params" }].compactMap { $0 }
+    if freezeAtTarget && targets.isEmpty {
+      throw ValidationError("--freeze-at-target needs --target-sparsity, --target-flops-reduction or --target-params")
     }
-    if targetSparsity != nil && targetFlopsReduction != nil {
-      throw ValidationError("give --target-sparsity or --target-flops-reduction, not both")
-    }
+    if targets.count > 1 { throw ValidationError("give one target, not \(targets.joined(separator: " and "))") }
   }
 
-  var options: AutoPruneOptions {
-    var o = AutoPruneOptions()
-    o.mu = mu
-    o.etaM = etaM
+  /// The method's options; `weights` is the prunable layers' weight count (for --target-params).
+  func options(weights: Int) throws -> AutoPruneOptions {
+    var o = clock == .phase ? AutoPruneOptions() : AutoPruneOptions.stepClock
+    if let mu { o.mu = mu }
+    if let etaM { o.etaM = etaM }
+    o.travel = travel
+    o.budgetBy = budgetBy
     o.m0 = m0
     o.m0Spread = m0Spread
     o.auxiliaryMomentum = auxiliaryMomentum
@@ -134,11 +162,17 @@ struct PruningOptions: ParsableArguments {
     o.maskedWeights = maskedWeights
     o.weightDecayOnClosedGates = closedGateDecay
     o.penaltyWeighting = penaltyWeighting
-    o.muScale = muScale
+    if let muScale { o.muScale = muScale }
     if let t = targetSparsity { o.targetKeptFraction = 1 - t }
     if let t = targetFlopsReduction {
       o.targetKeptFraction = 1 - t
       o.targetIsFLOPs = true
+    }
+    if let targetParams {
+      guard targetParams < weights else {
+        throw ValidationError("--target-params \(targetParams): the model's prunable layers have only \(weights) weights")
+      }
+      o.targetKeptFraction = Float(targetParams) / Float(weights)
     }
     o.freezeAtTarget = freezeAtTarget
     return o
@@ -187,11 +221,21 @@ struct Prune: ParsableCommand {
   @Option(parsing: .unconditional, help: "Dense epochs before pruning when there is no --from (0: prune from scratch).")
   var pretrainEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs.")
-  var pruneEpochs = 10
+  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs (default: enough for \(Prune.defaultPruneSteps) steps, at least 1: 10 on 60,000 images at batch 100).")
+  var pruneEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "Fine-tuning epochs of W with M frozen.")
-  var finetuneEpochs = 0
+  @Option(parsing: .unconditional, help: "Fine-tuning epochs of W with M frozen (default: enough for \(Prune.defaultFinetuneSteps) steps, at least 1).")
+  var finetuneEpochs: Int?
+
+  /// Default phase lengths, in steps rather than epochs: which gates close is decided from the
+  /// gradients the phase sees, and fewer steps leave more noise in that decision (LeNet-300-100
+  /// at the default μ: 9× after 2,000 steps, 19–28× after 6,000, on 2,000, 8,000 or 60,000
+  /// images alike), so a small data set gets more epochs, not a different result.
+  static let defaultPruneSteps = 6_000
+  static let defaultFinetuneSteps = 3_000
+
+  /// Whole epochs covering `steps`, at least 1.
+  static func epochs(covering steps: Int, stepsPerEpoch: Int) -> Int { max(1, (steps + stepsPerEpoch - 1) / max(1, stepsPerEpoch)) }
 
   @Option(parsing: .unconditional, help: "Learning rate of W while pruning and fine-tuning (SGD, momentum 0.9).")
   var pruneLr: Float = 0.01
@@ -213,8 +257,8 @@ struct Prune: ParsableCommand {
       throw ValidationError("give --from DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
     }
     if let p = pretrainEpochs, p < 0 { throw ValidationError("--pretrain-epochs must be ≥ 0 (got \(p))") }
-    if pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
-    if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
+    if let pruneEpochs, pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
+    if let finetuneEpochs, finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
     if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
     let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random, .targetedDropout]
     if !(targetedDropRate > 0 && targetedDropRate <= 1) { throw ValidationError("--targeted-drop-rate must be in (0, 1] (got \(targetedDropRate))") }
@@ -236,6 +280,8 @@ struct Prune: ParsableCommand {
     let (train, test, label) = try dataOptions.load()
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
+    let pruneEpochs = self.pruneEpochs ?? Prune.epochs(covering: Prune.defaultPruneSteps, stepsPerEpoch: stepsPerEpoch)
+    let finetuneEpochs = self.finetuneEpochs ?? Prune.epochs(covering: Prune.defaultFinetuneSteps, stepsPerEpoch: stepsPerEpoch)
     let stages = [("dense", pretrain), ("prune", pruneEpochs), ("finetune", finetuneEpochs)].filter { $0.1 > 0 }
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
@@ -271,7 +317,7 @@ struct Prune: ParsableCommand {
     }
     progress.say("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
 
-    var options = pruning.options
+    var options = try pruning.options(weights: PruningReport(layers: PrunableLayer.discover(in: net)).weights)
     options.m0Seed = config.seed
     let method: any PruningMethod
     switch self.method {
@@ -324,11 +370,15 @@ struct Prune: ParsableCommand {
       net, normalization: normalization,
       extra: ["method": self.method.rawValue, "summary": method.summary], extraTensors: method.state, to: out)
     progress.say("\n" + report.table)
+    let budget = (method as? AutoPrunePruning)?.budgetOutcome
+    if let budget { progress.say(Prune.budgetLine(budget, flops: options.targetIsFLOPs, stepsPerEpoch: stepsPerEpoch)) }
     let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
                  Output.percent(final.accuracy), Output.percent(denseAccuracy), 100 * (final.accuracy - denseAccuracy),
                  report.compression, Output.percent(report.flopsFraction), pruneSeconds, out + (log.map { " (run log in \($0.directory.path))" } ?? "")))
     if runOptions.json || log != nil {
+      let budgetReached: Any = budget.flatMap { $0.reachable ? $0.reached : nil } ?? NSNull()
+      let targetKept: Any = options.targetKeptFraction ?? NSNull()
       var json = report.json
       json.merge([
         "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy,
@@ -338,7 +388,10 @@ struct Prune: ParsableCommand {
         "initial_test_accuracy": denseAccuracy,
         "method": self.method.rawValue, "summary": method.summary,
         "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu,
-        "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(), "eta_m": options.etaM,
+        "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(),
+        "eta_m": options.clock == .phase ? NSNull() : options.etaM, "gate_clock": options.clock.rawValue,
+        "mu_scale": options.muScale.rawValue, "target_kept_fraction": targetKept,
+        "budget_reached": budgetReached,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
         "finetune_epochs": finetuneReports.count, "prune_epochs": pruneEpochs, "seed": config.seed,
@@ -348,6 +401,17 @@ struct Prune: ParsableCommand {
       try log?.writeSummary(json)
     }
     session.finish()
+  }
+
+  /// Where a phase-clock target landed, in one line.
+  static func budgetLine(_ b: AutoPrunePruning.BudgetOutcome, flops: Bool, stepsPerEpoch: Int) -> String {
+    let what = flops ? "of the multiply-adds" : "of the weights"
+    let when = String(format: "step %d (pruning epoch %.1f)", b.step, Double(b.step) / Double(max(1, stepsPerEpoch)))
+    if !b.reachable {
+      return String(format: "target NOT reachable: %.2f%% %@ asked, but closing every gate keeps more; the masks froze at %.2f%% at %@",
+                    100 * b.target, what, 100 * b.reached, when)
+    }
+    return String(format: "target %.2f%% %@: landed at %.2f%% at %@, masks frozen since", 100 * b.target, what, 100 * b.reached, when)
   }
 
   static func epochLine(_ phase: String, _ r: EpochReport, _ total: Int) -> String {

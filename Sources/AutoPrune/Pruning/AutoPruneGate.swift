@@ -1,5 +1,6 @@
 import AutoPruneKernels
 import AutoPruneNN
+import Foundation
 
 /// The AutoPrune gate of one layer (METHOD.md), for weight or unit granularity.
 ///
@@ -47,6 +48,12 @@ public final class AutoPruneGate: Gate {
   public internal(set) weak var outputGroup: OutputGateGroup?
   /// Running mean of `|g|` over the layer, for `muScale = gradientRelative`.
   public private(set) var meanAbsGradient: Float = 0
+  /// Phase clock: running mean of `|data term|` per gate of the output and input axes.
+  public private(set) var meanAbsOutputData: Float = 0
+  public private(set) var meanAbsInputData: Float = 0
+  /// Phase clock with `params`/`flops` weighting: the network's mean `ρ` per gate, so the
+  /// average gate keeps the phase's travel (set by `AutoPrunePruning`).
+  public var penaltyUnit: Float = 1
 
   private var weightMask: Tensor
   private var biasMask: Tensor?
@@ -132,8 +139,8 @@ public final class AutoPruneGate: Gate {
   private var velocity: [Axis: [Float]] = [:]
 
   /// The momentum step `v ← βv + ∂̃;  m ← m − η_M·v` over one axis.
-  private func momentumStep(_ m: inout [Float], axis: Axis, gradients: (Int) -> Float) {
-    let beta = options.auxiliaryMomentum, eta = options.etaM
+  private func momentumStep(_ m: inout [Float], axis: Axis, eta: Float, gradients: (Int) -> Float) {
+    let beta = options.auxiliaryMomentum
     var v = velocity[axis] ?? [Float](repeating: 0, count: m.count)
     for i in 0..<m.count {
       v[i] = beta * v[i] + gradients(i)
@@ -178,16 +185,88 @@ public final class AutoPruneGate: Gate {
   /// applies the weight-gradient and weight-decay rules. Call after backward, before the
   /// optimizer step.
   public func update(mu: Float) {
-    var layerMu = mu
-    if options.muScale == .gradientRelative {
-      var sumAbs: Float = 0
-      for v in weight.grad.storage { sumAbs += abs(v) }
-      let stepMean = sumAbs / Float(max(1, weight.count))
-      meanAbsGradient = meanAbsGradient == 0 ? stepMean : 0.99 * meanAbsGradient + 0.01 * stepMean
-      layerMu = mu * meanAbsGradient
+    if !frozen {
+      updateAuxiliary(mu: mu)
+    } else if options.muScale == .gradientRelative && !options.usesPhaseClock {
+      _ = observeGradientScale()  // the step clock's running mean moved with frozen gates too
     }
-    if !frozen { updateAuxiliary(mu: layerMu) }
     if outputGroup == nil { finishUpdate() }
+  }
+
+  /// How one axis steps this time: `m ← m − eta·(data + penalty)·s'(m)`.
+  struct AxisRule {
+    var eta: Float
+    var penalty: Float
+  }
+
+  /// Steps whose scale has been observed (phase clock).
+  private var observedSteps = 0
+
+  /// Folds one step's mean into the scale. Step clock: a running mean at a fixed 1% rate.
+  /// Phase clock: the plain mean over the first twentieth of the phase, then fixed, so μ stays
+  /// measured against the dense network's gradients: when pruning starts to hurt, the larger
+  /// gradients pull gates open instead of raising the threshold with them.
+  private func runningMean(_ previous: Float, _ observed: Float) -> Float {
+    guard options.usesPhaseClock else { return previous == 0 ? observed : 0.99 * previous + 0.01 * observed }
+    if ProcessInfo.processInfo.environment["AP_EXP_RUNNING"] != nil {
+      let rate = min(1, max(0.01, 20 / Float(options.phaseSteps)))
+      return previous == 0 ? observed : (1 - rate) * previous + rate * observed
+    }
+    let window = max(1, options.phaseSteps / 20)
+    guard observedSteps < window else { return previous }
+    return previous + (observed - previous) / Float(observedSteps + 1)
+  }
+
+  /// Updates `meanAbsGradient` from this step's mean `|g|` over the layer.
+  private func observeGradientScale() -> Float {
+    let count = weight.count
+    let sumAbs = weight.grad.withUnsafeBufferPointer { g -> Float in
+      var total = Chunks.Vector()
+      Chunks.forEach(count) { i, lanes in
+        let v = Chunks.load(g.baseAddress!, i, lanes)
+        total += v.replacing(with: -v, where: v .< 0)
+      }
+      return total.sum()
+    }
+    meanAbsGradient = runningMean(meanAbsGradient, sumAbs / Float(max(1, count)))
+    return meanAbsGradient
+  }
+
+  /// The step size and penalty of each axis for strength `mu` (see `AutoPruneOptions.GateClock`).
+  /// Step clock: η_M as given, μ times the layer's mean |g| when gradient-relative. Phase
+  /// clock: each axis has its own scale (mean |g| for weights, mean |data term| per unit for
+  /// units), and η = travel·m0 / (steps · μ₀ · scale), so at the starting μ₀ the penalty moves a
+  /// gate by travel·m0 over the phase and the data term counts in units of the scale.
+  private func rules(mu: Float, outputData: [Float]?, inputData: [Float]?) -> [Axis: AxisRule] {
+    let relative = options.muScale == .gradientRelative
+    guard options.usesPhaseClock else {
+      let layerMu = relative ? mu * observeGradientScale() : mu
+      return [
+        .element: AxisRule(eta: options.etaM, penalty: layerMu * elementPenalty),
+        .output: AxisRule(eta: options.etaM, penalty: layerMu * outputPenalty),
+        .input: AxisRule(eta: options.etaM, penalty: layerMu * inputPenalty),
+      ]
+    }
+    func meanAbs(_ values: [Float]) -> Float { values.reduce(0) { $0 + abs($1) } / Float(max(1, values.count)) }
+    let travel = options.travel * options.m0 / (Float(options.phaseSteps) * options.mu)
+    var result: [Axis: AxisRule] = [:]
+    func add(_ axis: Axis, scale: Float, rho: Float) {
+      // A layer whose gradient is exactly zero so far has no scale yet: no step.
+      guard scale > 0 || !relative else { result[axis] = AxisRule(eta: 0, penalty: 0); return }
+      let s = relative ? scale : 1
+      result[axis] = AxisRule(eta: travel / (s * penaltyUnit), penalty: mu * s * rho)
+    }
+    defer { observedSteps += 1 }
+    if element != nil { add(.element, scale: relative ? observeGradientScale() : 1, rho: elementPenalty) }
+    if let outputData {
+      if relative { meanAbsOutputData = runningMean(meanAbsOutputData, meanAbs(outputData)) }
+      add(.output, scale: meanAbsOutputData, rho: outputPenalty)
+    }
+    if let inputData {
+      if relative { meanAbsInputData = runningMean(meanAbsInputData, meanAbs(inputData)) }
+      add(.input, scale: meanAbsInputData, rho: inputPenalty)
+    }
+    return result
   }
 
   /// New masks from `m` (unless frozen), then the weight-gradient and weight-decay rules.
@@ -197,10 +276,27 @@ public final class AutoPruneGate: Gate {
   }
 
   private func updateAuxiliary(mu: Float) {
-    if options.auxiliaryMomentum > 0 { return updateWithMomentum(mu: mu) }
-    let ste = options.ste, both = options.steScope == .both, eta = options.etaM, mode = couplingMode
-    let elementPenalty = mu * self.elementPenalty, outputPenalty = mu * self.outputPenalty
-    let inputPenalty = mu * self.inputPenalty
+    let mode = couplingMode
+    let (outputData, inputData) = unitDataTerms(mode: mode)
+    let rules = rules(mu: mu, outputData: outputData, inputData: inputData)
+    if options.auxiliaryMomentum > 0 { return updateWithMomentum(rules, outputData: outputData, inputData: inputData) }
+    let ste = options.ste, both = options.steScope == .both
+    if let rule = rules[.element], element != nil { stepElements(rule, mode: mode) }
+    if let outputData, let rule = rules[.output] {
+      if let outputGroup {
+        outputGroup.contribute(data: outputData.map { rule.eta * $0 }, penalty: rule.eta * rule.penalty)
+      } else {
+        output = zip(output!, outputData).map { AutoPruneGate.step($0, data: $1, penalty: rule.penalty, ste: ste, both: both, eta: rule.eta) }
+      }
+    }
+    if let inputData, let rule = rules[.input] {
+      input = zip(input!, inputData).map { AutoPruneGate.step($0, data: $1, penalty: rule.penalty, ste: ste, both: both, eta: rule.eta) }
+    }
+  }
+
+  /// The element axis's step, 16 gates at a time where the STE allows.
+  private func stepElements(_ rule: AxisRule, mode: Int) {
+    let ste = options.ste, both = options.steScope == .both, eta = rule.eta, elementPenalty = rule.penalty
     weight.grad.withUnsafeBufferPointer { g in
       weight.value.withUnsafeBufferPointer { w in
         let gp = SharedPointer(UnsafeMutablePointer(mutating: g.baseAddress!))
@@ -223,17 +319,6 @@ public final class AutoPruneGate: Gate {
           }
         }
       }
-    }
-    let (outputData, inputData) = unitDataTerms(mode: mode)
-    if let outputData {
-      if let outputGroup {
-        outputGroup.contribute(data: outputData, penalty: outputPenalty)
-      } else {
-        output = zip(output!, outputData).map { AutoPruneGate.step($0, data: $1, penalty: outputPenalty, ste: ste, both: both, eta: eta) }
-      }
-    }
-    if let inputData {
-      input = zip(input!, inputData).map { AutoPruneGate.step($0, data: $1, penalty: inputPenalty, ste: ste, both: both, eta: eta) }
     }
   }
 
@@ -278,33 +363,30 @@ public final class AutoPruneGate: Gate {
   }
 
   /// The same update as `updateAuxiliary` with a momentum SGD on M (scalar: an ablation path).
-  private func updateWithMomentum(mu: Float) {
+  /// The velocity accumulates gradients; each axis's η scales it when m moves.
+  private func updateWithMomentum(_ rules: [Axis: AxisRule], outputData: [Float]?, inputData: [Float]?) {
     let ste = options.ste, both = options.steScope == .both, mode = couplingMode
     let g = weight.grad.storage, w = weight.value.storage
-    if var m = element {
-      let penalty = mu * elementPenalty
+    if var m = element, let rule = rules[.element] {
       let current = m
-      momentumStep(&m, axis: .element) { i in
-        AutoPruneGate.gradient(current[i], data: g[i] * AutoPruneGate.coupling(w[i], mode), penalty: penalty, ste: ste, both: both)
+      momentumStep(&m, axis: .element, eta: rule.eta) { i in
+        AutoPruneGate.gradient(current[i], data: g[i] * AutoPruneGate.coupling(w[i], mode), penalty: rule.penalty, ste: ste, both: both)
       }
       element = m
     }
-    let (outputData, inputData) = unitDataTerms(mode: mode)
-    if let outputGroup, let outputData {
-      outputGroup.contribute(data: outputData, penalty: mu * outputPenalty)
-    } else if var m = output, let outputData {
-      let penalty = mu * outputPenalty
+    if let outputGroup, let outputData, let rule = rules[.output] {
+      outputGroup.contribute(data: outputData.map { rule.eta * $0 }, penalty: rule.eta * rule.penalty)
+    } else if var m = output, let outputData, let rule = rules[.output] {
       let current = m
-      momentumStep(&m, axis: .output) { r in
-        AutoPruneGate.gradient(current[r], data: outputData[r], penalty: penalty, ste: ste, both: both)
+      momentumStep(&m, axis: .output, eta: rule.eta) { r in
+        AutoPruneGate.gradient(current[r], data: outputData[r], penalty: rule.penalty, ste: ste, both: both)
       }
       output = m
     }
-    if var m = input, let inputData {
-      let penalty = mu * inputPenalty
+    if var m = input, let inputData, let rule = rules[.input] {
       let current = m
-      momentumStep(&m, axis: .input) { j in
-        AutoPruneGate.gradient(current[j], data: inputData[j], penalty: penalty, ste: ste, both: both)
+      momentumStep(&m, axis: .input, eta: rule.eta) { j in
+        AutoPruneGate.gradient(current[j], data: inputData[j], penalty: rule.penalty, ste: ste, both: both)
       }
       input = m
     }
@@ -339,6 +421,8 @@ public final class AutoPruneGate: Gate {
       if let v = velocity[axis] { state.put("\(prefix).\(name).velocity", v) }
     }
     state.put("\(prefix).mean_abs_gradient", float: meanAbsGradient)
+    state.put("\(prefix).mean_abs_output_data", float: meanAbsOutputData)
+    state.put("\(prefix).mean_abs_input_data", float: meanAbsInputData)
     state.put("\(prefix).frozen", bool: frozen)
   }
 
@@ -356,6 +440,8 @@ public final class AutoPruneGate: Gate {
       velocity[axis] = state.has(key) ? try state.floats(key, count: m.count) : nil
     }
     meanAbsGradient = try state.float("\(prefix).mean_abs_gradient")
+    meanAbsOutputData = try state.float("\(prefix).mean_abs_output_data")
+    meanAbsInputData = try state.float("\(prefix).mean_abs_input_data")
     frozen = try state.bool("\(prefix).frozen")
     refreshMasks()
   }

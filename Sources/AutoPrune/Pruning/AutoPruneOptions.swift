@@ -55,7 +55,9 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
   }
 }
 
-/// Every switch of METHOD.md, with METHOD's defaults.
+/// Every switch of METHOD.md. The defaults are the phase clock's (sizes set from the pruning
+/// phase's step count, μ relative to each layer's gradient); `stepClock` gives the paper's
+/// per-step rule with METHOD's original numbers (μ 1e-4 absolute, η_M 10).
 public struct AutoPruneOptions: Equatable, Sendable {
   public enum Sensitivity: String, Sendable, CaseIterable { case sign, magnitude }
   public enum MaskedWeights: String, Sendable, CaseIterable { case recoverable, frozen }
@@ -65,10 +67,25 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// Which terms of the auxiliary gradient the STE multiplies. METHOD.md: both. `penaltyOnly`
   /// is an extension for the STE ablation (see `AutoPruneGate`).
   public enum STEScope: String, Sendable, CaseIterable { case both, penaltyOnly = "penalty-only" }
+  /// What sets the size of a gate's step.
+  ///
+  /// - `phase`: η_M is derived so that, at the starting μ, the penalty alone moves a gate by
+  ///   `travel · m0` over the whole pruning phase (`phaseSteps`), divided by the layer's gradient
+  ///   scale when μ is gradient-relative. A gate with no data signal then closes at the same
+  ///   fraction of the phase whatever the data set's size, and μ is a threshold: with the
+  ///   default travel of 2 a gate stays open when its average data term pulls it open by more
+  ///   than μ/2 (in the layer's units). A budget (`targetKeptFraction`) follows a schedule
+  ///   that reaches it at `budgetBy` of the phase, lands on it exactly and freezes the masks.
+  /// - `step`: METHOD's rule with `etaM` as given, and μ adapted by 2% every 20 steps toward a
+  ///   target (the reproduction recipes' behaviour).
+  public enum GateClock: String, Sendable, CaseIterable { case phase, step }
 
-  /// Regularisation strength `μ` of `R_M`.
-  public var mu: Float = 1e-4
-  /// Learning rate `η_M` of the auxiliary parameters (plain SGD).
+  /// Regularisation strength `μ` of `R_M`: in units of the layer's mean |data term| per gate
+  /// with `gradientRelative` (the default), in gradient units with `absolute`.
+  public var mu: Float = AutoPruneOptions.defaultRelativeMu
+  /// Learning rate `η_M` of the auxiliary parameters (plain SGD) on the step clock; on the
+  /// phase clock it is derived (see `GateClock.phase`) and this is used only until the phase's
+  /// step count is known.
   public var etaM: Float = 10
   /// Initial value of every auxiliary parameter (positive: all gates open).
   public var m0: Float = 1
@@ -87,15 +104,42 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var maskedWeights = MaskedWeights.recoverable
   public var weightDecayOnClosedGates = ClosedGateDecay.skip
   public var penaltyWeighting = PenaltyWeighting.count
-  public var muScale = MuScale.absolute
+  public var muScale = MuScale.gradientRelative
+  public var clock = GateClock.phase
+  /// Phase clock: how far, in units of m0, the penalty alone moves a gate over the pruning
+  /// phase at the starting μ (2: a gate with no data signal closes half-way).
+  public var travel: Float = 2
+  /// Phase clock: the pruning phase's number of steps (set by `AutoPrunePruning.willStartPhase`).
+  public var phaseSteps = 0
+  /// Phase clock with a target: the fraction of the pruning phase by which the target is
+  /// reached exactly and the masks freeze (W trains on under them for the rest).
+  public var budgetBy: Float = 0.5
   /// When set, μ is adapted so the kept fraction of weights (or FLOPs) approaches this value.
   public var targetKeptFraction: Float?
   public var targetIsFLOPs = false
-  /// With a target: freeze every gate the first time the kept fraction reaches it, so W trains
-  /// on under fixed masks for the rest of the pruning phase. Without it μ only stops rising, and
-  /// gates already on their way down keep closing: where the data term is weak against the
-  /// penalty (filters before BatchNorm) the kept fraction overshoots far below the target.
+  /// Step clock with a target: freeze every gate the first time the kept fraction reaches it,
+  /// so W trains on under fixed masks for the rest of the pruning phase. Without it μ only
+  /// stops rising, and gates already on their way down keep closing: where the data term is
+  /// weak against the penalty (filters before BatchNorm) the kept fraction overshoots far
+  /// below the target. (The phase clock always lands on the target and freezes.)
   public var freezeAtTarget = false
 
+  /// The phase clock's default μ (gradient-relative), chosen by measurement (docs/pruning.md).
+  public static let defaultRelativeMu: Float = 0.1
+  /// METHOD's original absolute μ for the step clock.
+  public static let defaultAbsoluteMu: Float = 1e-4
+
   public init() {}
+
+  /// The paper's per-step rule with METHOD's original defaults (μ 1e-4 absolute, η_M 10).
+  public static var stepClock: AutoPruneOptions {
+    var o = AutoPruneOptions()
+    o.clock = .step
+    o.muScale = .absolute
+    o.mu = defaultAbsoluteMu
+    return o
+  }
+
+  /// True when gate steps are sized from the phase (phase clock with a known step count).
+  public var usesPhaseClock: Bool { clock == .phase && phaseSteps > 0 }
 }

@@ -25,7 +25,8 @@ public final class OutputGateGroup {
     }
   }
 
-  /// A member's data terms and penalty for this step.
+  /// A member's data terms and penalty for this step, already multiplied by that member's
+  /// step size η (members may have different ones on the phase clock), so the group steps with 1.
   func contribute(data terms: [Float], penalty: Float) {
     for i in data.indices { data[i] += terms[i] }
     self.penalty += penalty
@@ -37,7 +38,7 @@ public final class OutputGateGroup {
   public func step() {
     if contributions > 0, var m = members[0].output {
       let options = members[0].options
-      let ste = options.ste, both = options.steScope == .both, eta = options.etaM
+      let ste = options.ste, both = options.steScope == .both, eta: Float = 1
       if options.auxiliaryMomentum > 0 {
         var v = velocity ?? [Float](repeating: 0, count: m.count)
         for i in m.indices {

@@ -5,6 +5,8 @@ import Foundation
 public protocol PruningMethod: AnyObject {
   /// The layers it gates (for accounting).
   var layers: [PrunableLayer] { get }
+  /// Before the pruning phase (also when it resumes), with the phase's number of steps.
+  func willStartPhase(steps: Int)
   /// Before each epoch of the pruning phase (0-based), with the steps an epoch has.
   func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int)
   /// Between each backward pass and the optimizer step.
@@ -22,13 +24,21 @@ public protocol PruningMethod: AnyObject {
   func restore(from state: TrainingState, prefix: String) throws
 }
 
+extension PruningMethod {
+  public func willStartPhase(steps: Int) {}
+}
+
 extension AutoPrunePruning: PruningMethod {
   public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
   public func freeze() { frozen = true }
 
   public var summary: String {
     let tied = groups.isEmpty ? "" : " (\(groups.count) groups of layers tied by residual additions share their filter gates)"
-    return "AutoPrune, \(gates.count) gated layers\(tied), μ \(options.mu), η_M \(options.etaM), STE \(options.ste)"
+    let rate = options.clock == .phase
+      ? "phase clock (travel \(options.travel)\(options.targetKeptFraction == nil ? "" : ", target by \(options.budgetBy) of the phase"))"
+      : "η_M \(options.etaM)"
+    let scale = options.muScale == .gradientRelative ? " (gradient-relative)" : ""
+    return "AutoPrune, \(gates.count) gated layers\(tied), μ \(options.mu)\(scale), \(rate), STE \(options.ste)"
   }
 
   public var state: [(name: String, shape: [Int], values: [Float])] {

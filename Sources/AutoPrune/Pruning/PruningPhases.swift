@@ -23,6 +23,7 @@ public enum PruningPhases {
     phaseConfig.epochs = pruneEpochs
     phaseConfig.learningRate = learningRate
     phaseConfig.schedule = .constant
+    method.willStartPhase(steps: pruneEpochs * Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch)
     if let restored = session?.restoredState(atOrAfter: Phase.prune.rawValue) {
       try method.restore(from: restored, prefix: "method")
     }
