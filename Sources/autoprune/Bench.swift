@@ -160,6 +160,8 @@ struct Bench: ParsableCommand {
       let rng = RandomSource(seed: 1)
       let model = Model(kind, rng: rng)
       let pruning = granularity.map { AutoPrunePruning(model: model, granularity: $0, options: AutoPruneOptions()) }
+      // The default phase clock, timed as `prune` runs it (a 10-epoch phase).
+      pruning?.willStartPhase(steps: 10 * Batcher(count: subset.count, batchSize: config.batchSize).batchesPerEpoch)
       let trainer = Trainer(model: model, config: config, normalization: normalization, rng: rng)
       return try trainer.fit(train: subset, test: subset.prefix(100), afterBackward: pruning?.afterBackward)[0].seconds / fraction
     }

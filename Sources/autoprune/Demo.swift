@@ -11,14 +11,14 @@ struct Demo: ParsableCommand {
   @Option(help: "Dense training epochs per model.")
   var epochs = 15
 
-  @Option(help: "Joint W/M pruning epochs per model.")
-  var pruneEpochs = 30
+  @Option(help: "Joint W/M pruning epochs per model (default: prune's, enough for \(Prune.defaultPruneSteps) steps).")
+  var pruneEpochs: Int?
 
-  @Option(help: "Fine-tuning epochs (masks frozen) per model.")
-  var finetuneEpochs = 10
+  @Option(help: "Fine-tuning epochs (masks frozen) per model (default: prune's, enough for \(Prune.defaultFinetuneSteps) steps).")
+  var finetuneEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "AutoPrune μ (the subset's 20 steps per epoch need a larger μ than full data).")
-  var mu: Float = 5e-4
+  @Option(parsing: .unconditional, help: "AutoPrune μ (default: prune's, \(AutoPruneOptions.defaultRelativeMu) of each layer's gradient scale on the phase clock).")
+  var mu: Float?
 
   @Option(help: "Random seed.")
   var seed: UInt64 = 1
@@ -30,11 +30,11 @@ struct Demo: ParsableCommand {
   @OptionGroup var progressOptions: ProgressOptions
 
   func validate() throws {
-    for (flag, value) in [("--epochs", epochs), ("--prune-epochs", pruneEpochs)] where value < 1 {
+    for (flag, value) in [("--epochs", epochs), ("--prune-epochs", pruneEpochs ?? 1)] where value < 1 {
       throw ValidationError("\(flag) must be at least 1 (got \(value))")
     }
-    if !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
-    if finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
+    if let mu, !(mu > 0 && mu.isFinite) { throw ValidationError("--mu must be positive (got \(mu))") }
+    if let finetuneEpochs, finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
   }
 
   /// Each model goes through the commands a user would type: `train` (dense), `prune` with
@@ -47,7 +47,8 @@ struct Demo: ParsableCommand {
     }
     let progress = Progress(quiet: progressOptions.quiet)  // header lines only: the steps run their own
     progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
-    progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu), η_M 10, leaky-ReLU STE) \(pruneEpochs) epochs + fine-tune \(finetuneEpochs); then magnitude pruning to the same sparsity with the same epochs\n")
+    let phases = "\(pruneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultPruneSteps) steps") + fine-tune \(finetuneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultFinetuneSteps) steps")"
+    progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu ?? AutoPruneOptions.defaultRelativeMu) gradient-relative, phase clock, leaky-ReLU STE) \(phases); then magnitude pruning to the same sparsity with the same epochs\n")
     var common = ["--data", "bundled", "--seed", "\(seed)"]
     if let threads = runOptions.threads { common += ["--threads", "\(threads)"] }
     if progressOptions.quiet { common.append("--quiet") }
@@ -55,11 +56,9 @@ struct Demo: ParsableCommand {
     var results: [[String: Any]] = []
     for kind in ModelKind.lenets {
       let dense = try step(progress, "\(kind.rawValue)-dense", ["train", "--model", kind.rawValue, "--epochs", "\(epochs)"] + common)
-      let pruneArguments = [
-        "prune", "--model", kind.rawValue, "--from", dense.model, "--prune-epochs", "\(pruneEpochs)",
-        "--finetune-epochs", "\(finetuneEpochs)", "--prune-lr", "0.01",
-      ] + common
-      let autoprune = try step(progress, "\(kind.rawValue)-autoprune", pruneArguments + ["--method", "autoprune", "--mu", "\(mu)"])
+      let pruneArguments = ["prune", "--model", kind.rawValue, "--from", dense.model, "--prune-lr", "0.01"]
+        + (pruneEpochs.map { ["--prune-epochs", "\($0)"] } ?? []) + (finetuneEpochs.map { ["--finetune-epochs", "\($0)"] } ?? []) + common
+      let autoprune = try step(progress, "\(kind.rawValue)-autoprune", pruneArguments + ["--method", "autoprune"] + (mu.map { ["--mu", "\($0)"] } ?? []))
       var runs = [autoprune]
       let compression = (autoprune.summary["compression"] as? NSNumber)?.doubleValue ?? 1
       if compression > 1.01 {
@@ -83,7 +82,7 @@ struct Demo: ParsableCommand {
     print(Output.table(["model", "method", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
     let report = try Report.write(runs: [out], to: URL(fileURLWithPath: out).appendingPathComponent("report.html").path, title: "AutoPrune demo")
     print("\nreport: \(report)")
-    progress.say("On full data: autoprune prune --model lenet300 --data /usr/share/datasets/fashion-mnist --pretrain-epochs 10 --prune-epochs 15 --finetune-epochs 10 --mu 7e-5 --out pruned.safetensors")
+    progress.say("On full data: autoprune prune --model lenet300 --data /usr/share/datasets/fashion-mnist --pretrain-epochs 10 --out pruned.safetensors")
     if runOptions.json { Output.json(["command": "demo", "models": results]) }
   }
 

@@ -221,10 +221,10 @@ struct Prune: ParsableCommand {
   @Option(parsing: .unconditional, help: "Dense epochs before pruning when there is no --from (0: prune from scratch).")
   var pretrainEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs (default: enough for \(Prune.defaultPruneSteps) steps, at least 1: 10 on 60,000 images at batch 100).")
+  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs (default: enough for \(Prune.defaultPruneSteps) steps, 1 to 300: 10 on 60,000 images at batch 100, 300 on 2,000).")
   var pruneEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "Fine-tuning epochs of W with M frozen (default: enough for \(Prune.defaultFinetuneSteps) steps, at least 1).")
+  @Option(parsing: .unconditional, help: "Fine-tuning epochs of W with M frozen (default: enough for \(Prune.defaultFinetuneSteps) steps, 1 to 300).")
   var finetuneEpochs: Int?
 
   /// Default phase lengths, in steps rather than epochs: which gates close is decided from the
@@ -234,8 +234,11 @@ struct Prune: ParsableCommand {
   static let defaultPruneSteps = 6_000
   static let defaultFinetuneSteps = 3_000
 
-  /// Whole epochs covering `steps`, at least 1.
-  static func epochs(covering steps: Int, stepsPerEpoch: Int) -> Int { max(1, (steps + stepsPerEpoch - 1) / max(1, stepsPerEpoch)) }
+  /// Whole epochs covering `steps`, at least 1 and at most 300 (every epoch also evaluates the
+  /// test set, so a handful of images must not turn into thousands of one-step epochs).
+  static func epochs(covering steps: Int, stepsPerEpoch: Int) -> Int {
+    min(300, max(1, (steps + stepsPerEpoch - 1) / max(1, stepsPerEpoch)))
+  }
 
   @Option(parsing: .unconditional, help: "Learning rate of W while pruning and fine-tuning (SGD, momentum 0.9).")
   var pruneLr: Float = 0.01

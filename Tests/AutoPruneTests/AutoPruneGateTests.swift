@@ -38,7 +38,7 @@ final class AutoPruneGateTests: XCTestCase {
 
   func testCorrelationConsistencySignPropertyHoldsForEverySTE() {
     for ste in [STE.identity, .leakyReLU(0.1), .leakyReLU(0.3), .softplus(1), .softplus(5)] {
-      var o = AutoPruneOptions()
+      var o = AutoPruneOptions.stepClock
       o.ste = ste
       o.mu = 1e-3
       o.etaM = 0.5
@@ -47,7 +47,7 @@ final class AutoPruneGateTests: XCTestCase {
   }
 
   func testMagnitudeSensitivityBreaksTheSignPropertyForSmallWeights() {
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 1e-3
     o.sensitivity = .magnitude
     // g·w + μ flips sign against g·w whenever |g·w| < μ and g·w < 0.
@@ -55,7 +55,7 @@ final class AutoPruneGateTests: XCTestCase {
   }
 
   func testCorrelationConsistencyOffBreaksTheSignProperty() {
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 1e-3
     o.correlationConsistency = false
     // Without sgn(w) the step follows −sign(g): wrong for every negative weight, about half.
@@ -79,7 +79,7 @@ final class AutoPruneGateTests: XCTestCase {
   func testHandWorkedStep() {
     // m = 0.5, w = −2, g = 0.3, μ = 0.1, η = 1, leaky α = 0.1 (m > 0 → s' = 1):
     // ∂̃ = 0.3·(−1)·1 + 0.1·1 = −0.2 → m = 0.7.  Then m = −0.5: s' = 0.1 → m = −0.5 + 0.02.
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 0.1
     o.etaM = 1
     let g = gate(values: [-2, -2], m: [0.5, -0.5], options: o)
@@ -111,7 +111,7 @@ final class AutoPruneGateTests: XCTestCase {
     // leaky-ReLU/softplus damp that push. (Needs `steScope = penaltyOnly`, see below.)
     var reopened: [String: Int?] = [:]
     for ste in [STE.identity, .leakyReLU(0.1), .softplus(1)] {
-      var o = AutoPruneOptions()
+      var o = AutoPruneOptions.stepClock
       o.mu = 0.01
       o.etaM = 1
       o.ste = ste
@@ -129,7 +129,7 @@ final class AutoPruneGateTests: XCTestCase {
     // up to one step of discretisation.
     var steps: [Int] = []
     for ste in [STE.identity, .leakyReLU(0.1)] {
-      var o = AutoPruneOptions()
+      var o = AutoPruneOptions.stepClock
       o.mu = 0.01
       o.etaM = 1
       o.ste = ste
@@ -141,7 +141,7 @@ final class AutoPruneGateTests: XCTestCase {
   func testAuxiliaryMomentumHandWorked() {
     // Constant data term d = g·sgn(w) = −0.3·1, μ = 0.1: ∂̃ = −0.2 while m > 0 (s' = 1).
     // β = 0.5, η = 1: v1 = −0.2, m1 = 1.2; v2 = −0.3, m2 = 1.5.
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 0.1
     o.etaM = 1
     o.auxiliaryMomentum = 0.5
@@ -154,7 +154,7 @@ final class AutoPruneGateTests: XCTestCase {
   }
 
   func testRandomPositiveStartIsSeededAndOpen() {
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.m0 = 1
     o.m0Spread = 0.5
     func start(_ seed: UInt64) -> [Float] {
@@ -171,7 +171,7 @@ final class AutoPruneGateTests: XCTestCase {
 
   func testRecoverableMaskedWeightKeepsLearningFrozenOneStaysBitIdentical() {
     for mode in AutoPruneOptions.MaskedWeights.allCases {
-      var o = AutoPruneOptions()
+      var o = AutoPruneOptions.stepClock
       o.maskedWeights = mode
       o.mu = 0
       o.etaM = 1e-3  // the gate stays closed: this test is about the weight rule
@@ -194,7 +194,7 @@ final class AutoPruneGateTests: XCTestCase {
 
   func testClosedGatesSkipWeightDecayUnlessAsked() {
     for decay in AutoPruneOptions.ClosedGateDecay.allCases {
-      var o = AutoPruneOptions()
+      var o = AutoPruneOptions.stepClock
       o.weightDecayOnClosedGates = decay
       o.mu = 0
       let g = gate(values: [1, 1], m: [1, -1], options: o)
@@ -213,7 +213,7 @@ final class AutoPruneGateTests: XCTestCase {
     let layer = Dense(2, 1, rng: rng)
     layer.weight.value = Tensor(shape: [1, 2], values: [0, 0])
     layer.bias.value = Tensor(shape: [1], values: [0])
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 1e-3
     o.etaM = 1
     let gate = AutoPruneGate(layerName: "fc", weight: layer.weight, bias: nil, rows: 1, columns: 2, axes: [.element], options: o)
@@ -242,7 +242,7 @@ final class UnitGateTests: XCTestCase {
   func testClosedNeuronBeforeReLUGetsNoDataGradient() {
     let rng = RandomSource(seed: 5)
     let net = Sequential([("fc1", Dense(3, 2, rng: rng)), ("relu", ReLU()), ("fc2", Dense(2, 1, rng: rng))])
-    let pruning = AutoPrunePruning(network: net, inputShape: [3], plan: ["fc1": [.output]], options: AutoPruneOptions())
+    let pruning = AutoPrunePruning(network: net, inputShape: [3], plan: ["fc1": [.output]], options: AutoPruneOptions.stepClock)
     pruning.gates[0].output = [-0.5, 1]
     pruning.gates[0].refreshMasks()
     let x = Tensor(shape: [4, 3], values: (0..<12).map { _ in rng.uniform(-1, 1) })

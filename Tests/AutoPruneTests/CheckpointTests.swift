@@ -34,16 +34,22 @@ final class CheckpointTests: XCTestCase {
   private func method(_ name: String, on model: Model) throws -> any PruningMethod {
     switch name {
     case "autoprune":
-      var options = AutoPruneOptions()
+      var options = AutoPruneOptions.stepClock
       options.mu = 3e-3
       options.auxiliaryMomentum = 0.5
       options.targetKeptFraction = 0.5
       return AutoPrunePruning(model: model, granularity: .weight, options: options)
     case "autoprune-unit":
-      var options = AutoPruneOptions()
+      var options = AutoPruneOptions.stepClock
       options.mu = 1e-2
       options.muScale = .gradientRelative
       return AutoPrunePruning(model: model, granularity: .unit, options: options)
+    case "autoprune-phase":  // the defaults: phase clock, budget landed at mid-phase then frozen
+      var options = AutoPruneOptions()
+      options.targetKeptFraction = 0.3
+      return AutoPrunePruning(model: model, granularity: .weight, options: options)
+    case "autoprune-phase-unit":
+      return AutoPrunePruning(model: model, granularity: .unit, options: AutoPruneOptions())
     case "magnitude": return MagnitudeBaseline(model: model, kind: .oneShot(.global), targetSparsity: 0.8)
     case "iterative": return MagnitudeBaseline(model: model, kind: .iterative(rounds: 3), targetSparsity: 0.8)
     case "gradual": return MagnitudeBaseline(model: model, kind: .gradual(updatesPerEpoch: 3, epochs: 2), targetSparsity: 0.8)
@@ -98,7 +104,7 @@ final class CheckpointTests: XCTestCase {
   }
 
   func testEveryMethodResumesBitIdenticallyFromEitherPhase() throws {
-    let methods = ["autoprune", "autoprune-unit", "magnitude", "iterative", "gradual", "random", "dns", "l0", "l0-unit", "targeted-dropout"]
+    let methods = ["autoprune", "autoprune-unit", "autoprune-phase", "autoprune-phase-unit", "magnitude", "iterative", "gradual", "random", "dns", "l0", "l0-unit", "targeted-dropout"]
     // 6 steps an epoch, checkpoints every 4: a stop after dense epoch 1 resumes from step 4
     // (inside the dense epoch), after prune epoch 2 from step 16 (prune epoch 2, step 4), after
     // fine-tune epoch 1 from step 28 (fine-tune epoch 1, step 4).

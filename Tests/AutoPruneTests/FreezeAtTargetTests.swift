@@ -10,7 +10,7 @@ final class FreezeAtTargetTests: XCTestCase {
   private func openUnits(freezeAtTarget: Bool, spacing: Float = 0.05) -> (open: Int, frozen: Bool) {
     let rng = RandomSource(seed: 3)
     let net = Sequential([("fc1", Dense(4, 8, rng: rng))])
-    var o = AutoPruneOptions()
+    var o = AutoPruneOptions.stepClock
     o.mu = 1e-4
     o.targetKeptFraction = 0.5
     o.freezeAtTarget = freezeAtTarget

@@ -29,7 +29,7 @@ final class GroundTruthPruningTests: XCTestCase {
       var pruning: AutoPrunePruning?
       for step in 0..<2500 {
         if step == 1000 {
-          var o = AutoPruneOptions()
+          var o = AutoPruneOptions.stepClock
           o.mu = 2e-3
           // η_M small enough that W settles between gate moves (METHOD: a gate should need
           // many steps to close). With η_M = 1, 2–4 of the 8 relevant inputs ended flickering

@@ -8,7 +8,7 @@ final class PruningReportTests: XCTestCase {
     // 4 inputs → 3 hidden → 2 outputs. Close input 0 and hidden unit 1.
     let rng = RandomSource(seed: 1)
     let net = Sequential([("fc1", Dense(4, 3, rng: rng)), ("relu", ReLU()), ("fc2", Dense(3, 2, rng: rng))])
-    let pruning = AutoPrunePruning(network: net, inputShape: [4], granularity: .unit, options: AutoPruneOptions())
+    let pruning = AutoPrunePruning(network: net, inputShape: [4], granularity: .unit, options: AutoPruneOptions.stepClock)
     let fc1 = pruning.gates[0]
     fc1.input = [-1, 1, 1, 1]
     fc1.output = [1, -1, 1]
@@ -33,7 +33,7 @@ final class PruningReportTests: XCTestCase {
       ("conv1", Conv2D(1, 2, kernelSize: 3, rng: rng)), ("relu", ReLU()), ("flatten", Flatten()),
       ("fc1", Dense(18, 2, rng: rng)),
     ])
-    let pruning = AutoPrunePruning(network: net, inputShape: [1, 5, 5], granularity: .unit, options: AutoPruneOptions())
+    let pruning = AutoPrunePruning(network: net, inputShape: [1, 5, 5], granularity: .unit, options: AutoPruneOptions.stepClock)
     XCTAssertEqual(pruning.layers.map(\.positions), [9, 1])
     XCTAssertEqual(pruning.layers[1].inputsPerUpstreamUnit, 9)
     pruning.gates[0].output = [-1, 1]
@@ -52,7 +52,7 @@ final class PruningReportTests: XCTestCase {
   func testWeightPruningCountsMaskEntriesAndDeadRows() {
     let rng = RandomSource(seed: 3)
     let net = Sequential([("fc1", Dense(3, 2, rng: rng)), ("fc2", Dense(2, 2, rng: rng))])
-    let pruning = AutoPrunePruning(network: net, inputShape: [3], granularity: .weight, options: AutoPruneOptions())
+    let pruning = AutoPrunePruning(network: net, inputShape: [3], granularity: .weight, options: AutoPruneOptions.stepClock)
     // fc1 row 1 loses every weight: the unit is dead, so fc2's column 1 goes with it.
     pruning.gates[0].element = [1, -1, 1, -1, -1, -1]
     pruning.gates[0].refreshMasks()

@@ -53,7 +53,7 @@ final class ResidualPruningTests: XCTestCase {
     XCTAssertTrue(byName["conv1"]!.readsNetworkInput)
     XCTAssertEqual(layers.filter { $0.batchNorm != nil }.count, 21)
     XCTAssertEqual(byName["layer3.0.shortcut.0"]!.positions, 64)
-    let groups = AutoPrunePruning(model: model, granularity: .unit, options: AutoPruneOptions()).groups
+    let groups = AutoPrunePruning(model: model, granularity: .unit, options: AutoPruneOptions.stepClock).groups
     XCTAssertEqual(groups.map { $0.members.map(\.layerName) }, [
       ["conv1", "layer1.0.conv2", "layer1.1.conv2", "layer1.2.conv2"],
       ["layer2.0.conv2", "layer2.0.shortcut.0", "layer2.1.conv2", "layer2.2.conv2"],
@@ -72,7 +72,7 @@ final class ResidualPruningTests: XCTestCase {
     let network = Sequential([("fc0", fc0), ("block", Residual([("relu", ReLU()), ("fc1", fc1)])), ("fc2", fc2)])
     fc0.weight.value = Tensor(shape: [2, 2], values: [1, -2, 3, 0.5])
     fc1.weight.value = Tensor(shape: [2, 2], values: [-1, 1, 2, 2])
-    var options = AutoPruneOptions()
+    var options = AutoPruneOptions.stepClock
     options.mu = 0.1
     options.etaM = 1
     options.m0 = 0.2
@@ -100,7 +100,7 @@ final class ResidualPruningTests: XCTestCase {
       let network = Sequential([
         ("fc0", Dense(3, 4, rng: rng)), ("block", Residual([("relu", ReLU()), ("fc1", Dense(4, 4, rng: rng))])), ("fc2", Dense(4, 2, rng: rng)),
       ])
-      var options = AutoPruneOptions()
+      var options = AutoPruneOptions.stepClock
       options.mu = 0.05
       options.etaM = 1
       options.auxiliaryMomentum = 0.9
@@ -134,7 +134,7 @@ final class ResidualPruningTests: XCTestCase {
   func testThinnedResNet20MatchesTheMaskedModel() throws {
     let model = Model(.resnet20, rng: RandomSource(seed: 3), inputChannels: 1)
     ResidualPruningTests.randomizeBatchNorms(model.network, seed: 4)
-    let pruning = AutoPrunePruning(model: model, granularity: .unit, options: AutoPruneOptions())
+    let pruning = AutoPrunePruning(model: model, granularity: .unit, options: AutoPruneOptions.stepClock)
     func close(_ layer: String, _ channels: [Int]) {
       let gate = pruning.gates.first { $0.layerName == layer }!
       let members = gate.outputGroup?.members ?? [gate]

@@ -208,10 +208,6 @@ public final class AutoPruneGate: Gate {
   /// gradients pull gates open instead of raising the threshold with them.
   private func runningMean(_ previous: Float, _ observed: Float) -> Float {
     guard options.usesPhaseClock else { return previous == 0 ? observed : 0.99 * previous + 0.01 * observed }
-    if ProcessInfo.processInfo.environment["AP_EXP_RUNNING"] != nil {
-      let rate = min(1, max(0.01, 20 / Float(options.phaseSteps)))
-      return previous == 0 ? observed : (1 - rate) * previous + rate * observed
-    }
     let window = max(1, options.phaseSteps / 20)
     guard observedSteps < window else { return previous }
     return previous + (observed - previous) / Float(observedSteps + 1)
@@ -423,6 +419,7 @@ public final class AutoPruneGate: Gate {
     state.put("\(prefix).mean_abs_gradient", float: meanAbsGradient)
     state.put("\(prefix).mean_abs_output_data", float: meanAbsOutputData)
     state.put("\(prefix).mean_abs_input_data", float: meanAbsInputData)
+    state.put("\(prefix).observed_steps", int: observedSteps)
     state.put("\(prefix).frozen", bool: frozen)
   }
 
@@ -442,6 +439,8 @@ public final class AutoPruneGate: Gate {
     meanAbsGradient = try state.float("\(prefix).mean_abs_gradient")
     meanAbsOutputData = try state.float("\(prefix).mean_abs_output_data")
     meanAbsInputData = try state.float("\(prefix).mean_abs_input_data")
+    // The phase clock's scale window counts steps; a resume inside it must go on counting.
+    observedSteps = max(0, try state.int("\(prefix).observed_steps"))
     frozen = try state.bool("\(prefix).frozen")
     refreshMasks()
   }

@@ -1,0 +1,149 @@
+import AutoPrune
+import AutoPruneNN
+import XCTest
+
+/// The phase clock: gate steps sized from the pruning phase's length, μ as a threshold, and
+/// budgets that land on their target by a stated point of the phase.
+final class PhaseClockTests: XCTestCase {
+  /// One element gate on a `[1, 1]` weight `w` whose gradient is `g` at every step; returns the
+  /// number of steps after which the gate first closed (nil: open after `steps`) and the final m.
+  private func walk(g: Float, w: Float = 1, options: AutoPruneOptions, steps: Int) -> (closedAfter: Int?, m: Float) {
+    let weight = Parameter(name: "w", value: Tensor(shape: [1, 1], values: [w]), prunable: true)
+    let gate = AutoPruneGate(layerName: "w", weight: weight, bias: nil, rows: 1, columns: 1, axes: [.element], options: options)
+    var closedAfter: Int?
+    for step in 1...steps {
+      weight.grad = Tensor(shape: [1, 1], values: [g])
+      gate.update(mu: options.mu)
+      if closedAfter == nil && gate.element![0] <= 0 { closedAfter = step }
+    }
+    return (closedAfter, gate.element![0])
+  }
+
+  private func phaseOptions(steps: Int, mu: Float = 1e-3, relative: Bool = false) -> AutoPruneOptions {
+    var o = AutoPruneOptions()
+    o.mu = mu
+    o.muScale = relative ? .gradientRelative : .absolute
+    o.phaseSteps = steps
+    return o
+  }
+
+  func testAGateWithNoSignalClosesAtTheSameFractionOfEveryPhase() {
+    // Absolute μ, g = 0: the penalty alone moves m0 = 1 by travel 2 over the phase, so the gate
+    // reaches zero half-way whether the phase has 100 or 10,000 steps.
+    for steps in [100, 1_000, 10_000] {
+      let closed = walk(g: 0, options: phaseOptions(steps: steps), steps: steps).closedAfter
+      XCTAssertNotNil(closed, "\(steps) steps")
+      XCTAssertEqual(Double(closed ?? 0), Double(steps) / 2, accuracy: 1, "\(steps) steps")
+    }
+    // The step clock, by contrast, counts steps: η_M·μ = 1e-3 a step closes it after 1,000.
+    var step = AutoPruneOptions.stepClock
+    step.mu = 1e-4
+    XCTAssertNil(walk(g: 0, options: step, steps: 400).closedAfter)
+    XCTAssertEqual(Double(walk(g: 0, options: step, steps: 2_000).closedAfter ?? 0), 1_000, accuracy: 1)
+  }
+
+  func testMuIsAThresholdOnTheAverageDataTerm() {
+    // With travel 2, m ends at m0·(1 − 2·(1 + d/μ)) on the open side: a gate whose data term
+    // d = g·sgn(w) pulls it open by more than μ/2 stays open, by less it closes — for any
+    // phase length, and for either sign of w (sensitivity consistency).
+    for steps in [200, 5_000] {
+      let o = phaseOptions(steps: steps)
+      for w: Float in [0.3, -2] {
+        let sign: Float = w > 0 ? 1 : -1
+        XCTAssertNil(walk(g: -0.6 * o.mu * sign, w: w, options: o, steps: steps).closedAfter, "\(steps) steps, w \(w)")
+        let closing = walk(g: -0.4 * o.mu * sign, w: w, options: o, steps: steps)
+        // Closes at 1/(2·0.6) ≈ 0.83 of the phase.
+        XCTAssertEqual(Double(closing.closedAfter ?? 0) / Double(steps), 1 / 1.2, accuracy: 0.01, "\(steps) steps, w \(w)")
+      }
+    }
+  }
+
+  func testGradientRelativeScaleIsMeasuredOnTheFirstTwentiethOfThePhaseThenFixed() {
+    let steps = 400
+    var o = phaseOptions(steps: steps, mu: 0.1, relative: true)
+    o.travel = 2
+    let weight = Parameter(name: "w", value: Tensor(shape: [1, 2], values: [1, -1]), prunable: true)
+    let gate = AutoPruneGate(layerName: "w", weight: weight, bias: nil, rows: 1, columns: 2, axes: [.element], options: o)
+    for step in 0..<steps {
+      // |g| averages 2e-3 over the first 20 steps, then grows tenfold (pruning hurts).
+      let size: Float = step < 20 ? (step % 2 == 0 ? 1e-3 : 3e-3) : 2e-2
+      weight.grad = Tensor(shape: [1, 2], values: [0, size])
+      gate.update(mu: o.mu)
+    }
+    // Mean |g| over the layer's two weights: (0 + 1e-3)/2 and (0 + 3e-3)/2 alternate → 1e-3.
+    XCTAssertEqual(gate.meanAbsGradient, 1e-3, accuracy: 1e-9)
+  }
+
+  /// A two-layer network whose gradients are random (the same every run) and a phase of 400
+  /// steps: returns the method after `steps` steps, and the kept fraction after each step.
+  private func randomPhase(
+    plan: [String: Set<AutoPruneGate.Axis>], target: Float, flops: Bool = false, steps: Int = 400
+  ) -> (pruning: AutoPrunePruning, kept: [Float]) {
+    let rng = RandomSource(seed: 5)
+    let net = Sequential([("fc1", Dense(20, 30, rng: rng)), ("relu", ReLU()), ("fc2", Dense(30, 5, rng: rng))])
+    var o = AutoPruneOptions()
+    o.targetKeptFraction = target
+    o.targetIsFLOPs = flops
+    let pruning = AutoPrunePruning(network: net, inputShape: [20], plan: plan, options: o)
+    pruning.willStartPhase(steps: 400)
+    let noise = RandomSource(seed: 9)
+    var kept: [Float] = []
+    for _ in 0..<steps {
+      for p in net.parameters {
+        // Some weights matter (a steady pull against shrinking them), most are noise.
+        let values = p.value.storage.enumerated().map { i, w -> Float in
+          let pull: Float = i % 7 == 0 ? -2e-3 * (w > 0 ? 1 : -1) : 0
+          return pull + 1e-3 * noise.normal()
+        }
+        p.grad = Tensor(shape: p.shape, values: values)
+      }
+      pruning.afterBackward()
+      kept.append(PruningReport(layers: pruning.layers).keptFraction)
+    }
+    return (pruning, kept)
+  }
+
+  func testABudgetLandsOnItsTargetAtTheDeadlineAndTheMasksFreeze() throws {
+    for target: Float in [0.3, 0.05] {
+      let (pruning, kept) = randomPhase(plan: ["fc1": [.element], "fc2": [.element]], target: target)
+      let outcome = try XCTUnwrap(pruning.budgetOutcome)
+      XCTAssertTrue(outcome.reachable)
+      XCTAssertEqual(outcome.step, 200, "half-way through the 400-step phase")
+      XCTAssertEqual(outcome.reached, target, accuracy: 0.02 * target, "target \(target)")
+      XCTAssertTrue(pruning.frozen)
+      // Frozen: nothing moves after the deadline.
+      XCTAssertEqual(Set(kept[199...]).count, 1, "target \(target)")
+      XCTAssertEqual(kept[199], outcome.reached)
+      // The schedule had taken most of the way there before the landing.
+      XCTAssertLessThan(kept[190], 1 - 0.7 * (1 - target), "target \(target)")
+    }
+  }
+
+  func testAFLOPsBudgetLandsOnItsTarget() throws {
+    let (pruning, _) = randomPhase(plan: ["fc1": [.element], "fc2": [.element]], target: 0.2, flops: true)
+    let outcome = try XCTUnwrap(pruning.budgetOutcome)
+    XCTAssertEqual(outcome.reached, 0.2, accuracy: 0.004)
+    XCTAssertEqual(PruningReport(layers: pruning.layers).flopsFraction, outcome.reached)
+  }
+
+  func testAnUnreachableBudgetIsReportedAndTheMasksStayWhereTheyWere() throws {
+    // Only fc2 (150 of 750 weights) is gated: no mask keeps less than 80%.
+    let (pruning, kept) = randomPhase(plan: ["fc2": [.element]], target: 0.5)
+    let outcome = try XCTUnwrap(pruning.budgetOutcome)
+    XCTAssertFalse(outcome.reachable)
+    XCTAssertGreaterThanOrEqual(outcome.reached, 0.8)
+    XCTAssertEqual(kept[199], outcome.reached)
+    XCTAssertTrue(pruning.frozen)
+  }
+
+  func testTheBudgetSurvivesACheckpointRoundTrip() throws {
+    let (pruning, _) = randomPhase(plan: ["fc1": [.element], "fc2": [.element]], target: 0.3, steps: 250)
+    var state = TrainingState()
+    pruning.save(into: &state, prefix: "method")
+    let (fresh, _) = randomPhase(plan: ["fc1": [.element], "fc2": [.element]], target: 0.3, steps: 10)
+    try fresh.restore(from: state, prefix: "method")
+    XCTAssertEqual(fresh.budgetOutcome, pruning.budgetOutcome)
+    XCTAssertTrue(fresh.frozen)
+    XCTAssertEqual(PruningReport(layers: fresh.layers).keptFraction, pruning.budgetOutcome?.reached)
+  }
+}
