@@ -71,7 +71,7 @@ struct PruningOptions: ParsableArguments {
   @Option(help: "Penalty per gate: count, params (weights it covers) or flops.")
   var penaltyWeighting = AutoPruneOptions.PenaltyWeighting.count
 
-  @Option(help: "μ is absolute, or gradient-relative (times the layer's running mean |data term| per gate; |g| on the step clock). Default: gradient-relative on the phase clock, absolute on the step clock.")
+  @Option(help: "What μ is measured in: absolute (gradient units), gradient-relative (each layer's own mean |data term| per gate; |g| on the step clock) or network-relative (the whole network's, one threshold for all layers). Default: network-relative on the phase clock, absolute on the step clock.")
   var muScale: AutoPruneOptions.MuScale?
 
   @Option(help: "Gradient a closed BatchNorm channel (pruned filter) sends back: pass-through (as inference-form BatchNorm would, so the filter stays recoverable) or zero (exact).")
@@ -394,7 +394,8 @@ struct Prune: ParsableCommand {
         "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(),
         "eta_m": options.clock == .phase ? NSNull() : options.etaM, "gate_clock": options.clock.rawValue,
         "mu_scale": options.muScale.rawValue, "target_kept_fraction": targetKept,
-        "budget_reached": budgetReached,
+        "budget_reached": budgetReached, "budget_step": budget.map { $0.step as Any } ?? NSNull(),
+        "prune_steps": pruneEpochs * stepsPerEpoch,
         "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
         "parameters": net.parameterCount, "out": out,
         "finetune_epochs": finetuneReports.count, "prune_epochs": pruneEpochs, "seed": config.seed,

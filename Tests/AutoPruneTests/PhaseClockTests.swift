@@ -146,4 +146,46 @@ final class PhaseClockTests: XCTestCase {
     XCTAssertTrue(fresh.frozen)
     XCTAssertEqual(PruningReport(layers: fresh.layers).keptFraction, pruning.budgetOutcome?.reached)
   }
+
+  /// Two layers whose gradients differ 100,000-fold: every seventh weight of each is pulled open by
+  /// twice its layer's noise level, the rest is noise. Returns the kept fraction of each layer.
+  private func layersOfDifferentScale(_ scale: AutoPruneOptions.MuScale) -> (fc1: Float, fc2: Float, pruning: AutoPrunePruning) {
+    let rng = RandomSource(seed: 5)
+    let net = Sequential([("fc1", Dense(20, 30, rng: rng)), ("relu", ReLU()), ("fc2", Dense(30, 5, rng: rng))])
+    var o = AutoPruneOptions()
+    o.muScale = scale
+    let pruning = AutoPrunePruning(network: net, inputShape: [20], plan: ["fc1": [.element], "fc2": [.element]], options: o)
+    pruning.willStartPhase(steps: 400)
+    let noise = RandomSource(seed: 9)
+    for _ in 0..<400 {
+      for (p, sigma) in [(net.parameters[0], Float(1e-7)), (net.parameters[2], Float(1e-2))] {
+        p.grad = Tensor(shape: p.shape, values: p.value.storage.enumerated().map { i, w in
+          (i % 7 == 0 ? -2 * sigma * (w > 0 ? 1 : -1) : 0) + sigma * noise.normal()
+        })
+      }
+      pruning.afterBackward()
+    }
+    // Open gates, not the report's kept weights: a closed fc1 would also empty fc2's columns.
+    let open = pruning.gates.map { gate in Float(gate.element!.filter { $0 > 0 }.count) / Float(gate.element!.count) }
+    return (open[0], open[1], pruning)
+  }
+
+  func testNetworkRelativeMuIsOneThresholdForAllLayers() throws {
+    // Layer-relative: each layer is measured against its own scale, so both keep about their
+    // pulled seventh whatever their gradient size.
+    let layer = layersOfDifferentScale(.gradientRelative)
+    XCTAssertGreaterThan(layer.fc1, 1 / 7 - 0.05)
+    XCTAssertGreaterThan(layer.fc2, 1 / 7 - 0.05)
+    // Network-relative: one scale for both, the geometric mean of the two (about 300 times
+    // fc1's); fc1's pulls are far below it and the whole layer closes, while fc2 keeps its
+    // pulled weights.
+    let network = layersOfDifferentScale(.networkRelative)
+    XCTAssertLessThan(network.fc1, 0.01)
+    XCTAssertGreaterThan(network.fc2, 1 / 7 - 0.05)
+    // The scale handed to the gates is the geometric mean of the layers' scales.
+    let gates = network.pruning.gates
+    let expected = (gates[0].meanAbsGradient * gates[1].meanAbsGradient).squareRoot()
+    XCTAssertEqual(try XCTUnwrap(gates[0].networkScale[.element]), expected, accuracy: expected * 1e-5)
+    XCTAssertEqual(gates[1].networkScale[.element], gates[0].networkScale[.element])
+  }
 }

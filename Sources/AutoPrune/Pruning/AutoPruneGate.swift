@@ -51,6 +51,9 @@ public final class AutoPruneGate: Gate {
   /// Phase clock: running mean of `|data term|` per gate of the output and input axes.
   public private(set) var meanAbsOutputData: Float = 0
   public private(set) var meanAbsInputData: Float = 0
+  /// `muScale = networkRelative`: the geometric mean of the gated layers' scales above, per
+  /// axis (set by `AutoPrunePruning` after each step; empty before the first).
+  public internal(set) var networkScale: [Axis: Float] = [:]
   /// Phase clock with `params`/`flops` weighting: the network's mean `ρ` per gate, so the
   /// average gate keeps the phase's travel (set by `AutoPrunePruning`).
   public var penaltyUnit: Float = 1
@@ -187,7 +190,7 @@ public final class AutoPruneGate: Gate {
   public func update(mu: Float) {
     if !frozen {
       updateAuxiliary(mu: mu)
-    } else if options.muScale == .gradientRelative && !options.usesPhaseClock {
+    } else if options.muScale != .absolute && !options.usesPhaseClock {
       _ = observeGradientScale()  // the step clock's running mean moved with frozen gates too
     }
     if outputGroup == nil { finishUpdate() }
@@ -234,9 +237,11 @@ public final class AutoPruneGate: Gate {
   /// units), and η = travel·m0 / (steps · μ₀ · scale), so at the starting μ₀ the penalty moves a
   /// gate by travel·m0 over the phase and the data term counts in units of the scale.
   private func rules(mu: Float, outputData: [Float]?, inputData: [Float]?) -> [Axis: AxisRule] {
-    let relative = options.muScale == .gradientRelative
+    let relative = options.muScale != .absolute
+    let network = options.muScale == .networkRelative
     guard options.usesPhaseClock else {
-      let layerMu = relative ? mu * observeGradientScale() : mu
+      let layerScale = relative ? observeGradientScale() : 1
+      let layerMu = mu * (network ? networkScale[.element] ?? layerScale : layerScale)
       return [
         .element: AxisRule(eta: options.etaM, penalty: layerMu * elementPenalty),
         .output: AxisRule(eta: options.etaM, penalty: layerMu * outputPenalty),
@@ -248,8 +253,8 @@ public final class AutoPruneGate: Gate {
     var result: [Axis: AxisRule] = [:]
     func add(_ axis: Axis, scale: Float, rho: Float) {
       // A layer whose gradient is exactly zero so far has no scale yet: no step.
-      guard scale > 0 || !relative else { result[axis] = AxisRule(eta: 0, penalty: 0); return }
-      let s = relative ? scale : 1
+      let s = network ? networkScale[axis] ?? 0 : relative ? scale : 1
+      guard s > 0 else { result[axis] = AxisRule(eta: 0, penalty: 0); return }
       result[axis] = AxisRule(eta: travel / (s * penaltyUnit), penalty: mu * s * rho)
     }
     defer { observedSteps += 1 }
@@ -408,6 +413,17 @@ public final class AutoPruneGate: Gate {
     let skipDecay = options.weightDecayOnClosedGates == .skip
     weight.weightDecayMask = skipDecay ? weightMask : nil
     if let bias, biasMask != nil { bias.weightDecayMask = skipDecay ? biasMask : nil }
+  }
+
+  /// This layer's measured scale per axis, for the network scale (axes not measured yet are
+  /// left out).
+  func layerScales() -> [(axis: Axis, scale: Float)] {
+    var scales: [(Axis, Float)] = []
+    // The step clock measures |g| on every gate; the phase clock on element gates only.
+    if meanAbsGradient > 0 && (element != nil || !options.usesPhaseClock) { scales.append((.element, meanAbsGradient)) }
+    if output != nil, meanAbsOutputData > 0 { scales.append((.output, meanAbsOutputData)) }
+    if input != nil, meanAbsInputData > 0 { scales.append((.input, meanAbsInputData)) }
+    return scales
   }
 
   /// Saves `m` of every axis, the momentum buffers and the gradient mean under `prefix`.

@@ -63,7 +63,13 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public enum MaskedWeights: String, Sendable, CaseIterable { case recoverable, frozen }
   public enum ClosedGateDecay: String, Sendable, CaseIterable { case skip, apply }
   public enum PenaltyWeighting: String, Sendable, CaseIterable { case count, params, flops }
-  public enum MuScale: String, Sendable, CaseIterable { case absolute, gradientRelative = "gradient-relative" }
+  /// What μ is measured in: gradient units (`absolute`, METHOD's), the layer's own gradient
+  /// scale (`gradientRelative`: every layer prunes its own below-average gates alike), or the
+  /// whole network's (`networkRelative`: one threshold for all layers, as with an absolute μ,
+  /// but free of the loss's and the data's gradient scale).
+  public enum MuScale: String, Sendable, CaseIterable {
+    case absolute, gradientRelative = "gradient-relative", networkRelative = "network-relative"
+  }
   /// Which terms of the auxiliary gradient the STE multiplies. METHOD.md: both. `penaltyOnly`
   /// is an extension for the STE ablation (see `AutoPruneGate`).
   public enum STEScope: String, Sendable, CaseIterable { case both, penaltyOnly = "penalty-only" }
@@ -80,8 +86,9 @@ public struct AutoPruneOptions: Equatable, Sendable {
   ///   target (the reproduction recipes' behaviour).
   public enum GateClock: String, Sendable, CaseIterable { case phase, step }
 
-  /// Regularisation strength `μ` of `R_M`: in units of the layer's mean |data term| per gate
-  /// with `gradientRelative` (the default), in gradient units with `absolute`.
+  /// Regularisation strength `μ` of `R_M`: in units of the network's mean |data term| per gate
+  /// with `networkRelative` (the default), of the layer's with `gradientRelative`, in gradient
+  /// units with `absolute`.
   public var mu: Float = AutoPruneOptions.defaultRelativeMu
   /// Learning rate `η_M` of the auxiliary parameters (plain SGD) on the step clock; on the
   /// phase clock it is derived (see `GateClock.phase`) and this is used only until the phase's
@@ -104,7 +111,7 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var maskedWeights = MaskedWeights.recoverable
   public var weightDecayOnClosedGates = ClosedGateDecay.skip
   public var penaltyWeighting = PenaltyWeighting.count
-  public var muScale = MuScale.gradientRelative
+  public var muScale = MuScale.networkRelative
   public var clock = GateClock.phase
   /// Phase clock: how far, in units of m0, the penalty alone moves a gate over the pruning
   /// phase at the starting μ (2: a gate with no data signal closes half-way).
@@ -125,7 +132,7 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var freezeAtTarget = false
 
   /// The phase clock's default μ (gradient-relative), chosen by measurement (docs/pruning.md).
-  public static let defaultRelativeMu: Float = 0.1
+  public static let defaultRelativeMu: Float = 0.07
   /// METHOD's original absolute μ for the step clock.
   public static let defaultAbsoluteMu: Float = 1e-4
 

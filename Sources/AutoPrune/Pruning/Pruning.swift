@@ -1,4 +1,5 @@
 import AutoPruneNN
+import Foundation
 
 /// What the gates cover.
 public enum Granularity: String, CaseIterable, Sendable {
@@ -123,7 +124,26 @@ public final class AutoPrunePruning {
     for gate in gates { gate.update(mu: mu) }
     for group in groups { group.step() }
     step += 1
+    refreshNetworkScale()
     adaptMu()
+  }
+
+  /// `muScale = networkRelative`: hands every gate the network's scale per axis for the next
+  /// step, the geometric mean of the gated layers' scales. Each layer counts once: a mean
+  /// weighted by size is the largest layer's scale alone (LeNet-5's fc1 holds 93% of the
+  /// weights), an arithmetic mean the scale of the layer with the largest gradients; measured
+  /// on both LeNets, the geometric mean is the one that prunes both alike (docs/pruning.md).
+  private func refreshNetworkScale() {
+    guard options.muScale == .networkRelative else { return }
+    var logSums: [AutoPruneGate.Axis: (sum: Float, layers: Int)] = [:]
+    for gate in gates {
+      for (axis, scale) in gate.layerScales() {
+        let (sum, layers) = logSums[axis] ?? (0, 0)
+        logSums[axis] = (sum + log(scale), layers + 1)
+      }
+    }
+    let scale = logSums.mapValues { exp($0.sum / Float($0.layers)) }
+    for gate in gates { gate.networkScale = scale }
   }
 
   /// The kept fraction the target is about: of weights, or of multiply-adds.
@@ -239,6 +259,7 @@ public final class AutoPrunePruning {
     for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layerName)") }
     for group in groups { try group.restore(from: state, prefix: "\(prefix).group.\(group.members[0].layerName)") }
     if isFrozen != frozen { frozen = isFrozen }
+    refreshNetworkScale()
   }
 
   /// Removes every gate from the model.

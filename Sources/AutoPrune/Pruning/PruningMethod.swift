@@ -37,7 +37,7 @@ extension AutoPrunePruning: PruningMethod {
     let rate = options.clock == .phase
       ? "phase clock (travel \(options.travel)\(options.targetKeptFraction == nil ? "" : ", target by \(options.budgetBy) of the phase"))"
       : "η_M \(options.etaM)"
-    let scale = options.muScale == .gradientRelative ? " (gradient-relative)" : ""
+    let scale = options.muScale == .absolute ? "" : " (\(options.muScale.rawValue))"
     return "AutoPrune, \(gates.count) gated layers\(tied), μ \(options.mu)\(scale), \(rate), STE \(options.ste)"
   }
 
