@@ -294,6 +294,9 @@ struct Prune: ParsableCommand {
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
     try DataOptions.check(train, fits: net.inputShape, model: model)
+    // Before any training: a --target-params beyond the model's size is refused at once.
+    var options = try pruning.options(weights: PruningReport(layers: PrunableLayer.discover(in: net)).weights)
+    options.m0Seed = config.seed
     var normalization = Normalization.fitted(to: train)
     for bn in PrunableLayer.discover(in: net).compactMap(\.batchNorm) { bn.closedChannelGradient = pruning.closedChannelGradient }
 
@@ -320,8 +323,6 @@ struct Prune: ParsableCommand {
     }
     progress.say("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
 
-    var options = try pruning.options(weights: PruningReport(layers: PrunableLayer.discover(in: net)).weights)
-    options.m0Seed = config.seed
     let method: any PruningMethod
     switch self.method {
     case .autoprune:

@@ -380,6 +380,42 @@ final class CLITests: XCTestCase {
     try assertFails(["prune", "--model", "lenet300", "--from", path("missing.safetensors"), "--out", path("p")], mentioning: [path("missing.safetensors")])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--freeze-at-target", "--out", path("p")],
                     mentioning: ["--freeze-at-target", "--target-sparsity"])
+    // The phase clock derives η_M and needs μ > 0; one target at a time.
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--gate-clock", "phase", "--eta-m", "10", "--out", path("p")],
+                    mentioning: ["--eta-m", "--gate-clock step"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--mu", "0", "--out", path("p")], mentioning: ["--mu 0"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--target-sparsity", "0.9", "--target-params", "5000", "--out", path("p")],
+                    mentioning: ["one target", "--target-sparsity", "--target-params"])
+    // A parameter target beyond the model is refused before pretraining starts.
+    try writeData(path("data"))
+    let tooMany = try autoprune(["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "50", "--target-params", "266200", "--out", path("p")])
+    XCTAssertNotEqual(tooMany.status, 0)
+    XCTAssertTrue(tooMany.stderr.contains("--target-params 266200") && tooMany.stderr.contains("266200 weights"), tooMany.stderr)
+    XCTAssertFalse((tooMany.stdout + tooMany.stderr).contains("dense pretraining"))
+  }
+
+  /// A budget on the phase clock is reached by the middle of the pruning phase, said in one line
+  /// and in the JSON; `--eta-m` alone selects the step clock.
+  func testBudgetLandsByMidPhaseAndTheStepClockStaysReachable() throws {
+    try writeData(path("data"))
+    let r = try autoprune(["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--prune-epochs", "4",
+                           "--finetune-epochs", "1", "--target-params", "2662", "--out", path("b.safetensors"), "--json"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let said = r.stdout + r.stderr
+    XCTAssertTrue(said.contains("landed at") && said.contains("masks frozen since"), said)
+    let json = try r.lastJSON()
+    XCTAssertEqual(json["gate_clock"] as? String, "phase")
+    XCTAssertEqual(json["mu_scale"] as? String, "network-relative")
+    XCTAssertEqual(try XCTUnwrap(json["budget_reached"] as? Double), 0.01, accuracy: 0.0002)
+    XCTAssertEqual(json["budget_step"] as? Int, 2, "1 step an epoch, 4 prune steps: half-way")
+    XCTAssertEqual(json["prune_steps"] as? Int, 4)
+    let step = try autoprune(["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "1", "--prune-epochs", "1",
+                              "--finetune-epochs", "0", "--eta-m", "10", "--out", path("s.safetensors"), "--json"])
+    XCTAssertEqual(step.status, 0, step.stderr)
+    let stepJSON = try step.lastJSON()
+    XCTAssertEqual(stepJSON["gate_clock"] as? String, "step")
+    XCTAssertEqual(stepJSON["eta_m"] as? Double, 10)
+    XCTAssertEqual(stepJSON["mu_scale"] as? String, "absolute")
   }
 
   /// The kernel set and GEMM backend named in the environment: applied (any case, spaces
