@@ -41,7 +41,8 @@ def main():
     copy = sys.argv[3] if len(sys.argv) > 3 else None
     failures = []
     out = os.path.join(work, "demo")
-    run(binary, "demo", "--out", out, "--quiet")
+    # Short phases: this checks the page, not the pruning (the default demo takes minutes).
+    run(binary, "demo", "--out", out, "--quiet", "--prune-epochs", "40", "--finetune-epochs", "10")
     page = os.path.join(out, "report.html")
     url = "file://" + os.path.abspath(page)
     browser = chromium()

@@ -48,7 +48,7 @@ struct Demo: ParsableCommand {
     let progress = Progress(quiet: progressOptions.quiet)  // header lines only: the steps run their own
     progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     let phases = "\(pruneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultPruneSteps) steps") + fine-tune \(finetuneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultFinetuneSteps) steps")"
-    progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu ?? AutoPruneOptions.defaultRelativeMu) gradient-relative, phase clock, leaky-ReLU STE) \(phases); then magnitude pruning to the same sparsity with the same epochs\n")
+    progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu ?? AutoPruneOptions.defaultRelativeMu) network-relative, phase clock, leaky-ReLU STE) \(phases); then magnitude pruning to the same sparsity with the same epochs\n")
     var common = ["--data", "bundled", "--seed", "\(seed)"]
     if let threads = runOptions.threads { common += ["--threads", "\(threads)"] }
     if progressOptions.quiet { common.append("--quiet") }

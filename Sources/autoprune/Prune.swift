@@ -25,8 +25,8 @@ struct PruningOptions: ParsableArguments {
   var layerGates: String?
 
   @Option(parsing: .unconditional, help: ArgumentHelp(
-    "Regularisation strength μ of the gate count (default \(AutoPruneOptions.defaultRelativeMu) on the phase clock, in units of each layer's gradient; \(AutoPruneOptions.defaultAbsoluteMu) on the step clock).",
-    discussion: "On the phase clock μ is a threshold: a gate stays open when its average data term pulls it open by more than μ/2 of the layer's mean |data term| (travel 2)."))
+    "Regularisation strength μ of the gate count (default \(AutoPruneOptions.defaultRelativeMu) on the phase clock, in units of the network's gradient scale; \(AutoPruneOptions.defaultAbsoluteMu) on the step clock).",
+    discussion: "On the phase clock μ is a threshold: a gate stays open when its average data term pulls it open by more than μ/2 of the scale (travel 2). The scale is the geometric mean over gated layers of each layer's mean |g| (weight gates) or mean |data term| per unit (unit gates), measured over the first twentieth of the phase."))
   var mu: Float?
 
   @Option(name: .customLong("eta-m"), parsing: .unconditional, help: "Learning rate η_M of the auxiliary parameters; giving it selects the step clock (default 10 there).")
