@@ -35,7 +35,7 @@ struct PruningOptions: ParsableArguments {
   @Option(help: "Gate clock: phase (gate steps sized from the pruning phase's length, so any data set size prunes alike) or step (METHOD's per-step rule with η_M as given, the reproduction recipes' behaviour). Default: phase, or step when --eta-m is given.")
   var gateClock: AutoPruneOptions.GateClock?
 
-  @Option(parsing: .unconditional, help: "Phase clock: how far (in units of m0) the penalty alone moves a gate over the pruning phase at the starting μ.")
+  @Option(parsing: .unconditional, help: "Phase clock: how far (in units of m0) the penalty alone moves a gate over the pruning phase at the starting μ (with a target: before --budget-by).")
   var travel: Float = 2
 
   @Option(parsing: .unconditional, help: "Phase clock with a target: the fraction of the pruning phase by which the target is reached exactly and the masks freeze.")

@@ -35,6 +35,11 @@ final class PhaseClockTests: XCTestCase {
       XCTAssertNotNil(closed, "\(steps) steps")
       XCTAssertEqual(Double(closed ?? 0), Double(steps) / 2, accuracy: 1, "\(steps) steps")
     }
+    // With a target the gates stop at --budget-by (0.5): the travel is taken before it, so the
+    // same gate closes a quarter of the way through.
+    var budgeted = phaseOptions(steps: 1_000)
+    budgeted.targetKeptFraction = 0.1
+    XCTAssertEqual(Double(walk(g: 0, options: budgeted, steps: 1_000).closedAfter ?? 0), 250, accuracy: 1)
     // The step clock, by contrast, counts steps: η_M·μ = 1e-3 a step closes it after 1,000.
     var step = AutoPruneOptions.stepClock
     step.mu = 1e-4

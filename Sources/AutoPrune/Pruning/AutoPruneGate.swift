@@ -249,7 +249,7 @@ public final class AutoPruneGate: Gate {
       ]
     }
     func meanAbs(_ values: [Float]) -> Float { values.reduce(0) { $0 + abs($1) } / Float(max(1, values.count)) }
-    let travel = options.travel * options.m0 / (Float(options.phaseSteps) * options.mu)
+    let travel = options.travelOverPhase * options.m0 / (Float(options.phaseSteps) * options.mu)
     var result: [Axis: AxisRule] = [:]
     func add(_ axis: Axis, scale: Float, rho: Float) {
       // A layer whose gradient is exactly zero so far has no scale yet: no step.
