@@ -99,6 +99,8 @@ table() {
   fi
   echo
   echo "Each row is one recipe (\`recipes/NAME.yaml\`, run with \`autoprune run recipes/NAME.yaml --seeds $seeds\`), mean ± std over seeds; every pruning run of a seed starts from that seed's dense model (\`*-dense\` rows). s/epoch is wall time with other work sharing the 2 cores (not a speed figure: see docs/bench.md)."
+  echo
+  echo "The AutoPrune recipes pin \`gate-clock: step\` (METHOD's per-step rule with an absolute μ and the η_M each recipe gives, 10 unless it says), so these rows stand as they are since the tool's default became the phase clock (issue 17); the phase clock's own figures and its sensitivity to μ are in [docs/pruning.md](docs/pruning.md#the-phase-clock-defaults-that-do-not-depend-on-the-data-sets-size)."
   echo; echo "## 1. Main: LeNet-300-100, methods at AutoPrune's compression"; echo; table lenet300-dense "${main300[@]}"
   echo; echo "## 1b. Main: LeNet-5"; echo; table lenet5-dense "${main5[@]}" "${uncalibrated5[@]}"
   echo; echo "## 2. STE ablation (LeNet-300-100; the main run uses leaky-ReLU 0.1)"; echo; table lenet300-autoprune-weight "${ste[@]}"

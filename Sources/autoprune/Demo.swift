@@ -17,7 +17,7 @@ struct Demo: ParsableCommand {
   @Option(help: "Fine-tuning epochs (masks frozen) per model (default: prune's, enough for \(Prune.defaultFinetuneSteps) steps).")
   var finetuneEpochs: Int?
 
-  @Option(parsing: .unconditional, help: "AutoPrune μ (default: prune's, \(AutoPruneOptions.defaultRelativeMu) of each layer's gradient scale on the phase clock).")
+  @Option(parsing: .unconditional, help: "AutoPrune μ (default: prune's, \(AutoPruneOptions.defaultRelativeMu) of the network's gradient scale on the phase clock).")
   var mu: Float?
 
   @Option(help: "Random seed.")

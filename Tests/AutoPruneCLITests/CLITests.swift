@@ -384,6 +384,8 @@ final class CLITests: XCTestCase {
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--gate-clock", "phase", "--eta-m", "10", "--out", path("p")],
                     mentioning: ["--eta-m", "--gate-clock step"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--mu", "0", "--out", path("p")], mentioning: ["--mu 0"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--target-sparsity", "0.9", "--freeze-at-target", "--out", path("p")],
+                    mentioning: ["--freeze-at-target", "--gate-clock step"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--target-sparsity", "0.9", "--target-params", "5000", "--out", path("p")],
                     mentioning: ["one target", "--target-sparsity", "--target-params"])
     // A parameter target beyond the model is refused before pretraining starts.

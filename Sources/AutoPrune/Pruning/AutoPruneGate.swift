@@ -46,9 +46,10 @@ public final class AutoPruneGate: Gate {
   /// The group sharing this gate's output `m` (layers a residual addition ties), if any: the
   /// group steps `m` and finishes the update.
   public internal(set) weak var outputGroup: OutputGateGroup?
-  /// Running mean of `|g|` over the layer, for `muScale = gradientRelative`.
+  /// Mean of `|g|` over the layer, for the relative μ scales: a running mean on the step clock,
+  /// the plain mean over the phase's first twentieth on the phase clock.
   public private(set) var meanAbsGradient: Float = 0
-  /// Phase clock: running mean of `|data term|` per gate of the output and input axes.
+  /// Phase clock: mean `|data term|` per gate of the output and input axes (same window).
   public private(set) var meanAbsOutputData: Float = 0
   public private(set) var meanAbsInputData: Float = 0
   /// `muScale = networkRelative`: the geometric mean of the gated layers' scales above, per
@@ -232,10 +233,12 @@ public final class AutoPruneGate: Gate {
   }
 
   /// The step size and penalty of each axis for strength `mu` (see `AutoPruneOptions.GateClock`).
-  /// Step clock: η_M as given, μ times the layer's mean |g| when gradient-relative. Phase
-  /// clock: each axis has its own scale (mean |g| for weights, mean |data term| per unit for
-  /// units), and η = travel·m0 / (steps · μ₀ · scale), so at the starting μ₀ the penalty moves a
-  /// gate by travel·m0 over the phase and the data term counts in units of the scale.
+  /// Step clock: η_M as given, μ times the layer's mean |g| (gradient-relative) or the network's
+  /// (network-relative). Phase clock: each axis has a scale (the layer's mean |g| for weights or
+  /// mean |data term| per unit for units; with network-relative, the network scale of that axis),
+  /// and η = travelOverPhase·m0 / (steps · μ₀ · scale · penaltyUnit), so at the starting μ₀ the
+  /// penalty moves an average gate by that travel over the phase and the data term counts in
+  /// units of the scale.
   private func rules(mu: Float, outputData: [Float]?, inputData: [Float]?) -> [Axis: AxisRule] {
     let relative = options.muScale != .absolute
     let network = options.muScale == .networkRelative
@@ -426,7 +429,8 @@ public final class AutoPruneGate: Gate {
     return scales
   }
 
-  /// Saves `m` of every axis, the momentum buffers and the gradient mean under `prefix`.
+  /// Saves `m` of every axis, the momentum buffers, the scale means and their step count, and
+  /// the frozen flag under `prefix`.
   public func save(into state: inout TrainingState, prefix: String) {
     for (axis, name) in [(Axis.element, "element"), (.output, "output"), (.input, "input")] {
       if let m = values(axis) { state.put("\(prefix).\(name)", m) }

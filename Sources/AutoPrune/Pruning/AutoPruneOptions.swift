@@ -56,7 +56,7 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Every switch of METHOD.md. The defaults are the phase clock's (sizes set from the pruning
-/// phase's step count, μ relative to each layer's gradient); `stepClock` gives the paper's
+/// phase's step count, μ relative to the network's gradient scale); `stepClock` gives the paper's
 /// per-step rule with METHOD's original numbers (μ 1e-4 absolute, η_M 10).
 public struct AutoPruneOptions: Equatable, Sendable {
   public enum Sensitivity: String, Sendable, CaseIterable { case sign, magnitude }
@@ -76,19 +76,20 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// What sets the size of a gate's step.
   ///
   /// - `phase`: η_M is derived so that, at the starting μ, the penalty alone moves a gate by
-  ///   `travel · m0` over the whole pruning phase (`phaseSteps`), divided by the layer's gradient
-  ///   scale when μ is gradient-relative. A gate with no data signal then closes at the same
+  ///   `travel · m0` over the pruning phase (`phaseSteps`; with a target, over the part before
+  ///   `budgetBy`: `travelOverPhase`), divided by the scale unless μ is absolute (the network's
+  ///   or the layer's, see `MuScale`). A gate with no data signal then closes at the same
   ///   fraction of the phase whatever the data set's size, and μ is a threshold: with the
   ///   default travel of 2 a gate stays open when its average data term pulls it open by more
-  ///   than μ/2 (in the layer's units). A budget (`targetKeptFraction`) follows a schedule
-  ///   that reaches it at `budgetBy` of the phase, lands on it exactly and freezes the masks.
+  ///   than μ/2 of the scale. A budget (`targetKeptFraction`) follows a schedule that reaches
+  ///   it at `budgetBy` of the phase, lands as close to it as the gates allow, and freezes.
   /// - `step`: METHOD's rule with `etaM` as given, and μ adapted by 2% every 20 steps toward a
   ///   target (the reproduction recipes' behaviour).
   public enum GateClock: String, Sendable, CaseIterable { case phase, step }
 
-  /// Regularisation strength `μ` of `R_M`: in units of the network's mean |data term| per gate
-  /// with `networkRelative` (the default), of the layer's with `gradientRelative`, in gradient
-  /// units with `absolute`.
+  /// Regularisation strength `μ` of `R_M`: in units of the network scale (the geometric mean
+  /// of the layers' mean |data term| per gate) with `networkRelative` (the default), of the
+  /// layer's own with `gradientRelative`, in gradient units with `absolute`.
   public var mu: Float = AutoPruneOptions.defaultRelativeMu
   /// Learning rate `η_M` of the auxiliary parameters (plain SGD) on the step clock; on the
   /// phase clock it is derived (see `GateClock.phase`) and this is used only until the phase's
@@ -137,7 +138,7 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// below the target. (The phase clock always lands on the target and freezes.)
   public var freezeAtTarget = false
 
-  /// The phase clock's default μ (gradient-relative), chosen by measurement (docs/pruning.md).
+  /// The phase clock's default μ (network-relative), chosen by measurement (docs/pruning.md).
   public static let defaultRelativeMu: Float = 0.07
   /// METHOD's original absolute μ for the step clock.
   public static let defaultAbsoluteMu: Float = 1e-4

@@ -154,8 +154,8 @@ public final class AutoPrunePruning {
 
   /// Phase clock with a target: μ follows a cubic schedule of the kept fraction from 1 down to
   /// the target at `budgetBy` of the phase (the first cuts are the largest, while W has the
-  /// most time left to adapt), rising or falling 5% at each check (200 checks over the phase).
-  /// At the deadline the masks land on the target exactly and freeze.
+  /// most time left to adapt), rising or falling 5% at each check (one every 1/200 of the phase).
+  /// At the deadline the masks land as close to the target as the gates allow, and freeze.
   private func followBudget(target: Float) {
     let deadline = max(1, Int((options.budgetBy * Float(options.phaseSteps)).rounded()))
     if step >= deadline { return landOnTarget(target) }
