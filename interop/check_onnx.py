@@ -35,7 +35,7 @@ def main():
         # ResNet-20 across the residual additions).
         pruned = work / f"{model}-unit.safetensors"
         run(binary, "prune", "--model", model, *flags, *data, "--from", str(weights), "--granularity", "unit",
-            "--mu", mu, "--eta-m", "1", "--prune-epochs", "2", "--out", str(pruned))
+            "--mu", mu, "--eta-m", "1", "--prune-epochs", "2", "--finetune-epochs", "0", "--out", str(pruned))
         for form, thin in [("masked", []), ("thinned", ["--thin"])]:
             compare(binary, work, model, form, pruned, thin, data, failures)
     for model in ["lenet300", "lenet5"]:
@@ -43,7 +43,7 @@ def main():
         run(binary, "train", "--model", model, "--data", "bundled", "--epochs", "2", "--out", str(dense))
         pruned = work / f"{model}-unit.safetensors"
         run(binary, "prune", "--model", model, "--data", "bundled", "--from", str(dense), "--granularity", "unit",
-            "--mu", "3e-2", "--eta-m", "1", "--prune-epochs", "3", "--out", str(pruned))
+            "--mu", "3e-2", "--eta-m", "1", "--prune-epochs", "3", "--finetune-epochs", "0", "--out", str(pruned))
         for form, flags in [("masked", []), ("thinned", ["--thin"])]:
             # The whole test set: Fashion-MNIST's 10,000 images when installed, else the bundled 500.
             compare(binary, work, model, form, pruned, flags, [], failures)
