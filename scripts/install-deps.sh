@@ -18,7 +18,6 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+"$(dirname "$0")/apt-install.sh" "${missing[@]}" \
   || echo "install-deps: apt-get failed; continuing (OpenBLAS and full data are optional)" >&2
 exit 0

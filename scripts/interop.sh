@@ -15,6 +15,8 @@ work=$(mktemp -d /tmp/autoprune-interop.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" interop/check_safetensors.py "$binary" "$work"
 "$venv/bin/python" interop/check_onnx.py "$binary" "$work"
-# The demo report rendered by headless Chromium (installed from Debian when missing);
+# The demo report rendered by headless Chromium (installed from Debian when missing; where it
+# cannot be installed the page is checked as text, or the check fails with
+# AUTOPRUNE_REQUIRE_CHROMIUM=1);
 # AUTOPRUNE_REPORT_PNG=PATH keeps a copy of the screenshot (docs/report.png is made this way).
 "$venv/bin/python" interop/check_report.py "$binary" "$work" ${AUTOPRUNE_REPORT_PNG:+"$AUTOPRUNE_REPORT_PNG"}
