@@ -29,6 +29,7 @@ public struct RunTable {
         guard let data = FileManager.default.contents(atPath: file),
           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw SafeTensorsError.unreadable(file, reason: "not a JSON object") }
+        if let bad = RunValues.firstBad(in: object) { throw RunValueError(path: file, key: bad.key, value: bad.value) }
         let experiment = RunTable.experiment(of: file)
         if groups[experiment] == nil { order.append(experiment) }
         groups[experiment, default: []].append(object)

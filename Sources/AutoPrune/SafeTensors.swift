@@ -1,4 +1,5 @@
 import Foundation
+import AutoPruneNN
 
 #if canImport(Glibc)
   import Glibc
@@ -85,10 +86,13 @@ public enum SafeTensors {
 
   /// Reads and validates a file.
   public static func read(path: String) throws -> File {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SafeTensorsError.unreadable(path, reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
+    let bytes: [UInt8]
+    do {
+      bytes = try FileBytes.read(path)
+    } catch DataError.unreadable(_, let reason) {
+      throw SafeTensorsError.unreadable(path, reason: reason)
     }
-    return try decode([UInt8](data), path: path)
+    return try decode(bytes, path: path)
   }
 
   /// Parses safetensors bytes; `path` names the source in errors.

@@ -9,9 +9,12 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
   case unexpectedTensor(String, name: String, model: String)
   case badMetadata(String, key: String, value: String)
   case noMasks(String, model: String)
+  case nonFinite(String, name: String, index: Int, value: Float)
 
   public var description: String {
     switch self {
+    case .nonFinite(let f, let n, let i, let v):
+      return "\(f): tensor \(n) holds \(v) at index \(i): a model with non-finite weights computes nothing meaningful"
     case .wrongModel(let f, let m, let e):
       return "\(f): weights are for model \(m), not \(e)"
     case .missingTensor(let f, let n, let m):
@@ -89,6 +92,14 @@ public enum WeightsFile {
   /// Loads `path` into `model`, checking every name and shape; returns the stored normalisation
   /// (nil when the file has none, e.g. one written by PyTorch).
   @discardableResult
+  /// Refuses NaN and infinite values: they would evaluate, prune and export without a word
+  /// (and a pruning run would end blaming its learning rate).
+  static func checkFinite(_ values: [Float], name: String, path: String) throws {
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw WeightsError.nonFinite(path, name: name, index: bad, value: values[bad])
+    }
+  }
+
   public static func load(into model: Model, from path: String) throws -> Normalization? {
     try load(into: model, file: SafeTensors.read(path: path), path: path)
   }
@@ -110,6 +121,7 @@ public enum WeightsFile {
       guard t.shape == p.shape else {
         throw WeightsError.shapeMismatch(path, name: p.name, fileShape: t.shape, modelShape: p.shape)
       }
+      try checkFinite(t.values, name: p.name, path: path)
       p.value = Tensor(shape: t.shape, values: t.values)
     }
     for b in model.buffers {
@@ -119,6 +131,7 @@ public enum WeightsFile {
       guard t.shape == b.value.shape else {
         throw WeightsError.shapeMismatch(path, name: b.name, fileShape: t.shape, modelShape: b.value.shape)
       }
+      try checkFinite(t.values, name: b.name, path: path)
       b.value = Tensor(shape: t.shape, values: t.values)
     }
     // Masks of a pruned model: `fc1.weight_mask` etc. become fixed gates.

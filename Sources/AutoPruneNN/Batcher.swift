@@ -6,13 +6,15 @@ public struct Batcher {
   public let count: Int
   public let batchSize: Int
 
+  /// A batch size above `count` is one batch of everything (so no index arithmetic can
+  /// overflow, whatever size is asked for).
   public init(count: Int, batchSize: Int) {
     precondition(batchSize > 0, "batch size must be positive")
     self.count = count
-    self.batchSize = batchSize
+    self.batchSize = min(batchSize, max(1, count))
   }
 
-  public var batchesPerEpoch: Int { (count + batchSize - 1) / batchSize }
+  public var batchesPerEpoch: Int { count == 0 ? 0 : (count - 1) / batchSize + 1 }
 
   /// Index slices of one epoch, shuffled with `rng` (or in order when nil).
   public func epoch(rng: RandomSource?) -> [ArraySlice<Int>] { batches(of: order(rng: rng)) }
@@ -22,6 +24,6 @@ public struct Batcher {
 
   /// `order` cut into mini-batches.
   public func batches(of order: [Int]) -> [ArraySlice<Int>] {
-    stride(from: 0, to: order.count, by: batchSize).map { order[$0..<min($0 + batchSize, order.count)] }
+    stride(from: 0, to: order.count, by: batchSize).map { order[$0..<($0 + min(batchSize, order.count - $0))] }
   }
 }

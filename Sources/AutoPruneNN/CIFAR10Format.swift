@@ -16,9 +16,14 @@ public enum CIFAR10Format {
   /// The directory that holds the batches: `directory` or its `cifar-10-batches-bin`, if either does.
   public static func batchDirectory(_ directory: String) -> String? {
     [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")].first { d in
-      FileManager.default.fileExists(atPath: (d as NSString).appendingPathComponent(testFile))
-        && FileManager.default.fileExists(atPath: (d as NSString).appendingPathComponent(trainFiles[0]))
+      locate(testFile, in: d) != nil && locate(trainFiles[0], in: d) != nil
     }
+  }
+
+  /// `name` or `name.gz` in `directory`, if either is there (a broken link counts, so reading
+  /// it says what is wrong).
+  static func locate(_ name: String, in directory: String) -> String? {
+    [name, name + ".gz"].map { (directory as NSString).appendingPathComponent($0) }.first(where: FileBytes.entryExists)
   }
 
   public static func isPresent(in directory: String) -> Bool { batchDirectory(directory) != nil }
@@ -34,12 +39,12 @@ public enum CIFAR10Format {
     }
     var pixels: [UInt8] = [], labels: [Int] = []
     for name in trainFiles {
-      let path = (root as NSString).appendingPathComponent(name)
-      guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(directory: root, expected: name) }
+      guard let path = locate(name, in: root) else { throw DataError.missingFile(directory: root, expected: name) }
       try read(path, pixels: &pixels, labels: &labels)
     }
     var testPixels: [UInt8] = [], testLabels: [Int] = []
-    try read((root as NSString).appendingPathComponent(testFile), pixels: &testPixels, labels: &testLabels)
+    guard let testPath = locate(testFile, in: root) else { throw DataError.missingFile(directory: root, expected: testFile) }
+    try read(testPath, pixels: &testPixels, labels: &testLabels)
     let train = ImageDataset(pixels: pixels, labels: labels, channels: channels, height: side, width: side, classes: classes)
     let test = ImageDataset(pixels: testPixels, labels: testLabels, channels: channels, height: side, width: side, classes: classes)
     return (train, test)
@@ -47,11 +52,11 @@ public enum CIFAR10Format {
 
   /// Appends the records of one batch file, checking its size and every label.
   static func read(_ path: String, pixels: inout [UInt8], labels: inout [Int]) throws {
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-    } catch {
-      throw DataError.unreadable(path, reason: error.localizedDescription)
+    var data = try FileBytes.read(path)
+    if Gzip.isCompressed(data) {
+      // No header declares the size: bound it by deflate's ratio and by 16 full batches.
+      let limit = min(data.count.multipliedReportingOverflow(by: Gzip.maximumRatio).partialValue, 16 * 10_000 * recordSize)
+      data = try Gzip.decompress(data, path: path, limit: limit)
     }
     guard !data.isEmpty, data.count % recordSize == 0 else {
       throw DataError.recordSize(path, bytes: data.count, record: recordSize)

@@ -8,6 +8,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   case sizeMismatch(String, expected: Int, actual: Int)
   case truncatedGzip(String)
   case corruptGzip(String, reason: String)
+  case inflatesBeyond(String, limit: Int)
+  case declaredBeyondStream(String, declared: Int, compressed: Int)
   case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
   case labelOutOfRange(String, index: Int, label: Int, classes: Int)
   case badShape(String, shape: [Int], expected: String)
@@ -31,6 +33,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
       return "\(path): gzip stream is truncated"
     case .corruptGzip(let path, let reason):
       return "\(path): corrupt gzip stream (\(reason))"
+    case .inflatesBeyond(let path, let limit):
+      return "\(path): gzip stream inflates to more than \(limit) bytes, the most this file can hold"
+    case .declaredBeyondStream(let path, let declared, let compressed):
+      return "\(path): header declares \(declared) data bytes, more than a \(compressed)-byte gzip stream can hold"
     case .countMismatch(let images, let imageCount, let labels, let labelCount):
       return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
     case .labelOutOfRange(let path, let index, let label, let classes):

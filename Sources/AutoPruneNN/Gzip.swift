@@ -8,35 +8,51 @@ public enum Gzip {
     data.count >= 2 && data[0] == 0x1f && data[1] == 0x8b
   }
 
-  /// Largest decompressed size accepted (a hostile stream can expand ~1000×).
+  /// Largest decompressed size accepted when the caller knows no better bound.
   public static let maximumOutput = 4 << 30
 
-  /// Inflates a whole gzip stream; `path` only names the file in errors.
+  /// Deflate's largest expansion: one input byte never becomes more than about 1,032 bytes,
+  /// so a size declared beyond `input.count × maximumRatio` cannot be what the stream holds.
+  public static let maximumRatio = 1_032
+
+  /// Inflates a whole gzip stream; `path` only names the file in errors. More than `limit`
+  /// bytes is an error, found before anything past the limit is allocated.
   public static func decompress(_ input: [UInt8], path: String, limit: Int = maximumOutput) throws -> [UInt8] {
+    try inflate(input, path: path, limit: limit, stopAfter: nil)
+  }
+
+  /// The first `count` inflated bytes (fewer when the stream is shorter): enough to read a
+  /// header that says how large the whole must be.
+  public static func prefix(_ input: [UInt8], count: Int, path: String) throws -> [UInt8] {
+    try inflate(input, path: path, limit: count, stopAfter: count)
+  }
+
+  private static func inflate(_ input: [UInt8], path: String, limit: Int, stopAfter: Int?) throws -> [UInt8] {
     var stream = z_stream()
     // 16 + MAX_WBITS: expect a gzip header and trailer (and check the CRC).
     guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
       throw DataError.corruptGzip(path, reason: "zlib could not start")
     }
     defer { inflateEnd(&stream) }
-    var output = [UInt8](repeating: 0, count: max(1 << 16, input.count * 4))
+    // One byte of room past the limit tells "exactly the limit" from "more than it".
+    let capacity = limit == Int.max ? limit : limit + 1
+    var output = [UInt8](repeating: 0, count: min(capacity, max(1 << 16, input.count.multipliedReportingOverflow(by: 4).partialValue)))
     var produced = 0
     var status: Int32 = Z_OK
     try input.withUnsafeBufferPointer { inBuf in
       stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
       stream.avail_in = UInt32(inBuf.count)
       while status != Z_STREAM_END {
+        if let stopAfter, produced >= stopAfter { break }
+        if produced > limit { throw DataError.inflatesBeyond(path, limit: limit) }
         if produced == output.count {
-          guard output.count < limit else {
-            throw DataError.corruptGzip(path, reason: "expands beyond \(limit >> 20) MiB")
-          }
-          output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
+          output.append(contentsOf: repeatElement(0, count: min(output.count, capacity - output.count)))
         }
         let room = min(output.count - produced, Int(UInt32.max))
         status = output.withUnsafeMutableBufferPointer { outBuf in
           stream.next_out = outBuf.baseAddress! + produced
           stream.avail_out = UInt32(room)
-          let s = inflate(&stream, Z_NO_FLUSH)
+          let s = zlibInflate(&stream, Z_NO_FLUSH)
           produced += room - Int(stream.avail_out)
           return s
         }
@@ -53,7 +69,12 @@ public enum Gzip {
         }
       }
     }
-    output.removeSubrange(produced...)
+    if produced > limit && stopAfter == nil { throw DataError.inflatesBeyond(path, limit: limit) }
+    output.removeSubrange(min(produced, stopAfter ?? produced)...)
     return output
   }
 }
+
+/// zlib's `inflate`, named apart from `Gzip.inflate`.
+@inline(__always)
+private func zlibInflate(_ stream: UnsafeMutablePointer<z_stream>, _ flush: Int32) -> Int32 { inflate(stream, flush) }

@@ -15,16 +15,24 @@ public struct IDXArray: Equatable, Sendable {
 
   /// Reads and validates a file, decompressing it when it is gzip.
   public static func read(path: String) throws -> IDXArray {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw DataError.unreadable(path, reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
+    var raw = try FileBytes.read(path)
+    if Gzip.isCompressed(raw) {
+      // The header says how many bytes the stream must inflate to: inflate no more than that
+      // (a few MB of gzip can expand to gigabytes), and refuse a declared size the stream
+      // could not hold before allocating any of it.
+      let head = try Gzip.prefix(raw, count: 4 + 4 * 4, path: path)
+      let declared = try header(head, path: path)
+      guard declared.product <= raw.count.multipliedReportingOverflow(by: Gzip.maximumRatio).partialValue else {
+        throw DataError.declaredBeyondStream(path, declared: declared.product, compressed: raw.count)
+      }
+      raw = try Gzip.decompress(raw, path: path, limit: declared.size + declared.product)
     }
-    var raw = [UInt8](data)
-    if Gzip.isCompressed(raw) { raw = try Gzip.decompress(raw, path: path) }
     return try parse(raw, path: path)
   }
 
-  /// Parses the bytes of an (uncompressed) IDX file; `path` names it in errors.
-  public static func parse(_ raw: [UInt8], path: String) throws -> IDXArray {
+  /// The header's shape, its size in bytes and the product of its dimensions (`Int.max` when
+  /// that overflows). `raw` may hold just the start of a file.
+  static func header(_ raw: [UInt8], path: String) throws -> (shape: [Int], size: Int, product: Int) {
     guard raw.count >= 4, raw[0] == 0, raw[1] == 0, (1...4).contains(raw[3]) else {
       let found = raw.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
       throw DataError.badMagic(path, found: found.isEmpty ? "missing" : found)
@@ -45,6 +53,12 @@ public struct IDXArray: Equatable, Sendable {
       let (p, overflow) = product.multipliedReportingOverflow(by: size)
       product = overflow ? Int.max : p
     }
+    return (shape, headerSize, product)
+  }
+
+  /// Parses the bytes of an (uncompressed) IDX file; `path` names it in errors.
+  public static func parse(_ raw: [UInt8], path: String) throws -> IDXArray {
+    let (shape, headerSize, product) = try header(raw, path: path)
     let available = raw.count - headerSize
     guard product == available else { throw DataError.sizeMismatch(path, expected: product, actual: available) }
     return IDXArray(shape: shape, bytes: Array(raw[headerSize...]))

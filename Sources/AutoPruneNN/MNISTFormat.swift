@@ -34,7 +34,7 @@ public enum MNISTFormat {
   public static func locate(_ name: String, in directory: String) throws -> String {
     for candidate in [name, name + ".gz"] {
       let path = URL(fileURLWithPath: directory).appendingPathComponent(candidate).path
-      if FileManager.default.fileExists(atPath: path) { return path }
+      if FileBytes.entryExists(path) { return path }
     }
     throw DataError.missingFile(directory: directory, expected: name)
   }
@@ -49,6 +49,11 @@ public enum MNISTFormat {
     }
     guard labelArray.shape.count == 1 else {
       throw DataError.badShape(labelPath, shape: labelArray.shape, expected: "1 dimension (count)")
+    }
+    // A split with no images, or images of no pixels, would train on nothing and report a
+    // test accuracy computed from nothing.
+    guard imageArray.shape.allSatisfy({ $0 > 0 }) else {
+      throw DataError.badShape(imagePath, shape: imageArray.shape, expected: "at least one image of at least 1×1 pixels")
     }
     guard imageArray.shape[0] == labelArray.shape[0] else {
       throw DataError.countMismatch(

@@ -43,6 +43,10 @@ public struct RunRecord {
           warnings.append("\(logURL.path):\(i + 1): not a JSON object; line skipped")
           continue
         }
+        if let bad = RunValues.firstBad(in: object) {
+          warnings.append("\(logURL.path):\(i + 1): \(bad.key) = \(bad.value) is out of range; line skipped")
+          continue
+        }
         epochs.append(object)
       }
     }
@@ -52,6 +56,7 @@ public struct RunRecord {
       guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
         throw ReportError.unreadable(summaryURL.path, "not a JSON object")
       }
+      if let bad = RunValues.firstBad(in: object) { throw RunValueError(path: summaryURL.path, key: bad.key, value: bad.value) }
       summary = object
     }
     self.summary = summary

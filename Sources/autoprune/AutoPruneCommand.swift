@@ -15,7 +15,7 @@ struct AutoPruneCommand: ParsableCommand {
       // on stderr (no usage dump), so scripts and people see exactly what was wrong.
       let code = exitCode(for: error)
       if code == .success { exit(withError: error) }
-      let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      let text = ErrorText.line(for: error)
       FileHandle.standardError.write(Data("autoprune: error: \(text)\n".utf8))
       Foundation.exit(code.rawValue)
     }

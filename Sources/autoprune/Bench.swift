@@ -58,7 +58,7 @@ struct Bench: ParsableCommand {
     if chosen.contains("resnet") { json["resnet"] = try resnetEpoch() }
     if chosen.contains("inference") {
       let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
-        guard let model = try WeightsFile.loadModel(path: path, kind: nil)?.model else { throw ValidationError("\(path) does not name its model") }
+        guard let model = try WeightsFile.loadModel(path: path, kind: nil)?.model else { throw Failure("\(path) does not name its model") }
         return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(model.kind.rawValue))", model: model)
       }
       json["inference"] = try InferenceBench.table(subjects: subjects, budget: budget)

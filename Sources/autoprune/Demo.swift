@@ -30,11 +30,10 @@ struct Demo: ParsableCommand {
   @OptionGroup var progressOptions: ProgressOptions
 
   func validate() throws {
-    for (flag, value) in [("--epochs", epochs), ("--prune-epochs", pruneEpochs ?? 1)] where value < 1 {
-      throw ValidationError("\(flag) must be at least 1 (got \(value))")
-    }
+    try checkEpochs("--epochs", epochs, atLeast: 1)
+    try checkEpochs("--prune-epochs", pruneEpochs, atLeast: 1)
     if let mu, !(mu > 0 && mu.isFinite) { throw ValidationError("--mu must be positive (got \(mu))") }
-    if let finetuneEpochs, finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
+    try checkEpochs("--finetune-epochs", finetuneEpochs, atLeast: 0)
   }
 
   /// Each model goes through the commands a user would type: `train` (dense), `prune` with
@@ -43,7 +42,7 @@ struct Demo: ParsableCommand {
   func run() throws {
     runOptions.apply()
     guard BundledData.directory != nil else {
-      throw ValidationError("the bundled Fashion-MNIST subset was not found beside the executable")
+      throw Failure("the bundled Fashion-MNIST subset was not found beside the executable")
     }
     let progress = Progress(quiet: progressOptions.quiet)  // header lines only: the steps run their own
     progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
@@ -100,7 +99,7 @@ struct Demo: ParsableCommand {
     let summaryPath = directory.appendingPathComponent("summary.json").path
     guard let data = FileManager.default.contents(atPath: summaryPath),
       let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { throw ValidationError("\(summaryPath): missing or unreadable after the run") }
+    else { throw Failure("\(summaryPath): missing or unreadable after the run") }
     progress.say("")
     return (model, summary, seconds)
   }

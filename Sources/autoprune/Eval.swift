@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
   var logitsOut: String?
 
   func validate() throws {
-    if let logitsOut { try Output.checkWritableDestination(logitsOut, flag: "--logits-out") }
+    if let logitsOut { try Output.checkWritableDestination(logitsOut, flag: "--logits-out", inputs: [("--weights", weights)]) }
     if thin && sparse { throw ValidationError("give --thin or --sparse, not both") }
   }
 

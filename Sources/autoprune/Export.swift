@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
   var thin = false
 
   func validate() throws {
-    try Output.checkWritableDestination(onnx, flag: "--onnx")
+    try Output.checkWritableDestination(onnx, flag: "--onnx", inputs: [("--weights", weights)])
   }
 
   func run() throws {

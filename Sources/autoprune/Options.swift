@@ -30,7 +30,7 @@ struct DataOptions: ParsableArguments {
       return (BundledData.systemFashionMNIST, BundledData.systemFashionMNIST)
     }
     guard let bundled = BundledData.directory else {
-      throw ValidationError("the bundled Fashion-MNIST subset was not found beside the executable; pass --data DIR")
+      throw Failure("the bundled Fashion-MNIST subset was not found beside the executable; pass --data DIR")
     }
     return (bundled, "bundled Fashion-MNIST subset (2,000 train / 500 test)")
   }
@@ -51,8 +51,16 @@ struct DataOptions: ParsableArguments {
     return (train, test, resize.map { "\(label), padded to \($0)×\($0)" } ?? label)
   }
 
+  /// Refuses a `--resize` that cannot give the images `model` takes, before any data is read
+  /// or padded.
+  func checkResize(for model: ModelKind) throws {
+    guard let resize, resize != model.imageSide else { return }
+    throw ValidationError("--resize \(resize): \(model.rawValue) takes \(model.imageSide)×\(model.imageSide) images")
+  }
+
   /// `load()`, checked against the images `model` takes.
   func load(for model: Model) throws -> (train: ImageDataset, test: ImageDataset, label: String) {
+    try checkResize(for: model.kind)
     let loaded = try load()
     try DataOptions.check(loaded.train, fits: model.inputShape, model: model.kind)
     return loaded
@@ -117,12 +125,34 @@ struct LogOptions: ParsableArguments {
     if noRunDir && runDir != nil { throw ValidationError("give --run-dir or --no-run-dir, not both") }
   }
 
-  /// The run directory of a command writing `out`.
-  func directory(writing out: String) -> String? {
+  /// The run directory of a command writing `out`, never another run's: `--resume DIR` goes
+  /// on in DIR; an explicit `--run-dir` that holds an interrupted run's checkpoint is refused
+  /// (only `--resume` may go on with it); the default `runs/NAME` (NAME from `out`'s file name)
+  /// becomes `runs/NAME-2`, `-3`, … when it is taken.
+  func directory(writing out: String, resuming: String?) throws -> String? {
     if noRunDir { return nil }
-    if let runDir { return runDir }
+    if let resuming { return runDir ?? resuming }
+    if let runDir {
+      if Checkpoint.exists(in: runDir) {
+        throw ValidationError("--run-dir \(runDir) holds an interrupted run's checkpoint: go on with --resume \(runDir), or choose another --run-dir")
+      }
+      return runDir
+    }
     let name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension
-    return "runs/" + (name.isEmpty ? "run" : name)
+    let base = "runs/" + (name.isEmpty ? "run" : name)
+    var candidate = base
+    var suffix = 2
+    while LogOptions.isTaken(candidate) {
+      candidate = "\(base)-\(suffix)"
+      suffix += 1
+    }
+    return candidate
+  }
+
+  /// True when anything but an empty directory is at `path` (a file, a link, another run).
+  static func isTaken(_ path: String) -> Bool {
+    guard FileBytes.entryExists(path) else { return false }
+    return (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty != true
   }
 }
 
@@ -144,6 +174,17 @@ extension RunLog {
     if let mu { line["mu"] = mu }
     record(line)
   }
+}
+
+/// Most epochs any phase may ask for: far past any real run, and small enough that epochs ×
+/// steps per epoch, and every count printed from it, stays well inside 64 bits.
+let maximumEpochs = 1_000_000
+
+/// Refuses an epoch count below `atLeast` or above `maximumEpochs` (nil: not given).
+func checkEpochs(_ flag: String, _ value: Int?, atLeast minimum: Int) throws {
+  guard let value else { return }
+  if value < minimum { throw ValidationError("\(flag) must be at least \(minimum) (got \(value))") }
+  if value > maximumEpochs { throw ValidationError("\(flag) must be at most \(maximumEpochs) (got \(value))") }
 }
 
 /// Dense-training hyper-parameters.
@@ -180,7 +221,7 @@ struct TrainingOptions: ParsableArguments {
   var augment = false
 
   func validate() throws {
-    if epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
+    try checkEpochs("--epochs", epochs, atLeast: 1)
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
     if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number (got \(lr))") }
     if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
@@ -226,12 +267,27 @@ enum Output {
     return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
   }
 
-  /// Rejects an output path whose directory does not exist, before any work starts.
-  static func checkWritableDestination(_ path: String, flag: String) throws {
-    let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+  /// Rejects, before any work starts, an output path that could not be written at the end:
+  /// empty, a directory, in a directory that does not exist or is not writable, a file that
+  /// is not writable, or one of the command's own `inputs`.
+  static func checkWritableDestination(_ path: String, flag: String, inputs: [(flag: String, path: String?)] = []) throws {
+    guard !path.isEmpty else { throw ValidationError("\(flag) is empty: give a file path") }
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw ValidationError("\(flag) \(path): directory \(directory) does not exist")
+    }
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+      if isDirectory.boolValue { throw ValidationError("\(flag) \(path) is a directory: give a file path") }
+      if access(path, W_OK) != 0 { throw ValidationError("\(flag) \(path): the file is not writable") }
+    }
+    // Files are written beside their destination and renamed into place (atomic writes).
+    if access(directory, W_OK | X_OK) != 0 { throw ValidationError("\(flag) \(path): directory \(directory) is not writable") }
+    let resolved = url.resolvingSymlinksInPath().standardizedFileURL.path
+    for (inputFlag, input) in inputs {
+      guard let input, URL(fileURLWithPath: input).resolvingSymlinksInPath().standardizedFileURL.path == resolved else { continue }
+      throw ValidationError("\(flag) \(path) is also \(inputFlag): write the result to another file")
     }
   }
 
@@ -286,14 +342,37 @@ enum Invocation {
     return nil
   }
 
-  /// `SUBCOMMAND --resume DIR` alone becomes the checkpoint's stored arguments plus `--resume DIR`.
+  /// Flags that change only what is printed, not what is computed: a resumed run may add or
+  /// drop them.
+  static let presentationFlags: Set<String> = ["--quiet", "--json"]
+
+  /// `arguments` without the presentation flags.
+  static func withoutPresentation(_ arguments: [String]) -> [String] { arguments.filter { !presentationFlags.contains($0) } }
+
+  /// `train|prune --resume DIR` with no other options but presentation flags becomes the
+  /// checkpoint's stored arguments, those flags and `--resume DIR`; with other options they
+  /// must be the checkpoint's (a clear error here, before parsing asks for a missing --model).
   static func expandingResume(_ arguments: [String]) throws -> [String] {
-    guard let directory = resumeDirectory(in: arguments), withoutResume(arguments).count == 1 else { return arguments }
+    guard let command = arguments.first, ["train", "prune"].contains(command),
+      let directory = resumeDirectory(in: arguments)
+    else { return arguments }
+    let rest = withoutResume(arguments)
     let stored = try CheckpointSession.arguments(of: Checkpoint.read(directory: directory))
-    guard stored.first == arguments.first else {
-      throw ValidationError("--resume \(directory): the checkpoint is from `autoprune \(stored.first ?? "?")`, not `\(arguments.first ?? "")`")
+    guard stored.first == command else {
+      throw ValidationError("--resume \(directory): the checkpoint is from `autoprune \(stored.first ?? "?")`, not `\(command)`")
     }
-    return stored + ["--resume", directory]
+    if withoutPresentation(rest).count == 1 {
+      let added = rest.dropFirst().filter { !stored.contains($0) }
+      return withoutPresentation(stored) + added + ["--resume", directory]
+    }
+    guard withoutPresentation(rest) == withoutPresentation(stored) else { throw otherOptions(resuming: directory, stored: stored) }
+    return arguments
+  }
+
+  /// The error for options that are not the checkpoint's.
+  static func otherOptions(resuming directory: String, stored: [String]) -> ValidationError {
+    ValidationError(
+      "--resume \(directory): the checkpoint was made by `autoprune \(stored.joined(separator: " "))`; give --resume alone (with --quiet or --json if wanted) or exactly those options")
   }
 }
 
@@ -316,8 +395,8 @@ struct CheckpointOptions: ParsableArguments {
     let state = try Checkpoint.read(directory: resume)
     let stored = try CheckpointSession.arguments(of: state)
     let given = Invocation.withoutResume(Invocation.arguments)
-    guard stored == given else {
-      throw ValidationError("--resume \(resume): the checkpoint was made by `autoprune \(stored.joined(separator: " "))`; give --resume alone or those same options")
+    guard Invocation.withoutPresentation(stored) == Invocation.withoutPresentation(given) else {
+      throw Invocation.otherOptions(resuming: resume, stored: stored)
     }
     let standardized = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
     guard let runDirectory, standardized(runDirectory) == standardized(resume) else {
@@ -331,11 +410,13 @@ struct CheckpointOptions: ParsableArguments {
     runDirectory: String?, stepsPerEpoch: Int, stages: [(name: String, epochs: Int)], progress: Progress
   ) throws -> (log: RunLog?, session: CheckpointSession) {
     let resumed = try resumedState(runDirectory: runDirectory)
-    let log = try runDirectory.map {
-      try RunLog(
-        directory: $0, keepingBytes: UInt64(try resumed?.int("log_bytes") ?? 0),
-        elapsedBefore: try resumed?.double("elapsed_seconds") ?? 0)
+    let logBytes = try resumed?.int("log_bytes") ?? 0
+    let elapsed = try resumed?.double("elapsed_seconds") ?? 0
+    if let resumed, logBytes < 0 { throw CheckpointError.badValue(resumed.source, entry: "log_bytes", value: "\(logBytes)") }
+    if let resumed, !(elapsed.isFinite && elapsed >= 0) {
+      throw CheckpointError.badValue(resumed.source, entry: "elapsed_seconds", value: "\(elapsed)")
     }
+    let log = try runDirectory.map { try RunLog(directory: $0, keepingBytes: UInt64(logBytes), elapsedBefore: elapsed) }
     let policy = checkpointEvery.flatMap(CheckpointPolicy.init) ?? .epochs(1)
     let session = try CheckpointSession(
       directory: runDirectory, policy: policy, arguments: Invocation.withoutResume(Invocation.arguments), log: log,

@@ -36,7 +36,7 @@ final class Progress {
     mode = quiet ? .quiet : isatty(STDOUT_FILENO) != 0 ? .live : .lines
     self.stages = Dictionary(stages.map { ($0.name, $0.epochs) }, uniquingKeysWith: { a, _ in a })
     self.stepsPerEpoch = stepsPerEpoch
-    self.batchSize = batchSize
+    self.batchSize = min(batchSize, max(1, samples))  // a batch is never more than the data set
     self.samples = samples
   }
 
@@ -66,7 +66,7 @@ final class Progress {
     let seen = min(samples, p.step * batchSize)
     let elapsed = now.timeIntervalSince(stageStart), ran = max(1, done - stepsAtStart)
     let remaining = max(0, epochs * stepsPerEpoch - done)
-    var line = String(format: "%@ %d/%d  step %d/%d  loss %.4f  acc %.2f%%", name, p.epoch + 1, epochs, p.step, stepsPerEpoch,
+    var line = String(format: "%@ %ld/%ld  step %ld/%ld  loss %.4f  acc %.2f%%", name, p.epoch + 1, epochs, p.step, stepsPerEpoch,
                       p.lossSum / Double(max(1, seen)), 100 * Double(p.correct) / Double(max(1, seen)))
     if let k = kept?() { line += String(format: "  kept %.2f%%", 100 * k) }
     if elapsed > 0.2 {
@@ -85,7 +85,7 @@ final class Progress {
 
   /// `1:05` (m:ss) or `1:02:03` (h:mm:ss).
   static func duration(_ seconds: Double) -> String {
-    let s = Int(seconds.isFinite ? max(0, seconds.rounded()) : 0)
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    let s = Int(seconds.isFinite ? min(max(0, seconds.rounded()), 1e12) : 0)
+    return s >= 3600 ? String(format: "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60) : String(format: "%ld:%02ld", s / 60, s % 60)
   }
 }

@@ -258,14 +258,15 @@ struct Prune: ParsableCommand {
   var out: String
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out")
+    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--from", from), ("--masks-from", masksFrom)])
+    try dataOptions.checkResize(for: model)
     if from != nil && pretrainEpochs != nil { throw ValidationError("give --from or --pretrain-epochs, not both") }
     if from == nil && pretrainEpochs == nil {
       throw ValidationError("give --from DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
     }
-    if let p = pretrainEpochs, p < 0 { throw ValidationError("--pretrain-epochs must be ≥ 0 (got \(p))") }
-    if let pruneEpochs, pruneEpochs < 1 { throw ValidationError("--prune-epochs must be at least 1 (got \(pruneEpochs))") }
-    if let finetuneEpochs, finetuneEpochs < 0 { throw ValidationError("--finetune-epochs must be ≥ 0 (got \(finetuneEpochs))") }
+    try checkEpochs("--pretrain-epochs", pretrainEpochs, atLeast: 0)
+    try checkEpochs("--prune-epochs", pruneEpochs, atLeast: 1)
+    try checkEpochs("--finetune-epochs", finetuneEpochs, atLeast: 0)
     if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
     let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random, .targetedDropout]
     if !(targetedDropRate > 0 && targetedDropRate <= 1) { throw ValidationError("--targeted-drop-rate must be in (0, 1] (got \(targetedDropRate))") }
@@ -292,7 +293,7 @@ struct Prune: ParsableCommand {
     let stages = [("dense", pretrain), ("prune", pruneEpochs), ("finetune", finetuneEpochs)].filter { $0.1 > 0 }
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
-      runDirectory: logOptions.directory(writing: out), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
+      runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
     var stepOffset = 0
     var config = training.config
     let rng = RandomSource(seed: config.seed)
@@ -307,7 +308,7 @@ struct Prune: ParsableCommand {
     if let from {
       if let stored = try WeightsFile.load(into: net, from: from) { normalization = stored }
       if net.parameters.contains(where: { $0.gate != nil }) {
-        throw ValidationError("--from \(from) is already pruned (it has masks); start from a dense model")
+        throw Failure("--from \(from) is already pruned (it has masks); start from a dense model")
       }
       progress.say("loaded dense \(model.rawValue) from \(from)")
     }
@@ -415,7 +416,7 @@ struct Prune: ParsableCommand {
   /// Where a phase-clock target landed, in one line.
   static func budgetLine(_ b: AutoPrunePruning.BudgetOutcome, flops: Bool, stepsPerEpoch: Int) -> String {
     let what = flops ? "of the multiply-adds" : "of the weights"
-    let when = String(format: "step %d (pruning epoch %.1f)", b.step, Double(b.step) / Double(max(1, stepsPerEpoch)))
+    let when = String(format: "step %ld (pruning epoch %.1f)", b.step, Double(b.step) / Double(max(1, stepsPerEpoch)))
     if !b.reachable {
       return String(format: "target NOT reachable: %.2f%% %@ asked, but closing every gate keeps more; the masks froze at %.2f%% at %@",
                     100 * b.target, what, 100 * b.reached, when)
@@ -424,7 +425,7 @@ struct Prune: ParsableCommand {
   }
 
   static func epochLine(_ phase: String, _ r: EpochReport, _ total: Int) -> String {
-    String(format: "%@ %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2fs", phase, r.epoch, total, r.trainLoss,
+    String(format: "%@ %2ld/%ld  loss %.4f  train %.2f%%  test %.2f%%  %.2fs", phase, r.epoch, total, r.trainLoss,
            100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds)
   }
 }

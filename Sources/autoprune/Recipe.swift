@@ -14,6 +14,27 @@ struct RecipeError: Error, CustomStringConvertible {
   }
 }
 
+extension RecipeError {
+  /// A YAML syntax error on one line: Yams's description spans several (the line is quoted
+  /// with a caret under it), and only its first would reach the user.
+  static func yaml(_ error: Error, path: String) -> RecipeError {
+    func problem(_ context: YamlError.Context?, _ text: String) -> String {
+      [context.map { "\($0.text)" }, text].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+    }
+    switch error as? YamlError {
+    case .scanner(let context, let text, let mark, _), .parser(let context, let text, let mark, _), .composer(let context, let text, let mark, _):
+      return RecipeError(path: path, line: mark.line, key: nil, message: "not valid YAML at column \(mark.column): \(problem(context, text))")
+    case .reader(let text, let offset, _, _):
+      return RecipeError(path: path, line: nil, key: nil, message: "not valid YAML text (\(text)\(offset.map { " at byte \($0)" } ?? ""))")
+    case .duplicatedKeysInMapping(let duplicates, _):
+      return RecipeError(path: path, line: nil, key: nil, message: "not valid YAML: duplicated keys \(duplicates.joined(separator: ", "))")
+    default:
+      let text = "\(error)".split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+      return RecipeError(path: path, line: nil, key: nil, message: "not valid YAML (\(text))")
+    }
+  }
+}
+
 /// An experiment as YAML (schema in recipes/README.md): which command, how many seeds, and the
 /// command's options as `args` — each key is a flag of that command without its dashes, so the
 /// recipe format never drifts from the command line.
@@ -35,13 +56,15 @@ struct Recipe {
   var args: [(key: String, value: String, line: Int?)]
 
   static let commands = ["train", "prune"]
+  /// Most seeds one experiment may run: each is a whole training run, so more is a typo.
+  static let maximumSeeds = 10_000
 
   static func parse(_ text: String, path: String) throws -> Recipe {
     let root: Node?
     do {
       root = try Yams.compose(yaml: text)
     } catch {
-      throw RecipeError(path: path, line: nil, key: nil, message: "not valid YAML (\(error))")
+      throw RecipeError.yaml(error, path: path)
     }
     guard let mapping = root?.mapping else {
       throw RecipeError(path: path, line: root?.mark?.line, key: nil, message: "the top level must be a mapping of keys")
@@ -55,8 +78,11 @@ struct Recipe {
       let line = keyNode.mark?.line
       switch key {
       case "name":
-        guard let text = value.string, !text.isEmpty, !text.contains("/") else {
-          throw RecipeError(path: path, line: line, key: key, message: "must be a non-empty name without '/'")
+        // The name becomes a directory under runs/: it must stay one plain directory there.
+        guard let text = value.string, !text.isEmpty, text != ".", text != "..", !text.hasPrefix("-"),
+          !text.contains(where: { $0 == "/" || $0 == "\\" || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } })
+        else {
+          throw RecipeError(path: path, line: line, key: key, message: "must be a plain directory name (not . or .., no '/', '\\' or control characters, not starting with '-')")
         }
         name = text
       case "command":
@@ -65,12 +91,14 @@ struct Recipe {
         }
         command = text
       case "seeds":
-        if let count = value.int, count >= 1 {
+        if let count = value.int, (1...maximumSeeds).contains(count) {
           seeds = (1...count).map(UInt64.init)
-        } else if let list = value.sequence, !list.isEmpty, list.allSatisfy({ ($0.int ?? -1) >= 0 }) {
+        } else if let list = value.sequence, (1...maximumSeeds).contains(list.count), list.allSatisfy({ ($0.int ?? -1) >= 0 }) {
           seeds = list.map { UInt64($0.int!) }
         } else {
-          throw RecipeError(path: path, line: line, key: key, message: "must be a count ≥ 1 or a list of non-negative integers")
+          throw RecipeError(
+            path: path, line: line, key: key,
+            message: "must be a count in 1…\(maximumSeeds) or a list of at most \(maximumSeeds) non-negative integers")
         }
       case "args":
         guard let options = value.mapping else {

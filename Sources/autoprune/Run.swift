@@ -1,4 +1,5 @@
 import AutoPrune
+import AutoPruneNN
 import ArgumentParser
 import Foundation
 
@@ -30,15 +31,17 @@ struct Run: ParsableCommand {
 
   func validate() throws {
     try RunOptions.checkEnvironment()
-    if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1 (got \(seeds))") }
+    if let seeds, !(1...Recipe.maximumSeeds).contains(seeds) {
+      throw ValidationError("--seeds must be in 1…\(Recipe.maximumSeeds) (got \(seeds))")
+    }
     if let resume, let out, URL(fileURLWithPath: resume).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL {
       throw ValidationError("--resume \(resume) and --out \(out) name different directories")
     }
   }
 
   func run() throws {
-    guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
-      throw ValidationError("\(recipe): cannot read the recipe")
+    guard let text = String(validating: try FileBytes.read(recipe), as: UTF8.self) else {
+      throw Failure("\(recipe): not UTF-8 text")
     }
     var parsed = try Recipe.parse(text, path: recipe)
     for override in overrides {
@@ -53,7 +56,7 @@ struct Run: ParsableCommand {
         do {
           _ = try AutoPruneCommand.parseAsRoot(Array(arguments.dropLast(4)) + ["--out", "model.safetensors"])
         } catch {
-          let message = AutoPruneCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+          let message = ErrorText.line(for: error)
           let place = parsed.line(mentionedIn: message)
           throw RecipeError(path: recipe, line: place?.line, key: place?.key, message: message)
         }
@@ -78,7 +81,7 @@ struct Run: ParsableCommand {
       do {
         try Invocation.run(arguments)
       } catch {
-        let message = AutoPruneCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        let message = ErrorText.line(for: error)
         if let place = parsed.line(mentionedIn: message) {
           throw RecipeError(path: recipe, line: place.line, key: place.key, message: message)
         }

@@ -20,7 +20,7 @@ struct Table: ParsableCommand {
 
   func run() throws {
     let table = try RunTable(paths: paths)
-    if table.rows.isEmpty { throw ValidationError("no summary.json found under \(paths.joined(separator: ", "))") }
+    if table.rows.isEmpty { throw Failure("no summary.json found under \(paths.joined(separator: ", "))") }
     let columns = RunTable.columns.filter { c in table.rows.contains { $0.metrics[c.key] != nil } }
     switch format {
     case .json:

@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     try Output.checkWritableDestination(out, flag: "--out")
+    try dataOptions.checkResize(for: model)
   }
 
   func run() throws {
@@ -33,7 +34,7 @@ struct Train: ParsableCommand {
     let progress = Progress(
       quiet: progressOptions.quiet, stages: [("dense", config.epochs)], stepsPerEpoch: stepsPerEpoch, batchSize: config.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
-      runDirectory: logOptions.directory(writing: out), stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)], progress: progress)
+      runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)], progress: progress)
     let rng = RandomSource(seed: config.seed)
     let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
     try DataOptions.check(train, fits: net.inputShape, model: model)
@@ -42,7 +43,7 @@ struct Train: ParsableCommand {
     try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)
     let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
     try DenseStage.run(trainer, train: train, test: test, session: session) { r in
-      progress.epoch(String(format: "dense %2d/%d  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
+      progress.epoch(String(format: "dense %2ld/%ld  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
                    r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
       log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
     }

@@ -40,13 +40,32 @@ enum CLI {
     return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
   }
 
-  /// A failure: non-zero exit, exactly one stderr line containing every `fragment`.
+  /// IDX bytes of `shape`.
+  static func idx(_ shape: [Int], _ bytes: [UInt8]) -> Data {
+    var out: [UInt8] = [0, 0, 8, UInt8(shape.count)]
+    for s in shape { out += [UInt8(s >> 24 & 255), UInt8(s >> 16 & 255), UInt8(s >> 8 & 255), UInt8(s & 255)] }
+    return Data(out + bytes)
+  }
+
+  /// A tiny valid MNIST-format directory (6 train / 3 test images of 28×28 unless told).
+  static func writeMNIST(_ dir: String, trainLabels: [UInt8] = [0, 1, 2, 3, 4, 9], trainImages: [UInt8]? = nil, testCount: Int = 3) throws {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let images = { (n: Int) in idx([n, 28, 28], (0..<(n * 784)).map { UInt8($0 % 256) }) }
+    try (trainImages.map { Data($0) } ?? images(6)).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
+    try idx([trainLabels.count], trainLabels).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
+    try images(testCount).write(to: URL(fileURLWithPath: dir + "/t10k-images-idx3-ubyte"))
+    try idx([testCount], (0..<testCount).map { UInt8(5 + $0 % 5) }).write(to: URL(fileURLWithPath: dir + "/t10k-labels-idx1-ubyte"))
+  }
+
+  /// A failure: non-zero exit (`status` when given: 1 runtime, 64 usage), exactly one stderr
+  /// line containing every `fragment`.
   static func assertFails(
     _ arguments: [String], in directory: URL, environment: [String: String] = [:], mentioning fragments: [String],
-    file: StaticString = #filePath, line: UInt = #line
+    status: Int32? = nil, file: StaticString = #filePath, line: UInt = #line
   ) throws {
     let r = try run(arguments, in: directory, environment: environment)
     XCTAssertNotEqual(r.status, 0, "should fail: \(arguments)", file: file, line: line)
+    if let status { XCTAssertEqual(r.status, status, "exit status of \(arguments): \(r.stderr)", file: file, line: line) }
     let lines = r.stderr.split(separator: "\n")
     XCTAssertEqual(lines.count, 1, "one stderr line, got: \(r.stderr)", file: file, line: line)
     for f in fragments { XCTAssertTrue(r.stderr.contains(f), "stderr lacks '\(f)': \(r.stderr)", file: file, line: line) }

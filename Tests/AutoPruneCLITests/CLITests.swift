@@ -25,17 +25,7 @@ final class CLITests: XCTestCase {
 
   /// A tiny valid MNIST-format directory (6 train / 3 test images of 28×28).
   private func writeData(_ dir: String, trainLabels: [UInt8] = [0, 1, 2, 3, 4, 9], trainImages: [UInt8]? = nil) throws {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    func idx(_ shape: [Int], _ bytes: [UInt8]) -> Data {
-      var out: [UInt8] = [0, 0, 8, UInt8(shape.count)]
-      for s in shape { out += [UInt8(s >> 24 & 255), UInt8(s >> 16 & 255), UInt8(s >> 8 & 255), UInt8(s & 255)] }
-      return Data(out + bytes)
-    }
-    let images = { (n: Int) in idx([n, 28, 28], (0..<(n * 784)).map { UInt8($0 % 256) }) }
-    try (trainImages.map { Data($0) } ?? images(6)).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
-    try idx([trainLabels.count], trainLabels).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
-    try images(3).write(to: URL(fileURLWithPath: dir + "/t10k-images-idx3-ubyte"))
-    try idx([3], [5, 6, 7]).write(to: URL(fileURLWithPath: dir + "/t10k-labels-idx1-ubyte"))
+    try CLI.writeMNIST(dir, trainLabels: trainLabels, trainImages: trainImages)
   }
 
   func testTrainWritesWeightsAndEndsWithJSON() throws {

@@ -88,8 +88,14 @@ final class ResumeCLITests: XCTestCase {
     try CLI.assertFails(job("run") + ["--mu", "5e-3", "--resume", path("run")], in: scratch, mentioning: ["the checkpoint was made by"])
     try CLI.assertFails(["train", "--resume", path("run")], in: scratch, mentioning: ["not `train`"])
     try CLI.assertFails(["prune", "--resume", path("nothing")], in: scratch, mentioning: ["no checkpoint here"])
-    // A truncated checkpoint (a crash mid-copy by hand, a full disk) is refused in one line.
+    // One more option than --resume: a clear error, not "Missing expected argument '--model'".
+    try CLI.assertFails(["prune", "--resume", path("run"), "--threads", "1"], in: scratch, mentioning: ["give --resume alone", "--model lenet5"], status: 64)
     let bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+    // Presentation flags may be added to --resume.
+    let quiet = try CLI.run(["prune", "--resume", path("run"), "--quiet"], in: scratch)
+    XCTAssertEqual(quiet.status, 0, quiet.stderr)
+    XCTAssertEqual(quiet.stdout.split(separator: "\n").count, 1, "--quiet: only the result line: \(quiet.stdout)")
+    // A truncated checkpoint (a crash mid-copy by hand, a full disk) is refused in one line.
     try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: checkpoint))
     try CLI.assertFails(["prune", "--resume", path("run")], in: scratch, mentioning: [Checkpoint.fileName])
   }

@@ -163,6 +163,45 @@ final class CheckpointTests: XCTestCase {
     }
   }
 
+  /// Metadata that trapped on resume (issue 18): NaN or fractional sample indices, an epoch far
+  /// past the stage, negative counts. Each is now an error naming the entry.
+  func testHostilePositionsAreErrorsNotTraps() throws {
+    func state(epoch: Int = 0, step: Int = 2, order: [Float] = [2, 0, 1], lossSum: Double = 0, correct: Int = 0) -> TrainingState {
+      var s = TrainingState(tensors: [], scalars: [:], source: "ckpt")
+      s.put("position.epoch", int: epoch)
+      s.put("position.step", int: step)
+      s.put("position.order", order)
+      s.put("position.loss_sum", double: lossSum)
+      s.put("position.correct", int: correct)
+      s.put("position.seconds", double: 0)
+      s.put("stage", text: "dense")
+      s.put("reports", text: "{}")
+      return s
+    }
+    for order: [Float] in [[.nan, 0, 1], [.infinity, 0, 1], [0.5, 0, 1], [1e30, 0, 1]] {
+      XCTAssertThrowsError(try state(order: order).position("position", samples: 3)) { error in
+        XCTAssertTrue("\(error)".contains("position.order"), "\(error)")
+      }
+    }
+    XCTAssertThrowsError(try state(lossSum: .nan).position("position", samples: 3))
+    XCTAssertThrowsError(try state(correct: -1).position("position", samples: 3))
+    // An epoch past the stage's end, or a step past the epoch's: refused by the session.
+    for (epoch, step) in [(999_999_999_999, 2), (0, 99)] {
+      let session = try CheckpointSession(
+        directory: nil, policy: .never, arguments: ["train"], log: nil, resumed: state(epoch: epoch, step: step),
+        stepsPerEpoch: 3, stages: [("dense", 2)])
+      XCTAssertThrowsError(try session.start(of: "dense", samples: 3)) { error in
+        XCTAssertTrue("\(error)".contains("the dense stage has 2 epochs of 3 steps"), "\(error)")
+      }
+    }
+    // Non-finite parameter values in a checkpoint are refused, not trained on.
+    var weights = state()
+    weights.put("w", [1, .nan], shape: [2])
+    XCTAssertThrowsError(try weights.restore(parameters: [Parameter(name: "w", value: Tensor(shape: [2], repeating: 0), prunable: false)])) { error in
+      XCTAssertTrue("\(error)".contains("w = nan at index 1"), "\(error)")
+    }
+  }
+
   func testExactScalarsSurviveTheTrip() throws {
     var state = TrainingState()
     let awkward = 0.1 + 0.2

@@ -88,19 +88,22 @@ extension TrainingState {
     var order: [Int] = []
     if step > 0 {
       guard raw.count == count else { throw CheckpointError.wrongSize(source, entry: "\(prefix).order", expected: count, found: raw.count) }
-      order = raw.map { Int($0) }
       var seen = [Bool](repeating: false, count: count)
-      for i in order {
-        guard i >= 0 && i < count && !seen[i] else {
+      for value in raw {
+        // Int(exactly:) is nil for NaN, infinities and fractions, where Int() would trap.
+        guard let i = Int(exactly: value), i >= 0 && i < count && !seen[i] else {
           throw CheckpointError.badValue(source, entry: "\(prefix).order", value: "not a permutation of the \(count) training samples")
         }
         seen[i] = true
+        order.append(i)
       }
     }
     let epoch = try int("\(prefix).epoch")
     guard epoch >= 0, step >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).epoch", value: "\(epoch)/\(step)") }
-    return TrainingPosition(
-      epoch: epoch, step: step, order: order, lossSum: try double("\(prefix).loss_sum"), correct: try int("\(prefix).correct"),
-      seconds: try double("\(prefix).seconds"))
+    let lossSum = try double("\(prefix).loss_sum"), correct = try int("\(prefix).correct"), seconds = try double("\(prefix).seconds")
+    guard lossSum.isFinite, lossSum >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).loss_sum", value: "\(lossSum)") }
+    guard correct >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).correct", value: "\(correct)") }
+    guard seconds.isFinite, seconds >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).seconds", value: "\(seconds)") }
+    return TrainingPosition(epoch: epoch, step: step, order: order, lossSum: lossSum, correct: correct, seconds: seconds)
   }
 }

@@ -73,7 +73,13 @@ public final class CheckpointSession {
     guard let resumed, let (here, there) = order(of: name) else { return .fresh }
     if there > here { return .skip }
     if there < here { return .fresh }
-    return .resume(try resumed.position("position", samples: samples))
+    let position = try resumed.position("position", samples: samples)
+    // The position must lie inside this stage, or the training loop's ranges would trap.
+    guard position.epoch < stages[here].epochs, position.step <= stepsPerEpoch else {
+      throw CheckpointError.badValue(
+        resumed.source, entry: "position", value: "epoch \(position.epoch), step \(position.step) (the \(name) stage has \(stages[here].epochs) epochs of \(stepsPerEpoch) steps)")
+    }
+    return .resume(position)
   }
 
   /// The restored state, when `name` is the stage the checkpoint stopped in or a later one.

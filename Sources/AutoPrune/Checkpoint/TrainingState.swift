@@ -152,6 +152,9 @@ public struct TrainingState {
   public func restore(parameters: [Parameter]) throws {
     for p in parameters {
       let values = try floats(p.name, count: p.count)
+      if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        throw CheckpointError.badValue(source, entry: p.name, value: "\(values[bad]) at index \(bad)")
+      }
       p.value = Tensor(shape: p.shape, values: values)
     }
   }

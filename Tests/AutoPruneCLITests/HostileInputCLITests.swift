@@ -1,0 +1,130 @@
+import AutoPrune
+import Foundation
+import XCTest
+
+/// The hostile inputs of issue 18, as a user meets them: each ends in one line naming the file,
+/// key or flag (exit 1 for a runtime failure, 64 for a mistake in the command line), is found
+/// before any long work, and never touches another run's files.
+final class HostileInputCLITests: XCTestCase {
+  private var scratch: URL!
+
+  override func setUpWithError() throws {
+    scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
+
+  private func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+  private func autoprune(_ arguments: [String]) throws -> CLI.Result { try CLI.run(arguments, in: scratch) }
+  private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String], line: UInt = #line) throws {
+    try CLI.assertFails(arguments, in: scratch, mentioning: fragments, status: status, line: line)
+  }
+  private func train(_ out: String, extra: [String] = []) -> [String] {
+    ["train", "--model", "lenet300", "--data", path("data"), "--epochs", "1", "--out", path(out), "--quiet"] + extra
+  }
+
+  func testHugeBatchSizeAndEpochCountsAreHandled() throws {
+    try CLI.writeMNIST(path("data"))
+    // Int.max overflowed the batch arithmetic: it is one batch of the whole data set.
+    let r = try autoprune(train("w.safetensors", extra: ["--batch-size", "9223372036854775807"]))
+    XCTAssertEqual(r.status, 0, r.stderr)
+    // An epoch count that printed as a negative 32-bit number is refused up front.
+    try assertFails(train("w.safetensors", extra: ["--epochs", "3567587328"]), status: 64, mentioning: ["--epochs", "at most"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--prune-epochs", "99999999999", "--out", path("p.safetensors")],
+                    status: 64, mentioning: ["--prune-epochs", "at most"])
+  }
+
+  func testEmptyDataSetsAreRefusedNamingTheFile() throws {
+    try CLI.writeMNIST(path("data"), testCount: 0)
+    try assertFails(train("w.safetensors"), status: 1, mentioning: ["t10k-images-idx3-ubyte", "at least one image"])
+    try CLI.writeMNIST(path("data"), trainLabels: [], trainImages: [UInt8](CLI.idx([0, 28, 28], [])))
+    try assertFails(train("w.safetensors"), status: 1, mentioning: ["train-images-idx3-ubyte", "at least one image"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("w.safetensors")))
+  }
+
+  func testBrokenLinksAreNamedAsSuch() throws {
+    try CLI.writeMNIST(path("data"))
+    let images = path("data/train-images-idx3-ubyte")
+    try FileManager.default.removeItem(atPath: images)
+    try FileManager.default.createSymbolicLink(atPath: images, withDestinationPath: path("gone"))
+    try assertFails(train("w.safetensors"), status: 1, mentioning: [images, "dangling symbolic link"])
+    try FileManager.default.removeItem(atPath: images)
+    try FileManager.default.createSymbolicLink(atPath: images, withDestinationPath: images)
+    try assertFails(train("w.safetensors"), status: 1, mentioning: [images, "symbolic link loop"])
+  }
+
+  func testNonFiniteWeightsAreRefused() throws {
+    try CLI.writeMNIST(path("data"))
+    XCTAssertEqual(try autoprune(train("w.safetensors")).status, 0)
+    let file = try SafeTensors.read(path: path("w.safetensors"))
+    let tensors = file.tensors.map { t in (name: t.name, shape: t.shape, values: t.name == "fc2.weight" ? [Float.nan] + t.values.dropFirst() : t.values) }
+    try SafeTensors.write(tensors, metadata: file.metadata, to: path("nan.safetensors"))
+    for command in [["eval", "--weights", path("nan.safetensors"), "--data", path("data")],
+                    ["export", "--weights", path("nan.safetensors"), "--onnx", path("nan.onnx")],
+                    ["prune", "--model", "lenet300", "--from", path("nan.safetensors"), "--data", path("data"), "--out", path("p.safetensors")]] {
+      try assertFails(command, status: 1, mentioning: [path("nan.safetensors"), "fc2.weight", "nan"])
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("nan.onnx")))
+  }
+
+  func testOutputsAreCheckedBeforeAnyWork() throws {
+    try CLI.writeMNIST(path("data"))
+    try FileManager.default.createDirectory(atPath: path("adir"), withIntermediateDirectories: true)
+    try assertFails(train("adir"), status: 64, mentioning: ["--out", "is a directory"])
+    try assertFails(["train", "--model", "lenet300", "--data", path("data"), "--out", ""], status: 64, mentioning: ["--out", "empty"])
+    XCTAssertEqual(try autoprune(train("w.safetensors")).status, 0)
+    // A command never writes over its own input.
+    try assertFails(["prune", "--model", "lenet300", "--from", path("w.safetensors"), "--data", path("data"), "--out", path("w.safetensors")],
+                    status: 64, mentioning: ["--out", "also --from"])
+    try assertFails(["export", "--weights", path("w.safetensors"), "--onnx", path("w.safetensors")], status: 64, mentioning: ["--onnx", "also --weights"])
+    // A resize the model cannot take is refused before the data is read or padded.
+    try assertFails(["train", "--model", "lenet5", "--data", path("missing"), "--resize", "1024", "--out", path("x.safetensors")],
+                    status: 64, mentioning: ["--resize 1024", "28×28"])
+  }
+
+  func testRunsNeverClobberOneAnother() throws {
+    try CLI.writeMNIST(path("data"))
+    // An interrupted run in runs/model: its checkpoint and log must survive a new run whose
+    // --out has the same file name.
+    try FileManager.default.createDirectory(atPath: path("runs/model"), withIntermediateDirectories: true)
+    try Data("checkpoint".utf8).write(to: URL(fileURLWithPath: Checkpoint.path(in: path("runs/model"))))
+    try Data("{\"epoch\":1}\n".utf8).write(to: URL(fileURLWithPath: path("runs/model/log.jsonl")))
+    try FileManager.default.createDirectory(atPath: path("other"), withIntermediateDirectories: true)
+    let r = try autoprune(train("other/model.safetensors"))
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertEqual(try String(contentsOfFile: Checkpoint.path(in: path("runs/model")), encoding: .utf8), "checkpoint")
+    XCTAssertEqual(try String(contentsOfFile: path("runs/model/log.jsonl"), encoding: .utf8), "{\"epoch\":1}\n")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/model-2/summary.json")))
+    // Naming that directory explicitly is refused: only --resume goes on with it.
+    try assertFails(train("m.safetensors", extra: ["--run-dir", path("runs/model")]), status: 64, mentioning: ["--resume", "interrupted"])
+  }
+
+  func testRecipesCannotAskForAbsurdSeedsOrEscapeRuns() throws {
+    func recipe(_ text: String) throws -> String {
+      let file = path("recipe-\(UUID().uuidString).yaml")
+      try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+      return file
+    }
+    let base = "command: train\nargs:\n  model: lenet300\n  epochs: 1\n"
+    try assertFails(["run", try recipe("name: x\nseeds: 1000000000000\n" + base), "--dry-run"], status: 1, mentioning: ["seeds"])
+    try assertFails(["run", try recipe("name: x\n" + base), "--seeds", "1000000000000", "--dry-run"], status: 64, mentioning: ["--seeds"])
+    for name in ["..", ".", "a/b", "-rf"] {
+      try assertFails(["run", try recipe("name: '\(name)'\n" + base), "--dry-run"], status: 1, mentioning: ["name", "plain directory name"])
+    }
+    // A YAML syntax error keeps its line and reason on the one line.
+    try assertFails(["run", try recipe("name: x\nargs: [unclosed\n"), "--dry-run"], status: 1, mentioning: [".yaml:3", "not valid YAML at column", "flow sequence"])
+  }
+
+  func testTableRefusesFiguresOutOfRange() throws {
+    // 1e999 is infinite: not even JSON to Foundation, refused as such.
+    for (value, shown) in [("1e999", "inf"), ("2.5", "2.5"), ("-1", "-1")] {
+      let dir = path("runs/bad-\(shown)/seed-1")
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try Data("{\"test_accuracy\": \(value), \"compression\": 2}".utf8).write(to: URL(fileURLWithPath: dir + "/summary.json"))
+      let named = shown == "inf" ? ["summary.json"] : ["summary.json", "test_accuracy = \(shown)"]
+      try assertFails(["table", path("runs/bad-\(shown)")], status: 1, mentioning: named)
+      try assertFails(["report", path("runs/bad-\(shown)"), "--html", path("r.html")], status: 1, mentioning: named)
+    }
+  }
+}
