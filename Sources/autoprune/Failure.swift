@@ -35,9 +35,21 @@ enum ErrorText {
       case NSFileWriteOutOfSpaceError: reason = "no space left on the device"
       case NSFileWriteVolumeReadOnlyError: reason = "read-only file system"
       case NSFileReadCorruptFileError: reason = "unreadable contents"
-      default: reason = "file operation failed (\(ns.domain) \(ns.code))"
+      default: reason = path.flatMap(inspect) ?? "file operation failed (\(ns.domain) \(ns.code))"
       }
     }
     return path.map { "\($0): \(reason)" } ?? reason
+  }
+
+  /// Why a path could not be made, when Foundation does not say: the nearest existing ancestor
+  /// is a file, or is not writable.
+  private static func inspect(_ path: String) -> String? {
+    var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+    while ancestor.path != "/" && !FileManager.default.fileExists(atPath: ancestor.path) { ancestor = ancestor.deletingLastPathComponent() }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) else { return nil }
+    if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a directory" }
+    if access(ancestor.path, W_OK | X_OK) != 0 { return "\(ancestor.path) is not writable" }
+    return nil
   }
 }

@@ -116,6 +116,18 @@ final class HostileInputCLITests: XCTestCase {
     try assertFails(["run", try recipe("name: x\nargs: [unclosed\n"), "--dry-run"], status: 1, mentioning: [".yaml:3", "not valid YAML at column", "flow sequence"])
   }
 
+  /// Foundation's file errors ("NSCocoaErrorDomain error 516") reach the user as PATH: reason.
+  func testFoundationFileErrorsAreNamedInWords() throws {
+    let recipe = path("r.yaml")
+    try Data("name: x\ncommand: train\nargs:\n  model: lenet300\n  epochs: 1\n".utf8).write(to: URL(fileURLWithPath: recipe))
+    try Data("a file".utf8).write(to: URL(fileURLWithPath: path("taken")))
+    let r = try autoprune(["run", recipe, "--out", path("taken/exp")])
+    XCTAssertEqual(r.status, 1, r.stderr)
+    XCTAssertFalse(r.stderr.contains("NSCocoaErrorDomain") || r.stderr.contains("Code="), r.stderr)
+    XCTAssertTrue(r.stderr.contains(path("taken")), r.stderr)
+    XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+  }
+
   func testTableRefusesFiguresOutOfRange() throws {
     // 1e999 is infinite: not even JSON to Foundation, refused as such.
     for (value, shown) in [("1e999", "inf"), ("2.5", "2.5"), ("-1", "-1")] {

@@ -47,6 +47,21 @@ final class CIFARTests: XCTestCase {
     XCTAssertEqual(try CIFAR10Format.load(directory: dir.path).train.count, 10)
   }
 
+  /// Gzip'd batches (`data_batch_1.bin.gz`) load like plain ones: they were reported missing.
+  func testGzippedBatchesLoad() throws {
+    try writeAll(in: dir)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "gzip '\(dir.path)'/*.bin"]
+    try p.run()
+    p.waitUntilExit()
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("test_batch.bin.gz").path))
+    XCTAssertTrue(CIFAR10Format.isPresent(in: dir.path))
+    let (train, test) = try CIFAR10Format.load(directory: dir.path)
+    XCTAssertEqual(train.labels, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5])
+    XCTAssertEqual(test.count, 3)
+  }
+
   func testBadFilesAreNamed() throws {
     try writeAll(in: dir)
     let third = dir.appendingPathComponent("data_batch_3.bin")
