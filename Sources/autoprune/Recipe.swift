@@ -56,6 +56,8 @@ struct Recipe {
   var args: [(key: String, value: String, line: Int?)]
 
   static let commands = ["train", "prune"]
+  /// Options `autoprune run` sets for each seed (where its files go): never from the recipe.
+  static let reserved: Set<String> = ["out", "run-dir", "seed", "json", "resume"]
   /// Most seeds one experiment may run: each is a whole training run, so more is a typo.
   static let maximumSeeds = 10_000
 
@@ -109,7 +111,7 @@ struct Recipe {
           guard let scalar = optionValue.scalar else {
             throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(option)", message: "must be a single value")
           }
-          for reserved in ["out", "run-dir", "seed", "json"] where option == reserved {
+          if reserved.contains(option) {
             throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(option)", message: "is set by `autoprune run` for each seed; remove it")
           }
           args.append((option, scalar.string, optionNode.mark?.line))
@@ -140,8 +142,10 @@ struct Recipe {
     ]
   }
 
-  /// Replaces (or adds) an argument, as `run --set KEY=VALUE` does.
-  mutating func set(_ key: String, to value: String) {
+  /// Replaces (or adds) an argument, as `run --set KEY=VALUE` does; the reserved options stay
+  /// `run`'s, so no override can send a seed's files outside the experiment's directory.
+  mutating func set(_ key: String, to value: String) throws {
+    if Recipe.reserved.contains(key) { throw RecipeError(path: "--set", line: nil, key: key, message: "is set by `autoprune run` for each seed") }
     if let index = args.firstIndex(where: { $0.key == key }) {
       args[index].value = value
     } else {

@@ -47,7 +47,7 @@ struct Run: ParsableCommand {
     for override in overrides {
       let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set \(override): expected KEY=VALUE") }
-      parsed.set(parts[0], to: parts[1])
+      try parsed.set(parts[0], to: parts[1])
     }
     let root = out ?? resume ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
     if dryRun {
@@ -65,7 +65,13 @@ struct Run: ParsableCommand {
       return
     }
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    try AtomicFile.write(Array(text.utf8), to: URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path)
+    // One directory, one experiment: another recipe that happens to share the name must not
+    // overwrite this one's seeds.
+    let recipeCopy = URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path
+    if let previous = try? FileBytes.read(recipeCopy), previous != Array(text.utf8) {
+      throw Failure("\(root) holds another experiment (its recipe.yaml differs from \(recipe)): give --out DIR, or rename the recipe")
+    }
+    try AtomicFile.write(Array(text.utf8), to: recipeCopy)
     let seedList = seeds.map { (1...$0).map(UInt64.init) } ?? parsed.seeds
     for seed in seedList {
       let directory = URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path
@@ -73,6 +79,9 @@ struct Run: ParsableCommand {
       if (skipDone || resume != nil) && FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
         print("== \(parsed.name), seed \(seed): done already (summary.json), skipped")
         continue
+      }
+      if resume == nil && Checkpoint.exists(in: directory) {
+        throw Failure("\(directory) holds an interrupted run: go on with `autoprune run \(recipe) --resume \(root)`")
       }
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       var arguments = parsed.arguments(seed: seed, runDirectory: directory)

@@ -112,6 +112,14 @@ final class HostileInputCLITests: XCTestCase {
     for name in ["..", ".", "a/b", "-rf"] {
       try assertFails(["run", try recipe("name: '\(name)'\n" + base), "--dry-run"], status: 1, mentioning: ["name", "plain directory name"])
     }
+    try assertFails(["run", try recipe("name: x\n" + base), "--set", "run-dir=/tmp", "--dry-run"], status: 1, mentioning: ["run-dir", "set by `autoprune run`"])
+    // Two recipes sharing a name: the second must not overwrite the first's seeds.
+    try CLI.writeMNIST(path("data"))
+    let first = try recipe("name: same\n" + base + "  data: \(path("data"))\n  quiet: true\n")
+    XCTAssertEqual(try autoprune(["run", first]).status, 0)
+    let second = try recipe("name: same\n" + base + "  data: \(path("data"))\n  lr: 0.01\n")
+    try assertFails(["run", second], status: 1, mentioning: ["holds another experiment", "recipe.yaml"])
+    XCTAssertEqual(try autoprune(["run", first]).status, 0, "the same recipe may run again")
     // A YAML syntax error keeps its line and reason on the one line.
     try assertFails(["run", try recipe("name: x\nargs: [unclosed\n"), "--dry-run"], status: 1, mentioning: [".yaml:3", "not valid YAML at column", "flow sequence"])
   }
