@@ -18,7 +18,8 @@ public enum RunValues {
   public static func firstBad(in object: [String: Any]) -> (key: String, value: String)? {
     for key in ranges.keys.sorted() {
       guard let raw = object[key] else { continue }
-      guard let value = (raw as? NSNumber)?.doubleValue, !(raw is Bool), value.isFinite, ranges[key]!.contains(value) else {
+      // (No `is Bool` test: on Linux a JSON 1 bridges to an NSNumber that also casts to Bool.)
+      guard let value = (raw as? NSNumber)?.doubleValue, value.isFinite, ranges[key]!.contains(value) else {
         return (key, "\(raw)")
       }
     }

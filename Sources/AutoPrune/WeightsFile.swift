@@ -84,6 +84,11 @@ public enum WeightsFile {
     if shape == nil, !ModelKind.lenets.contains(kind), let stem = file.tensor(named: "conv1.weight"), stem.shape.count == 4 {
       channels = stem.shape[1]
       if kind == .vggLike, file.metadata["width"] == nil, stem.shape[0] > 0 { width = Double(stem.shape[0]) / 64 }
+      // The same bounds as the metadata's: a stem of a million filters would build a network
+      // of terabytes before any shape check could refuse it.
+      guard (1...16).contains(stem.shape[1]), width <= 4 else {
+        throw WeightsError.badMetadata(path, key: "conv1.weight", value: "shape \(stem.shape) (at most 16 input channels and 256 filters)")
+      }
     }
     let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width)
     return (model, try load(into: model, file: file, path: path))

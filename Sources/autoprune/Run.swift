@@ -39,6 +39,15 @@ struct Run: ParsableCommand {
     }
   }
 
+  /// True when some `seed-*` directory under `root` holds a finished or interrupted run.
+  static func holdsRuns(_ root: String) -> Bool {
+    let seeds = (try? FileManager.default.contentsOfDirectory(atPath: root))?.filter { $0.hasPrefix("seed-") } ?? []
+    return seeds.contains { seed in
+      let directory = URL(fileURLWithPath: root).appendingPathComponent(seed).path
+      return FileBytes.entryExists(directory + "/summary.json") || Checkpoint.exists(in: directory)
+    }
+  }
+
   func run() throws {
     guard let text = String(validating: try FileBytes.read(recipe), as: UTF8.self) else {
       throw Failure("\(recipe): not UTF-8 text")
@@ -68,7 +77,7 @@ struct Run: ParsableCommand {
     // One directory, one experiment: another recipe that happens to share the name must not
     // overwrite this one's seeds.
     let recipeCopy = URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path
-    if let previous = try? FileBytes.read(recipeCopy), previous != Array(text.utf8) {
+    if let previous = try? FileBytes.read(recipeCopy), previous != Array(text.utf8), Run.holdsRuns(root) {
       throw Failure("\(root) holds another experiment (its recipe.yaml differs from \(recipe)): give --out DIR, or rename the recipe")
     }
     try AtomicFile.write(Array(text.utf8), to: recipeCopy)

@@ -68,6 +68,15 @@ final class HostileInputCLITests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("nan.onnx")))
   }
 
+  /// A foreign file (no metadata) whose vgg-like stem has 100,000 filters would build a network
+  /// of terabytes from its width; it is refused by the stem's shape.
+  func testForeignStemCannotAskForAGiantNetwork() throws {
+    try SafeTensors.write([("conv1.weight", [100_000, 3, 1, 1], [Float](repeating: 0, count: 300_000))], metadata: [:], to: path("giant.safetensors"))
+    XCTAssertThrowsError(try WeightsFile.loadModel(path: path("giant.safetensors"), kind: .vggLike)) { error in
+      XCTAssertTrue("\(error)".contains("conv1.weight"), "\(error)")
+    }
+  }
+
   func testOutputsAreCheckedBeforeAnyWork() throws {
     try CLI.writeMNIST(path("data"))
     try FileManager.default.createDirectory(atPath: path("adir"), withIntermediateDirectories: true)
