@@ -48,6 +48,19 @@ public enum CIFARModels {
   /// Convolution widths of the CIFAR VGG-16, "M" marking a 2×2 max-pooling.
   static let vgg16: [Int?] = [64, 64, nil, 128, 128, nil, 256, 256, 256, nil, 512, 512, 512, nil, 512, 512, 512, nil]
 
+  /// Weights of the convolutions and dense layers of `vggLike(width:inputChannels:classes:)`
+  /// (biases and BatchNorm left out), counted without building it: a file must hold at least
+  /// this many values before a model that size is worth allocating.
+  public static func vggLikeWeightCount(width: Double, inputChannels: Int = 3, classes: Int = 10) -> Int {
+    func scaled(_ c: Int) -> Int { max(1, Int((Double(c) * width).rounded())) }
+    var channels = inputChannels, total = 0
+    for c in vgg16.compactMap({ $0 }) {
+      total += 9 * channels * scaled(c)
+      channels = scaled(c)
+    }
+    return total + channels * scaled(512) + scaled(512) * classes
+  }
+
   public static func vggLike(width: Double = 1, inputChannels: Int = 3, classes: Int = 10, rng: RandomSource) -> Sequential {
     precondition(width > 0 && width <= 4, "VGG width multiplier must be in (0, 4], got \(width)")
     func scaled(_ c: Int) -> Int { max(1, Int((Double(c) * width).rounded())) }

@@ -10,9 +10,12 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
   case badMetadata(String, key: String, value: String)
   case noMasks(String, model: String)
   case nonFinite(String, name: String, index: Int, value: Float)
+  case tooSmall(String, model: String, held: Int, needed: Int)
 
   public var description: String {
     switch self {
+    case .tooSmall(let f, let m, let h, let n):
+      return "\(f): holds \(h) values, a \(m) has at least \(n) weights: not that model's file"
     case .nonFinite(let f, let n, let i, let v):
       return "\(f): tensor \(n) holds \(v) at index \(i): a model with non-finite weights computes nothing meaningful"
     case .wrongModel(let f, let m, let e):
@@ -89,6 +92,12 @@ public enum WeightsFile {
       guard (1...16).contains(stem.shape[1]), width <= 4 else {
         throw WeightsError.badMetadata(path, key: "conv1.weight", value: "shape \(stem.shape) (at most 16 input channels and 256 filters)")
       }
+    }
+    if kind == .vggLike {
+      // Width comes from a few bytes of metadata; the network it builds can be a gigabyte.
+      let held = file.tensors.reduce(0) { $0 + $1.values.count }
+      let needed = CIFARModels.vggLikeWeightCount(width: width, inputChannels: channels ?? 3)
+      if held < needed { throw WeightsError.tooSmall(path, model: "vgg-like of width \(width)", held: held, needed: needed) }
     }
     let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width)
     return (model, try load(into: model, file: file, path: path))

@@ -77,6 +77,15 @@ final class HostileInputCLITests: XCTestCase {
     }
   }
 
+  /// A few bytes of metadata asking for a vgg-like of width 4 (a gigabyte of weights) are
+  /// refused before the model is built.
+  func testMetadataCannotAskForAGiantNetwork() throws {
+    try SafeTensors.write([("x", [1], [0])], metadata: ["model": "vgg-like", "width": "4"], to: path("wide.safetensors"))
+    XCTAssertThrowsError(try WeightsFile.loadModel(path: path("wide.safetensors"), kind: nil)) { error in
+      XCTAssertTrue("\(error)".contains("holds 1 values, a vgg-like of width 4.0"), "\(error)")
+    }
+  }
+
   func testOutputsAreCheckedBeforeAnyWork() throws {
     try CLI.writeMNIST(path("data"))
     try FileManager.default.createDirectory(atPath: path("adir"), withIntermediateDirectories: true)

@@ -34,6 +34,8 @@ final class CIFARModelTests: XCTestCase {
                  (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
     let expected = convs.reduce(0) { $0 + 9 * $1.0 * $1.1 + 2 * $1.1 } + 512 * 512 + 512 + 5130
     XCTAssertEqual(count(full), expected)
+    // The count a file is checked against before a model is built: the weights alone.
+    XCTAssertEqual(CIFARModels.vggLikeWeightCount(width: 1), convs.reduce(0) { $0 + 9 * $1.0 * $1.1 } + 512 * 512 + 5120)
     let quarter = CIFARModels.vggLike(width: 0.25, inputChannels: 1, rng: rng)
     XCTAssertEqual(quarter.outputShape(for: [1, 32, 32]), [10])
     XCTAssertEqual((quarter.layer(named: "fc1") as? Dense)?.inputSize, 128)
