@@ -2,13 +2,25 @@ import Foundation
 import Yams
 
 /// What is wrong with a recipe; the message names the file, the line and the key.
-struct RecipeError: Error, CustomStringConvertible {
-  let path: String
-  let line: Int?
-  let key: String?
-  let message: String
+public struct RecipeError: Error, CustomStringConvertible {
+  /// The recipe file.
+  public let path: String
+  /// 1-based line of the key at fault, when known.
+  public let line: Int?
+  /// The key at fault (`seeds`, `args.mu`), when known.
+  public let key: String?
+  /// What is wrong.
+  public let message: String
 
-  var description: String {
+  /// An error at `path:line`, about `key` when given.
+  public init(path: String, line: Int?, key: String?, message: String) {
+    self.path = path
+    self.line = line
+    self.key = key
+    self.message = message
+  }
+
+  public var description: String {
     let place = line.map { "\(path):\($0)" } ?? path
     return key.map { "\(place): \($0): \(message)" } ?? "\(place): \(message)"
   }
@@ -48,20 +60,29 @@ extension RecipeError {
 ///   pretrain-epochs: 10
 ///   mu: 7e-5
 /// ```
-struct Recipe {
-  var name: String
-  var command: String
-  var seeds: [UInt64]
+public struct Recipe {
+  /// The experiment's name: its runs go to `runs/NAME/seed-N/`.
+  public var name: String
+  /// The subcommand each seed runs (one of `commands`).
+  public var command: String
+  /// One run per seed (`seeds: 3` means 1, 2, 3).
+  public var seeds: [UInt64]
   /// Flag name → (value, line); `true` becomes `--flag`, `false` becomes `--no-flag`.
-  var args: [(key: String, value: String, line: Int?)]
+  public var args: [(key: String, value: String, line: Int?)]
 
-  static let commands = ["train", "prune"]
+  /// Subcommands a recipe may run.
+  public static let commands = ["train", "prune"]
   /// Options `autoprune run` sets for each seed (where its files go): never from the recipe.
-  static let reserved: Set<String> = ["out", "run-dir", "seed", "json", "resume"]
+  public static let reserved: Set<String> = ["out", "run-dir", "seed", "json", "resume"]
   /// Most seeds one experiment may run: each is a whole training run, so more is a typo.
-  static let maximumSeeds = 10_000
+  public static let maximumSeeds = 10_000
 
-  static func parse(_ text: String, path: String) throws -> Recipe {
+  /// Parses recipe YAML; `path` names the file in errors, which are `RecipeError`s.
+  ///
+  /// ```swift
+  /// let recipe = try Recipe.parse("name: x\nseeds: 3\n", path: "x.yaml")  // seeds [1, 2, 3]
+  /// ```
+  public static func parse(_ text: String, path: String) throws -> Recipe {
     let root: Node?
     do {
       root = try Yams.compose(yaml: text)
@@ -126,7 +147,7 @@ struct Recipe {
 
   /// Command-line arguments for one seed; `{seed}` in a value becomes the seed (so one recipe
   /// can read another's per-seed output, e.g. `masks-from: runs/x/seed-{seed}/model.safetensors`).
-  func arguments(seed: UInt64, runDirectory: String) -> [String] {
+  public func arguments(seed: UInt64, runDirectory: String) -> [String] {
     var result = [command]
     for (key, raw, _) in args {
       let value = raw.replacingOccurrences(of: "{seed}", with: "\(seed)")
@@ -144,7 +165,7 @@ struct Recipe {
 
   /// Replaces (or adds) an argument, as `run --set KEY=VALUE` does; the reserved options stay
   /// `run`'s, so no override can send a seed's files outside the experiment's directory.
-  mutating func set(_ key: String, to value: String) throws {
+  public mutating func set(_ key: String, to value: String) throws {
     if Recipe.reserved.contains(key) { throw RecipeError(path: "--set", line: nil, key: key, message: "is set by `autoprune run` for each seed") }
     if let index = args.firstIndex(where: { $0.key == key }) {
       args[index].value = value
@@ -154,7 +175,7 @@ struct Recipe {
   }
 
   /// The recipe line of the option an error message names, if any.
-  func line(mentionedIn message: String) -> (key: String, line: Int?)? {
+  public func line(mentionedIn message: String) -> (key: String, line: Int?)? {
     args.first { message.contains("--\($0.key)") || message.contains("--no-\($0.key)") }.map { ("args.\($0.key)", $0.line) }
   }
 }
