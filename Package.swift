@@ -9,6 +9,9 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .library(name: "AutoPrune", targets: ["AutoPrune"]),
+    // The data readers and the report, for packages such as Fuzz/ that feed them outside bytes.
+    .library(name: "AutoPruneNN", targets: ["AutoPruneNN"]),
+    .library(name: "AutoPruneReport", targets: ["AutoPruneReport"]),
     .executable(name: "autoprune", targets: ["autoprune"]),
   ],
   dependencies: [
