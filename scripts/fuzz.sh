@@ -6,9 +6,10 @@
 # timeout or out-of-memory leaves its input in the directory named at the end and makes the
 # script exit 1.
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (default: 600 s each, every harness)
-# FUZZ_SKIP_CRASHES=1 leaves out the seeds named crash-* (known failures not fixed yet), so a
-# campaign can look past them. FUZZ_WORK=DIR keeps the scratch directory there; FUZZ_CONFIG=debug builds unoptimized (the
+# FUZZ_WORK=DIR keeps the scratch directory there. FUZZ_CONFIG=debug builds unoptimized (the
 # default, release, runs 1–3× more inputs a second with the same checks: bounds, overflow, ASan).
+# FUZZ_SKIP_CRASHES=1 leaves out the seeds named crash-* (known failures not fixed yet), so a
+# campaign can look past them. FUZZ_NICE=N runs the fuzzers at a lower priority.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
