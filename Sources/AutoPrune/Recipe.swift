@@ -114,10 +114,13 @@ public struct Recipe {
         }
         command = text
       case "seeds":
-        if let count = value.int, (1...maximumSeeds).contains(count) {
+        // Plain decimal only: Yams' `Node.int` also reads YAML 1.1 base-60 numbers (1:1:1:…),
+        // and traps on overflow converting them.
+        func decimal(_ node: Node) -> Int? { node.scalar.flatMap { Int($0.string) } }
+        if let count = decimal(value), (1...maximumSeeds).contains(count) {
           seeds = (1...count).map(UInt64.init)
-        } else if let list = value.sequence, (1...maximumSeeds).contains(list.count), list.allSatisfy({ ($0.int ?? -1) >= 0 }) {
-          seeds = list.map { UInt64($0.int!) }
+        } else if let list = value.sequence, (1...maximumSeeds).contains(list.count), list.allSatisfy({ (decimal($0) ?? -1) >= 0 }) {
+          seeds = list.map { UInt64(decimal($0)!) }
         } else {
           throw RecipeError(
             path: path, line: line, key: key,

@@ -126,6 +126,8 @@ final class HostileInputCLITests: XCTestCase {
     }
     let base = "command: train\nargs:\n  model: lenet300\n  epochs: 1\n"
     try assertFails(["run", try recipe("name: x\nseeds: 1000000000000\n" + base), "--dry-run"], status: 1, mentioning: ["seeds"])
+    // A YAML 1.1 base-60 number (found by FuzzRecipe) trapped in Yams' integer conversion.
+    try assertFails(["run", try recipe("name: x\nseeds: 1:1:1:1:1:1:1:1:1:1:1\n" + base), "--dry-run"], status: 1, mentioning: ["seeds"])
     try assertFails(["run", try recipe("name: x\n" + base), "--seeds", "1000000000000", "--dry-run"], status: 64, mentioning: ["--seeds"])
     for name in ["..", ".", "a/b", "-rf"] {
       try assertFails(["run", try recipe("name: '\(name)'\n" + base), "--dry-run"], status: 1, mentioning: ["name", "plain directory name"])

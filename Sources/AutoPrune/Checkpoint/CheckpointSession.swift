@@ -53,8 +53,15 @@ public final class CheckpointSession {
         remembered[String(key.dropFirst("value.".count))] = try resumed.float(key)
       }
       let name = try resumed.text("stage")
-      guard stages.contains(where: { $0.name == name }) else {
+      guard let stage = stages.first(where: { $0.name == name }) else {
         throw CheckpointError.badValue(resumed.source, entry: "stage", value: name)
+      }
+      // The position must lie inside its stage, or the training loop's ranges (and anything
+      // printed from it) would trap; checked here, before anything reads it.
+      let epoch = try resumed.int("position.epoch"), step = try resumed.int("position.step")
+      guard (0..<stage.epochs).contains(epoch), (0...stepsPerEpoch).contains(step) else {
+        throw CheckpointError.badValue(
+          resumed.source, entry: "position", value: "epoch \(epoch), step \(step) (the \(name) stage has \(stage.epochs) epochs of \(stepsPerEpoch) steps)")
       }
     }
   }
@@ -73,13 +80,7 @@ public final class CheckpointSession {
     guard let resumed, let (here, there) = order(of: name) else { return .fresh }
     if there > here { return .skip }
     if there < here { return .fresh }
-    let position = try resumed.position("position", samples: samples)
-    // The position must lie inside this stage, or the training loop's ranges would trap.
-    guard position.epoch < stages[here].epochs, position.step <= stepsPerEpoch else {
-      throw CheckpointError.badValue(
-        resumed.source, entry: "position", value: "epoch \(position.epoch), step \(position.step) (the \(name) stage has \(stages[here].epochs) epochs of \(stepsPerEpoch) steps)")
-    }
-    return .resume(position)
+    return .resume(try resumed.position("position", samples: samples))
   }
 
   /// The restored state, when `name` is the stage the checkpoint stopped in or a later one.
