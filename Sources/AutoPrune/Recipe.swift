@@ -73,7 +73,7 @@ public struct Recipe {
   /// Subcommands a recipe may run.
   public static let commands = ["train", "prune"]
   /// Options `autoprune run` sets for each seed (where its files go): never from the recipe.
-  public static let reserved: Set<String> = ["out", "run-dir", "seed", "json", "resume"]
+  public static let reserved: Set<String> = ["out", "run-dir", "no-run-dir", "seed", "json", "resume"]
   /// Most seeds one experiment may run: each is a whole training run, so more is a typo.
   public static let maximumSeeds = 10_000
 
@@ -121,6 +121,10 @@ public struct Recipe {
           seeds = (1...count).map(UInt64.init)
         } else if let list = value.sequence, (1...maximumSeeds).contains(list.count), list.allSatisfy({ (decimal($0) ?? -1) >= 0 }) {
           seeds = list.map { UInt64(decimal($0)!) }
+          // Two runs of one seed would share (and overwrite) one directory.
+          if Set(seeds).count != seeds.count {
+            throw RecipeError(path: path, line: line, key: key, message: "lists a seed twice (each seed is one run directory)")
+          }
         } else {
           throw RecipeError(
             path: path, line: line, key: key,
@@ -170,6 +174,9 @@ public struct Recipe {
   /// `run`'s, so no override can send a seed's files outside the experiment's directory.
   public mutating func set(_ key: String, to value: String) throws {
     if Recipe.reserved.contains(key) { throw RecipeError(path: "--set", line: nil, key: key, message: "is set by `autoprune run` for each seed") }
+    if (key + value).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+      throw RecipeError(path: "--set", line: nil, key: key, message: "holds a control character (a newline?)")
+    }
     if let index = args.firstIndex(where: { $0.key == key }) {
       args[index].value = value
     } else {
@@ -178,7 +185,20 @@ public struct Recipe {
   }
 
   /// The recipe line of the option an error message names, if any.
+  /// An option counts as named when `--KEY` (or `--no-KEY`) stands as a whole word, or when the
+  /// message quotes its value (ArgumentParser's "Unexpected argument '3'" after a flag).
   public func line(mentionedIn message: String) -> (key: String, line: Int?)? {
-    args.first { message.contains("--\($0.key)") || message.contains("--no-\($0.key)") }.map { ("args.\($0.key)", $0.line) }
+    func names(_ flag: String) -> Bool {
+      var rest = message[...]
+      while let range = rest.range(of: flag) {
+        let next = rest[range.upperBound...].first
+        if next == nil || !(next!.isLetter || next!.isNumber || next! == "-") { return true }
+        rest = rest[range.upperBound...]
+      }
+      return false
+    }
+    let named = args.first { names("--\($0.key)") || names("--no-\($0.key)") }
+      ?? args.first { !$0.value.isEmpty && message.contains("'\($0.value)'") }
+    return named.map { ("args.\($0.key)", $0.line) }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import AutoPruneNN
 
 /// Collects `summary.json` files of runs into rows, one per experiment, with mean ± standard
 /// deviation over seeds. Runs of one experiment live in sibling directories named `seed-N`
@@ -26,8 +27,13 @@ public struct RunTable {
     var order: [String] = []
     for path in paths {
       for file in try RunTable.summaries(under: path) {
-        guard let data = FileManager.default.contents(atPath: file),
-          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let bytes: [UInt8]
+        do {
+          bytes = try FileBytes.read(file)
+        } catch DataError.unreadable(_, let reason) {
+          throw SafeTensorsError.unreadable(file, reason: reason)  // a broken link, a directory, a FIFO: said as such
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         else { throw SafeTensorsError.unreadable(file, reason: "not a JSON object") }
         if let bad = RunValues.firstBad(in: object) { throw RunValueError(path: file, key: bad.key, value: bad.value) }
         let experiment = RunTable.experiment(of: file)

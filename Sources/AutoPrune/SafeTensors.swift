@@ -110,7 +110,10 @@ public enum SafeTensors {
     do {
       parsed = try JSONSerialization.jsonObject(with: Data(headerBytes))
     } catch {
-      throw SafeTensorsError.headerNotJSON(path, reason: "\(error.localizedDescription)")
+      // Foundation's own wording ("The operation could not be completed…") says nothing; its
+      // debug description says where the JSON breaks.
+      let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+      throw SafeTensorsError.headerNotJSON(path, reason: detail.map { "malformed JSON: \($0)" } ?? "malformed JSON")
     }
     guard let header = parsed as? [String: Any] else { throw SafeTensorsError.headerNotJSON(path, reason: "top level is not an object") }
     let dataStart = 8 + Int(length)

@@ -70,6 +70,9 @@ public enum WeightsFile {
   /// normalisation; nil when neither names the model.
   public static func loadModel(path: String, kind given: ModelKind?) throws -> (model: Model, normalization: Normalization?)? {
     let file = try SafeTensors.read(path: path)
+    if given == nil, let name = file.metadata["model"], ModelKind(rawValue: name) == nil {
+      throw WeightsError.badMetadata(path, key: "model", value: "\(name) (known: \(ModelKind.names))")
+    }
     guard let kind = given ?? file.metadata["model"].flatMap(ModelKind.init(rawValue:)) else { return nil }
     let shape = file.metadata["input_shape"]?.split(separator: ",").compactMap { Int($0) }
     var width = 1.0
@@ -166,13 +169,13 @@ public enum WeightsFile {
     guard let mean = Float(meanText), mean.isFinite else {
       throw WeightsError.badMetadata(path, key: "normalization_mean", value: meanText)
     }
-    guard let std = Float(stdText), std.isFinite, std > 0 else {
+    guard let std = Float(stdText), std.isFinite, std >= 1e-6 else {  // a smaller std overflows the inputs
       throw WeightsError.badMetadata(path, key: "normalization_std", value: stdText)
     }
     if let meansText = file.metadata["normalization_channel_mean"], let stdsText = file.metadata["normalization_channel_std"] {
       let means = meansText.split(separator: ",").compactMap { Float($0) }, stds = stdsText.split(separator: ",").compactMap { Float($0) }
       guard !means.isEmpty, means.count == stds.count, means.count == meansText.split(separator: ",").count,
-        means.allSatisfy(\.isFinite), stds.allSatisfy({ $0.isFinite && $0 > 0 })
+        means.allSatisfy(\.isFinite), stds.allSatisfy({ $0.isFinite && $0 >= 1e-6 })
       else { throw WeightsError.badMetadata(path, key: "normalization_channel_mean/std", value: meansText + " / " + stdsText) }
       return Normalization(channelMeans: means, channelStds: stds)
     }

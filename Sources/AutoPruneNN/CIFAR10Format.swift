@@ -28,6 +28,14 @@ public enum CIFAR10Format {
 
   public static func isPresent(in directory: String) -> Bool { batchDirectory(directory) != nil }
 
+  /// True when `directory` (or its `cifar-10-batches-bin`) holds any CIFAR-10 batch file, so a
+  /// directory with some batches missing is reported as CIFAR, naming the missing one.
+  public static func hasAnyBatch(in directory: String) -> Bool {
+    [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")].contains { d in
+      (trainFiles + [testFile]).contains { locate($0, in: d) != nil }
+    }
+  }
+
   /// Train (all five batches, in order) and test splits.
   public static func load(directory: String) throws -> (train: ImageDataset, test: ImageDataset) {
     var isDirectory: ObjCBool = false
@@ -54,8 +62,9 @@ public enum CIFAR10Format {
   static func read(_ path: String, pixels: inout [UInt8], labels: inout [Int]) throws {
     var data = try FileBytes.read(path)
     if Gzip.isCompressed(data) {
-      // No header declares the size: bound it by deflate's ratio and by 16 full batches.
-      let limit = min(data.count.multipliedReportingOverflow(by: Gzip.maximumRatio).partialValue, 16 * 10_000 * recordSize)
+      // No header declares the size: bound it by deflate's ratio and by two full batches
+      // (10,000 records each), so a small gzip cannot make the reader allocate much more.
+      let limit = min(data.count.multipliedReportingOverflow(by: Gzip.maximumRatio).partialValue, 2 * 10_000 * recordSize)
       data = try Gzip.decompress(data, path: path, limit: limit)
     }
     guard !data.isEmpty, data.count % recordSize == 0 else {

@@ -18,7 +18,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case .missingDirectory(let path):
-      return "\(path): data directory not found"
+      return FileBytes.entryExists(path) ? "\(path): not a directory (--data takes the directory holding the data files)" : "\(path): data directory not found"
     case .missingFile(let dir, let expected):
       return "\(dir): no \(expected) or \(expected).gz in the data directory"
     case .unreadable(let path, let reason):

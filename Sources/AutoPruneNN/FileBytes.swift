@@ -17,7 +17,9 @@ public enum FileBytes {
 
   /// The bytes of the regular file at `path`.
   public static func read(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY)
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; it is
+    // refused below as not a regular file (a regular file reads the same either way).
+    let fd = open(path, O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else { throw DataError.unreadable(path, reason: reason(path, errno)) }
     defer { close(fd) }
     var info = stat()

@@ -8,19 +8,19 @@ struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train both LeNets on the bundled Fashion-MNIST subset, prune them with AutoPrune, print a table and write an HTML report.")
 
-  @Option(help: "Dense training epochs per model.")
+  @Option(parsing: .unconditional, help: "Dense training epochs per model.")
   var epochs = 15
 
-  @Option(help: "Joint W/M pruning epochs per model (default: prune's, enough for \(Prune.defaultPruneSteps) steps).")
+  @Option(parsing: .unconditional, help: "Joint W/M pruning epochs per model (default: prune's, enough for \(Prune.defaultPruneSteps) steps).")
   var pruneEpochs: Int?
 
-  @Option(help: "Fine-tuning epochs (masks frozen) per model (default: prune's, enough for \(Prune.defaultFinetuneSteps) steps).")
+  @Option(parsing: .unconditional, help: "Fine-tuning epochs (masks frozen) per model (default: prune's, enough for \(Prune.defaultFinetuneSteps) steps).")
   var finetuneEpochs: Int?
 
   @Option(parsing: .unconditional, help: "AutoPrune μ (default: prune's, \(AutoPruneOptions.defaultRelativeMu) of the network's gradient scale on the phase clock).")
   var mu: Float?
 
-  @Option(help: "Random seed.")
+  @Option(parsing: .unconditional, help: "Random seed.")
   var seed: UInt64 = 1
 
   @Option(help: "Directory for the runs (one per model) and report.html.")
@@ -92,6 +92,10 @@ struct Demo: ParsableCommand {
     let model = directory.appendingPathComponent("model.safetensors").path
     let full = arguments + ["--run-dir", directory.path, "--out", model]
     progress.say("== \(name): autoprune \(full.joined(separator: " "))")
+    // The demo owns OUT: a demo run again replaces its own earlier steps (and only those).
+    if FileManager.default.fileExists(atPath: directory.appendingPathComponent("summary.json").path) {
+      for file in LogOptions.runFiles + ["model.safetensors"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent(file)) }
+    }
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let start = DispatchTime.now()
     try Invocation.run(full)

@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
   var logitsOut: String?
 
   func validate() throws {
-    if let logitsOut { try Output.checkWritableDestination(logitsOut, flag: "--logits-out", inputs: [("--weights", weights)]) }
+    if let logitsOut { try Output.checkWritableDestination(logitsOut, flag: "--logits-out", inputs: [("--weights", weights)] + dataOptions.inputFiles) }
     if thin && sparse { throw ValidationError("give --thin or --sparse, not both") }
   }
 
@@ -61,6 +61,11 @@ struct Eval: ParsableCommand {
     let start = DispatchTime.now()
     let result = Trainer.evaluate(on: test, normalization: normalization, logits: inference)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    // Finite weights can still overflow (3e38 in a layer, a tiny stored std): an accuracy
+    // computed from NaN logits means nothing.
+    guard result.loss.isFinite else {
+      throw Failure("\(weights): the model's outputs on \(label) are not finite (loss \(result.loss)): its weights or stored normalisation overflow")
+    }
     if let logitsOut {
       let (images, labels) = test.batch(Array(0..<test.count)[...], normalization: normalization)
       let logits = inference(images)

@@ -16,7 +16,7 @@ struct DataOptions: ParsableArguments {
       discussion: "Default: \(BundledData.systemFashionMNIST) when present, else the bundled subset."))
   var data: String?
 
-  @Option(help: "Pad the images with black to N×N (28 × 28 Fashion-MNIST to 32 for the CIFAR networks).")
+  @Option(parsing: .unconditional, help: "Pad the images with black to N×N (28 × 28 Fashion-MNIST to 32 for the CIFAR networks).")
   var resize: Int?
 
   func validate() throws {
@@ -39,7 +39,7 @@ struct DataOptions: ParsableArguments {
   /// padded to `--resize`.
   func load() throws -> (train: ImageDataset, test: ImageDataset, label: String) {
     let (directory, label) = try resolve()
-    var (train, test) = CIFAR10Format.isPresent(in: directory)
+    var (train, test) = CIFAR10Format.hasAnyBatch(in: directory)
       ? try CIFAR10Format.load(directory: directory) : try MNISTFormat.load(directory: directory)
     if let resize {
       guard resize >= train.height && resize >= train.width else {
@@ -49,6 +49,17 @@ struct DataOptions: ParsableArguments {
       test = test.padded(to: resize)
     }
     return (train, test, resize.map { "\(label), padded to \($0)×\($0)" } ?? label)
+  }
+
+  /// The files `--data` reads (those that exist), so no output is written over one of them.
+  var inputFiles: [(flag: String, path: String?)] {
+    guard let directory = try? resolve().directory else { return [] }
+    let names = [MNISTFormat.trainImages, MNISTFormat.trainLabels, MNISTFormat.testImages, MNISTFormat.testLabels]
+      + CIFAR10Format.trainFiles + [CIFAR10Format.testFile]
+    let folders = [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")]
+    return folders.flatMap { folder in
+      names.flatMap { [$0, $0 + ".gz"] }.map { (folder as NSString).appendingPathComponent($0) }.filter(FileBytes.entryExists)
+    }.map { ("--data", $0) }
   }
 
   /// Refuses a `--resize` that cannot give the images `model` takes, before any data is read
@@ -76,17 +87,22 @@ struct DataOptions: ParsableArguments {
 
 /// `--width` of the VGG-like network.
 struct WidthOption: ParsableArguments {
-  @Option(help: "Width multiplier of vgg-like (0.25, 0.5, 1, …; every layer's channels times this).")
+  @Option(parsing: .unconditional, help: "Width multiplier of vgg-like (0.25, 0.5, 1, …; every layer's channels times this).")
   var width: Double = 1
 
   func validate() throws {
     if !(width > 0 && width <= 4) { throw ValidationError("--width must be in (0, 4] (got \(width))") }
   }
+
+  /// Refuses a width other than 1 for a model it does not apply to (it would be ignored).
+  func check(for model: ModelKind) throws {
+    if width != 1 && model != .vggLike { throw ValidationError("--width applies to vgg-like only, not \(model.rawValue)") }
+  }
 }
 
 /// Threads and machine-readable output, shared by every command that computes.
 struct RunOptions: ParsableArguments {
-  @Option(help: "Worker threads for kernels (default: every core).")
+  @Option(parsing: .unconditional, help: "Worker threads for kernels (default: every core).")
   var threads: Int?
 
   @Flag(help: "Print one JSON object with the results as the last line of stdout.")
@@ -123,23 +139,43 @@ struct LogOptions: ParsableArguments {
 
   func validate() throws {
     if noRunDir && runDir != nil { throw ValidationError("give --run-dir or --no-run-dir, not both") }
+    if runDir == "" { throw ValidationError("--run-dir is empty: give a directory") }
   }
 
+  /// The files a run writes into its directory (an `--out` must not be one of them).
+  static let runFiles = ["log.jsonl", "summary.json", Checkpoint.fileName]
+
   /// The run directory of a command writing `out`, never another run's: `--resume DIR` goes
-  /// on in DIR; an explicit `--run-dir` that holds an interrupted run's checkpoint is refused
-  /// (only `--resume` may go on with it); the default `runs/NAME` (NAME from `out`'s file name)
-  /// becomes `runs/NAME-2`, `-3`, … when it is taken.
+  /// on in DIR; an explicit `--run-dir` that holds a run, finished or interrupted, is refused
+  /// (only `--resume` may go on with one); the default `runs/NAME` (NAME from `out`'s file
+  /// name) becomes `runs/NAME-2`, `-3`, … when it is taken.
   func directory(writing out: String, resuming: String?) throws -> String? {
+    let directory = try chooseDirectory(writing: out, resuming: resuming)
+    if let directory {
+      let standardized = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
+      for name in LogOptions.runFiles where standardized(out) == standardized(directory + "/" + name) {
+        throw ValidationError("--out \(out) is the run directory's \(name): write the model elsewhere")
+      }
+    }
+    return directory
+  }
+
+  private func chooseDirectory(writing out: String, resuming: String?) throws -> String? {
     if noRunDir { return nil }
     if let resuming { return runDir ?? resuming }
     if let runDir {
       if Checkpoint.exists(in: runDir) {
         throw ValidationError("--run-dir \(runDir) holds an interrupted run's checkpoint: go on with --resume \(runDir), or choose another --run-dir")
       }
+      if FileBytes.entryExists(runDir + "/summary.json") {
+        throw ValidationError("--run-dir \(runDir) holds a finished run (summary.json): choose another --run-dir, or remove that one")
+      }
       return runDir
     }
-    let name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension
-    let base = "runs/" + (name.isEmpty ? "run" : name)
+    var name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension
+    // `...safetensors` would name `runs/..`: a name of dots (or none) is no name.
+    if name.allSatisfy({ $0 == "." }) { name = "run" }
+    let base = "runs/" + name
     var candidate = base
     var suffix = 2
     while LogOptions.isTaken(candidate) {
@@ -192,7 +228,7 @@ struct TrainingOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Training epochs.")
   var epochs = 10
 
-  @Option(help: "Mini-batch size.")
+  @Option(parsing: .unconditional, help: "Mini-batch size.")
   var batchSize = 100
 
   @Option(help: "Optimizer: sgd (with momentum) or adam.")
@@ -214,7 +250,7 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: "Learning-rate schedule: constant, step (×0.1 every 5 epochs) or cosine.")
   var schedule = ScheduleKind.cosine
 
-  @Option(help: "Random seed (initialisation, shuffling); same seed and threads give identical weights.")
+  @Option(parsing: .unconditional, help: "Random seed (initialisation, shuffling); same seed and threads give identical weights.")
   var seed: UInt64 = 1
 
   @Flag(help: "Augment training batches: random crop of the image padded by 4 pixels, and horizontal flips (CIFAR training).")

@@ -97,7 +97,8 @@ struct PruningOptions: ParsableArguments {
   func plan() throws -> [String: Set<AutoPruneGate.Axis>]? {
     guard let layerGates else { return nil }
     var plan: [String: Set<AutoPruneGate.Axis>] = [:]
-    for entry in layerGates.split(separator: ",") {
+    guard !layerGates.isEmpty else { throw ValidationError("--layer-gates is empty: give NAME=AXES,…") }
+    for entry in layerGates.split(separator: ",", omittingEmptySubsequences: false) {
       let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2, !parts[0].isEmpty else {
         throw ValidationError("--layer-gates: '\(entry)' is not NAME=AXES")
@@ -111,6 +112,7 @@ struct PruningOptions: ParsableArguments {
         default: throw ValidationError("--layer-gates: unknown axis '\(axis)' for \(parts[0]) (element, output, input)")
         }
       }
+      guard plan[parts[0]] == nil else { throw ValidationError("--layer-gates: \(parts[0]) is named twice (join its axes with +)") }
       plan[parts[0]] = axes
     }
     return plan
@@ -258,8 +260,9 @@ struct Prune: ParsableCommand {
   var out: String
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--from", from), ("--masks-from", masksFrom)])
+    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--from", from), ("--masks-from", masksFrom)] + dataOptions.inputFiles)
     try dataOptions.checkResize(for: model)
+    try width.check(for: model)
     if from != nil && pretrainEpochs != nil { throw ValidationError("give --from or --pretrain-epochs, not both") }
     if from == nil && pretrainEpochs == nil {
       throw ValidationError("give --from DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
@@ -271,6 +274,9 @@ struct Prune: ParsableCommand {
     let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random, .targetedDropout]
     if !(targetedDropRate > 0 && targetedDropRate <= 1) { throw ValidationError("--targeted-drop-rate must be in (0, 1] (got \(targetedDropRate))") }
     if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
+    if !needsSparsity.contains(method) && sparsity != nil {
+      throw ValidationError("--sparsity is for \(needsSparsity.map(\.rawValue).sorted().joined(separator: ", ")); --method \(method.rawValue) \(method == .autoprune ? "takes --target-sparsity" : "does not use it")")
+    }
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
     if !(l0Lambda >= 0 && l0Lambda.isFinite) { throw ValidationError("--l0-lambda must be ≥ 0 (got \(l0Lambda))") }

@@ -19,6 +19,11 @@ struct Report: ParsableCommand {
   func validate() throws {
     if runs.isEmpty { throw ValidationError("give at least one run directory") }
     try Output.checkWritableDestination(html, flag: "--html")
+    // The page must never replace what it is made from: a run's log, summary, recipe or model.
+    let name = (html as NSString).lastPathComponent
+    if (LogOptions.runFiles + ["recipe.yaml"]).contains(name) || ["safetensors", "jsonl", "json", "yaml", "yml", "onnx"].contains((name as NSString).pathExtension) {
+      throw ValidationError("--html \(html) names a run's file, not a page: give a .html path")
+    }
   }
 
   func run() throws {

@@ -11,7 +11,7 @@ struct Run: ParsableCommand {
   @Argument(help: "Recipe file (schema in recipes/README.md).")
   var recipe: String
 
-  @Option(help: "Run seeds 1…N instead of the recipe's seeds.")
+  @Option(parsing: .unconditional, help: "Run seeds 1…N instead of the recipe's seeds.")
   var seeds: Int?
 
   @Option(help: "Directory for this experiment (default: runs/NAME).")
@@ -59,20 +59,28 @@ struct Run: ParsableCommand {
       try parsed.set(parts[0], to: parts[1])
     }
     let root = out ?? resume ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
-    if dryRun {
-      for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
-        let arguments = parsed.arguments(seed: seed, runDirectory: URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path)
-        do {
-          _ = try AutoPruneCommand.parseAsRoot(Array(arguments.dropLast(4)) + ["--out", "model.safetensors"])
-        } catch {
-          let message = ErrorText.line(for: error)
-          let place = parsed.line(mentionedIn: message)
-          throw RecipeError(path: recipe, line: place?.line, key: place?.key, message: message)
-        }
-        print("autoprune " + arguments.joined(separator: " "))
+    let overridden = Set(overrides.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+    /// The error for a seed's failure, blamed on the --set override or the recipe line it names.
+    func blame(_ error: Error, seed: UInt64) -> Error {
+      let message = ErrorText.line(for: error)
+      if let key = overridden.first(where: { message.contains("--\($0)") || message.contains("--no-\($0)") }) {
+        return ValidationError("--set \(key)=…: \(message)")
       }
-      return
+      if let place = parsed.line(mentionedIn: message) { return RecipeError(path: recipe, line: place.line, key: place.key, message: message) }
+      return RecipeError(path: recipe, line: nil, key: nil, message: "seed \(seed): \(message)")
     }
+    // Every seed's command is checked before any runs (a mistake is found in a second, not
+    // after the first seeds have trained).
+    for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
+      let arguments = parsed.arguments(seed: seed, runDirectory: URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path)
+      do {
+        _ = try AutoPruneCommand.parseAsRoot(Array(arguments.dropLast(4)) + ["--out", "model.safetensors"])
+      } catch {
+        throw blame(error, seed: seed)
+      }
+      if dryRun { print("autoprune " + arguments.joined(separator: " ")) }
+    }
+    if dryRun { return }
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     // One directory, one experiment: another recipe that happens to share the name must not
     // overwrite this one's seeds.
@@ -92,6 +100,9 @@ struct Run: ParsableCommand {
       if resume == nil && Checkpoint.exists(in: directory) {
         throw Failure("\(directory) holds an interrupted run: go on with `autoprune run \(recipe) --resume \(root)`")
       }
+      if FileBytes.entryExists(URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
+        throw Failure("\(directory) holds a finished run: --skip-done skips finished seeds, --out DIR runs the experiment elsewhere")
+      }
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       var arguments = parsed.arguments(seed: seed, runDirectory: directory)
       print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")
@@ -99,11 +110,7 @@ struct Run: ParsableCommand {
       do {
         try Invocation.run(arguments)
       } catch {
-        let message = ErrorText.line(for: error)
-        if let place = parsed.line(mentionedIn: message) {
-          throw RecipeError(path: recipe, line: place.line, key: place.key, message: message)
-        }
-        throw RecipeError(path: recipe, line: nil, key: nil, message: "seed \(seed): \(message)")
+        throw blame(error, seed: seed)
       }
     }
     print("\nruns in \(root); table: autoprune table \(root)")

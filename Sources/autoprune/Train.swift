@@ -22,8 +22,9 @@ struct Train: ParsableCommand {
   var out: String
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out")
+    try Output.checkWritableDestination(out, flag: "--out", inputs: dataOptions.inputFiles)
     try dataOptions.checkResize(for: model)
+    try width.check(for: model)
   }
 
   func run() throws {

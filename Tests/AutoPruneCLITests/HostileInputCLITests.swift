@@ -139,7 +139,11 @@ final class HostileInputCLITests: XCTestCase {
     XCTAssertEqual(try autoprune(["run", first]).status, 0)
     let second = try recipe("name: same\n" + base + "  data: \(path("data"))\n  lr: 0.01\n")
     try assertFails(["run", second], status: 1, mentioning: ["holds another experiment", "recipe.yaml"])
-    XCTAssertEqual(try autoprune(["run", first]).status, 0, "the same recipe may run again")
+    // The same recipe again: its finished seeds are kept (skipped with --skip-done).
+    try assertFails(["run", first], status: 1, mentioning: ["seed-1 holds a finished run", "--skip-done"])
+    XCTAssertEqual(try autoprune(["run", first, "--skip-done"]).status, 0)
+    try assertFails(["run", try recipe("name: y\nseeds: [1, 1]\n" + base), "--dry-run"], status: 1, mentioning: ["seeds", "twice"])
+    try assertFails(["run", first, "--set", "name=../x", "--dry-run"], status: 64, mentioning: ["--set name"])
     // A YAML syntax error keeps its line and reason on the one line.
     try assertFails(["run", try recipe("name: x\nargs: [unclosed\n"), "--dry-run"], status: 1, mentioning: [".yaml:3", "not valid YAML at column", "flow sequence"])
   }
@@ -166,5 +170,64 @@ final class HostileInputCLITests: XCTestCase {
       try assertFails(["table", path("runs/bad-\(shown)")], status: 1, mentioning: named)
       try assertFails(["report", path("runs/bad-\(shown)"), "--html", path("r.html")], status: 1, mentioning: named)
     }
+  }
+
+  /// Second round (a hostile review of the first fixes): each of these wrote over a file, hung,
+  /// or printed a result from nothing.
+  func testDataFilesRunFilesAndReportInputsAreNeverOverwritten() throws {
+    try CLI.writeMNIST(path("data"))
+    try assertFails(train("data/train-images-idx3-ubyte"), status: 64, mentioning: ["--out", "also --data"])
+    XCTAssertEqual(try autoprune(train("w.safetensors")).status, 0)
+    try assertFails(["eval", "--weights", path("w.safetensors"), "--data", path("data"), "--logits-out", path("data/t10k-images-idx3-ubyte")],
+                    status: 64, mentioning: ["--logits-out", "also --data"])
+    // An --out of dots names no run directory: the run goes to runs/run, not to runs/..
+    XCTAssertEqual(try autoprune(train("...safetensors")).status, 0)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("summary.json")))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/run/summary.json")))
+    // An explicit --run-dir holding a finished run, an --out that is a run file, an empty --run-dir.
+    try assertFails(train("x.safetensors", extra: ["--run-dir", path("runs/run")]), status: 64, mentioning: ["finished run"])
+    try FileManager.default.createDirectory(atPath: path("R1"), withIntermediateDirectories: true)
+    try assertFails(train("R1/summary.json", extra: ["--run-dir", path("R1")]), status: 64, mentioning: ["run directory's summary.json"])
+    try assertFails(train("y.safetensors", extra: ["--run-dir", ""]), status: 64, mentioning: ["--run-dir is empty"])
+    try assertFails(["report", path("runs/run"), "--html", path("runs/run/summary.json")], status: 64, mentioning: ["--html", "run's file"])
+  }
+
+  func testFIFOsDegenerateNormalisationAndOverflowingWeightsAreRefused() throws {
+    try CLI.writeMNIST(path("data"))
+    try FileManager.default.removeItem(atPath: path("data/t10k-labels-idx1-ubyte"))
+    XCTAssertEqual(mkfifo(path("data/t10k-labels-idx1-ubyte"), 0o644), 0)
+    try assertFails(train("w.safetensors"), status: 1, mentioning: ["t10k-labels-idx1-ubyte", "not a regular file"])
+    try FileManager.default.removeItem(atPath: path("data/t10k-labels-idx1-ubyte"))
+    try CLI.writeMNIST(path("data"))
+    XCTAssertEqual(try autoprune(train("w.safetensors")).status, 0)
+    let file = try SafeTensors.read(path: path("w.safetensors"))
+    let huge = file.tensors.map { t in (name: t.name, shape: t.shape, values: t.name == "fc3.weight" ? [Float](repeating: 3e38, count: t.values.count) : t.values) }
+    try SafeTensors.write(huge, metadata: file.metadata, to: path("huge.safetensors"))
+    try assertFails(["eval", "--weights", path("huge.safetensors"), "--data", path("data")], status: 1, mentioning: ["huge.safetensors", "not finite"])
+    var metadata = file.metadata
+    metadata["normalization_std"] = "1e-45"
+    try SafeTensors.write(file.tensors.map { ($0.name, $0.shape, $0.values) }, metadata: metadata, to: path("tiny-std.safetensors"))
+    try assertFails(["eval", "--weights", path("tiny-std.safetensors"), "--data", path("data")], status: 1, mentioning: ["normalization_std"])
+    metadata = file.metadata
+    metadata["model"] = "lenet9"
+    try SafeTensors.write(file.tensors.map { ($0.name, $0.shape, $0.values) }, metadata: metadata, to: path("lenet9.safetensors"))
+    try assertFails(["eval", "--weights", path("lenet9.safetensors"), "--data", path("data")], status: 1, mentioning: ["metadata model = lenet9"])
+  }
+
+  func testOptionsThatWouldBeIgnoredOrMisreadAreRefused() throws {
+    let prune = ["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--out", path("p.safetensors")]
+    try assertFails(prune + ["--sparsity", "0.5"], status: 64, mentioning: ["--sparsity", "--target-sparsity"])
+    try assertFails(prune + ["--width", "0.5"], status: 64, mentioning: ["--width", "vgg-like only"])
+    try assertFails(prune + ["--layer-gates", ""], status: 64, mentioning: ["--layer-gates is empty"])
+    try assertFails(prune + ["--layer-gates", "fc1=output,fc1=input"], status: 64, mentioning: ["fc1 is named twice"])
+    try assertFails(prune + ["--batch-size", "-5"], status: 64, mentioning: ["--batch-size", "at least 1"])
+    // A CIFAR directory missing its test batch names that file, not an MNIST one.
+    try FileManager.default.createDirectory(atPath: path("cifar"), withIntermediateDirectories: true)
+    try Data(repeating: 1, count: 3073).write(to: URL(fileURLWithPath: path("cifar/data_batch_1.bin")))
+    try assertFails(["train", "--model", "resnet20", "--data", path("cifar"), "--out", path("c.safetensors")], status: 1, mentioning: ["test_batch.bin"])
+    // table names a dangling summary.json as such.
+    try FileManager.default.createDirectory(atPath: path("runs/dangling"), withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: path("runs/dangling/summary.json"), withDestinationPath: path("gone.json"))
+    try assertFails(["table", path("runs/dangling")], status: 1, mentioning: ["dangling symbolic link"])
   }
 }

@@ -102,7 +102,8 @@ extension TrainingState {
     guard epoch >= 0, step >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).epoch", value: "\(epoch)/\(step)") }
     let lossSum = try double("\(prefix).loss_sum"), correct = try int("\(prefix).correct"), seconds = try double("\(prefix).seconds")
     guard lossSum.isFinite, lossSum >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).loss_sum", value: "\(lossSum)") }
-    guard correct >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).correct", value: "\(correct)") }
+    // No more right answers than samples this epoch has seen so far (at most all of them).
+    guard correct >= 0, correct <= count else { throw CheckpointError.badValue(source, entry: "\(prefix).correct", value: "\(correct)") }
     guard seconds.isFinite, seconds >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).seconds", value: "\(seconds)") }
     return TrainingPosition(epoch: epoch, step: step, order: order, lossSum: lossSum, correct: correct, seconds: seconds)
   }

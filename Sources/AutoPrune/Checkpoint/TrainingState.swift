@@ -137,11 +137,16 @@ public struct TrainingState {
         guard values.isEmpty || values.count == size else {
           throw CheckpointError.wrongSize(source, entry: "\(prefix).\(slot).\(name)", expected: size, found: values.count)
         }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+          throw CheckpointError.badValue(source, entry: "\(prefix).\(slot).\(name)", value: "\(values[bad]) at index \(bad)")
+        }
         buffers[name] = values
       }
       slots[slot] = buffers
     }
-    optimizer.restore(OptimizerState(slots: slots, steps: try int("\(prefix).steps")))
+    let steps = try int("\(prefix).steps")
+    guard steps >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).steps", value: "\(steps)") }
+    optimizer.restore(OptimizerState(slots: slots, steps: steps))
   }
 
   /// Parameter values under their own names.
