@@ -92,8 +92,9 @@ struct Demo: ParsableCommand {
     let model = directory.appendingPathComponent("model.safetensors").path
     let full = arguments + ["--run-dir", directory.path, "--out", model]
     progress.say("== \(name): autoprune \(full.joined(separator: " "))")
-    // The demo owns OUT: a demo run again replaces its own earlier steps (and only those).
-    if FileManager.default.fileExists(atPath: directory.appendingPathComponent("summary.json").path) {
+    // The demo owns OUT: a demo run again replaces its own earlier steps, finished or
+    // interrupted (and only those).
+    if FileManager.default.fileExists(atPath: directory.appendingPathComponent("summary.json").path) || Checkpoint.exists(in: directory.path) {
       for file in LogOptions.runFiles + ["model.safetensors"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent(file)) }
     }
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
