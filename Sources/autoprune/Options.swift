@@ -446,19 +446,13 @@ struct CheckpointOptions: ParsableArguments {
     runDirectory: String?, stepsPerEpoch: Int, stages: [(name: String, epochs: Int)], progress: Progress
   ) throws -> (log: RunLog?, session: CheckpointSession) {
     let resumed = try resumedState(runDirectory: runDirectory)
-    let logBytes = try resumed?.int("log_bytes") ?? 0
-    let elapsed = try resumed?.double("elapsed_seconds") ?? 0
-    if let resumed, logBytes < 0 { throw CheckpointError.badValue(resumed.source, entry: "log_bytes", value: "\(logBytes)") }
-    if let resumed, !(elapsed.isFinite && elapsed >= 0) {
-      throw CheckpointError.badValue(resumed.source, entry: "elapsed_seconds", value: "\(elapsed)")
-    }
-    let log = try runDirectory.map { try RunLog(directory: $0, keepingBytes: UInt64(logBytes), elapsedBefore: elapsed) }
+    let log = try runDirectory.map { try RunLog.open(directory: $0, resuming: resumed) }
     let policy = checkpointEvery.flatMap(CheckpointPolicy.init) ?? .epochs(1)
     let session = try CheckpointSession(
       directory: runDirectory, policy: policy, arguments: Invocation.withoutResume(Invocation.arguments), log: log,
       resumed: resumed, stepsPerEpoch: stepsPerEpoch, stages: stages)
     session.onStep = { progress.step(stage: $0, $1) }
-    if let resumed { progress.say("resuming from \(resumed.source): stage \(try resumed.text("stage")), epoch \(try resumed.int("position.epoch") + 1), step \(try resumed.int("position.step"))") }
+    if let resumed, let at = session.resumedAt { progress.say("resuming from \(resumed.source): \(at)") }
     return (log, session)
   }
 }

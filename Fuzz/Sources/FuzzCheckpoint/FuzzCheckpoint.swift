@@ -36,18 +36,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 private func resume() throws -> (TrainingState, CheckpointSession) {
   let resumed = try Checkpoint.read(directory: directory)
   let arguments = try CheckpointSession.arguments(of: resumed)
-  let logBytes = try resumed.int("log_bytes")
-  let elapsed = try resumed.double("elapsed_seconds")
-  if logBytes < 0 { throw CheckpointError.badValue(resumed.source, entry: "log_bytes", value: "\(logBytes)") }
-  if !(elapsed.isFinite && elapsed >= 0) {
-    throw CheckpointError.badValue(resumed.source, entry: "elapsed_seconds", value: "\(elapsed)")
-  }
-  let log = try RunLog(directory: directory, keepingBytes: UInt64(logBytes), elapsedBefore: elapsed)
+  let log = try RunLog.open(directory: directory, resuming: resumed)
   let session = try CheckpointSession(
     directory: directory, policy: .epochs(1), arguments: arguments, log: log, resumed: resumed,
     stepsPerEpoch: TinyRun.stepsPerEpoch, stages: TinyRun.stages)
   // The progress line the CLI prints on resuming.
-  _ =
-    "stage \(try resumed.text("stage")), epoch \(try resumed.int("position.epoch") + 1), step \(try resumed.int("position.step"))"
+  _ = session.resumedAt
   return (resumed, session)
 }

@@ -63,8 +63,13 @@ public final class CheckpointSession {
         throw CheckpointError.badValue(
           resumed.source, entry: "position", value: "epoch \(epoch), step \(step) (the \(name) stage has \(stage.epochs) epochs of \(stepsPerEpoch) steps)")
       }
+      resumedAt = "stage \(name), epoch \(epoch + 1), step \(step)"
     }
   }
+
+  /// Where a resumed run goes on ("stage prune, epoch 3, step 7"), from the checked position;
+  /// nil for a new run.
+  public private(set) var resumedAt: String?
 
   /// Run-order indices of stage `name` and of the stage the checkpoint stopped in (nil for a new
   /// run or a stage this run does not have).
@@ -195,5 +200,22 @@ public enum DenseStage {
         try onEpoch(report)
         try session.epochDone(report)
       }, resume: position, afterStep: { try session.stepDone($0) })
+  }
+}
+
+extension RunLog {
+  /// Opens the run log in `directory` for a new run, or for one resuming from `resumed`: cut
+  /// back to its length at the checkpoint (`log_bytes`) and its clock going on from
+  /// `elapsed_seconds`, both checked first (a negative length or a NaN clock is an error naming
+  /// the entry, not a trap).
+  public static func open(directory: String, resuming resumed: TrainingState?) throws -> RunLog {
+    guard let resumed else { return try RunLog(directory: directory) }
+    let logBytes = try resumed.int("log_bytes")
+    let elapsed = try resumed.double("elapsed_seconds")
+    guard logBytes >= 0 else { throw CheckpointError.badValue(resumed.source, entry: "log_bytes", value: "\(logBytes)") }
+    guard elapsed.isFinite && elapsed >= 0 else {
+      throw CheckpointError.badValue(resumed.source, entry: "elapsed_seconds", value: "\(elapsed)")
+    }
+    return try RunLog(directory: directory, keepingBytes: UInt64(logBytes), elapsedBefore: elapsed)
   }
 }
