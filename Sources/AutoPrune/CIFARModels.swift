@@ -48,11 +48,14 @@ public enum CIFARModels {
   /// Convolution widths of the CIFAR VGG-16, "M" marking a 2×2 max-pooling.
   static let vgg16: [Int?] = [64, 64, nil, 128, 128, nil, 256, 256, 256, nil, 512, 512, 512, nil, 512, 512, 512, nil]
 
+  /// `c` channels of the full-width VGG at `width` (at least one).
+  static func vggChannels(_ c: Int, width: Double) -> Int { max(1, Int((Double(c) * width).rounded())) }
+
   /// Weights of the convolutions and dense layers of `vggLike(width:inputChannels:classes:)`
   /// (biases and BatchNorm left out), counted without building it: a file must hold at least
   /// this many values before a model that size is worth allocating.
   public static func vggLikeWeightCount(width: Double, inputChannels: Int = 3, classes: Int = 10) -> Int {
-    func scaled(_ c: Int) -> Int { max(1, Int((Double(c) * width).rounded())) }
+    func scaled(_ c: Int) -> Int { vggChannels(c, width: width) }
     var channels = inputChannels, total = 0
     for c in vgg16.compactMap({ $0 }) {
       total += 9 * channels * scaled(c)
@@ -63,7 +66,7 @@ public enum CIFARModels {
 
   public static func vggLike(width: Double = 1, inputChannels: Int = 3, classes: Int = 10, rng: RandomSource) -> Sequential {
     precondition(width > 0 && width <= 4, "VGG width multiplier must be in (0, 4], got \(width)")
-    func scaled(_ c: Int) -> Int { max(1, Int((Double(c) * width).rounded())) }
+    func scaled(_ c: Int) -> Int { vggChannels(c, width: width) }
     var layers: [(String, any Layer)] = []
     var channels = inputChannels, conv = 0, pool = 0
     for entry in vgg16 {

@@ -106,8 +106,6 @@ public enum WeightsFile {
     return (model, try load(into: model, file: file, path: path))
   }
 
-  /// Loads `path` into `model`, checking every name and shape; returns the stored normalisation
-  /// (nil when the file has none, e.g. one written by PyTorch).
   /// Refuses NaN and infinite values: they would evaluate, prune and export without a word
   /// (and a pruning run would end blaming its learning rate).
   static func checkFinite(_ values: [Float], name: String, path: String) throws {
@@ -116,6 +114,8 @@ public enum WeightsFile {
     }
   }
 
+  /// Loads `path` into `model`, checking every name and shape; returns the stored normalisation
+  /// (nil when the file has none, e.g. one written by PyTorch).
   @discardableResult
   public static func load(into model: Model, from path: String) throws -> Normalization? {
     try load(into: model, file: SafeTensors.read(path: path), path: path)

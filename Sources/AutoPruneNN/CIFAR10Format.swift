@@ -13,9 +13,15 @@ public enum CIFAR10Format {
   public static let classes = 10
   public static let labelNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
+  /// Where batches may be: `directory` itself, or the `cifar-10-batches-bin` the archive
+  /// unpacks into.
+  public static func folders(_ directory: String) -> [String] {
+    [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")]
+  }
+
   /// The directory that holds the batches: `directory` or its `cifar-10-batches-bin`, if either does.
   public static func batchDirectory(_ directory: String) -> String? {
-    [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")].first { d in
+    folders(directory).first { d in
       locate(testFile, in: d) != nil && locate(trainFiles[0], in: d) != nil
     }
   }
@@ -31,17 +37,14 @@ public enum CIFAR10Format {
   /// True when `directory` (or its `cifar-10-batches-bin`) holds any CIFAR-10 batch file, so a
   /// directory with some batches missing is reported as CIFAR, naming the missing one.
   public static func hasAnyBatch(in directory: String) -> Bool {
-    [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")].contains { d in
+    folders(directory).contains { d in
       (trainFiles + [testFile]).contains { locate($0, in: d) != nil }
     }
   }
 
   /// Train (all five batches, in order) and test splits.
   public static func load(directory: String) throws -> (train: ImageDataset, test: ImageDataset) {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw DataError.missingDirectory(directory)
-    }
+    try DataError.checkDirectory(directory)
     guard let root = batchDirectory(directory) else {
       throw DataError.missingFile(directory: directory, expected: "\(testFile) and \(trainFiles[0])")
     }

@@ -1,6 +1,9 @@
+import Foundation
+
 /// What can be wrong with a data file or directory; every message names the path.
 public enum DataError: Error, CustomStringConvertible, Equatable {
   case missingDirectory(String)
+  case notADirectory(String)
   case missingFile(directory: String, expected: String)
   case unreadable(String, reason: String)
   case badMagic(String, found: String)
@@ -18,7 +21,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case .missingDirectory(let path):
-      return FileBytes.entryExists(path) ? "\(path): not a directory (--data takes the directory holding the data files)" : "\(path): data directory not found"
+      return "\(path): data directory not found"
+    case .notADirectory(let path):
+      return "\(path): not a directory (--data takes the directory holding the data files)"
     case .missingFile(let dir, let expected):
       return "\(dir): no \(expected) or \(expected).gz in the data directory"
     case .unreadable(let path, let reason):
@@ -48,5 +53,15 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         ? "\(path): empty file"
         : "\(path): \(bytes) bytes is not a whole number of \(record)-byte records (\(bytes / record) whole, \(bytes % record) bytes left over)"
     }
+  }
+}
+
+extension DataError {
+  /// Throws unless `path` is a directory: `missingDirectory` when nothing is there,
+  /// `notADirectory` when something else is (a file, a broken link).
+  static func checkDirectory(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+    throw FileBytes.entryExists(path) ? DataError.notADirectory(path) : DataError.missingDirectory(path)
   }
 }

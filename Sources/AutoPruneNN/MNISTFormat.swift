@@ -16,10 +16,7 @@ public enum MNISTFormat {
 
   /// Train and test splits of `directory`.
   public static func load(directory: String) throws -> (train: ImageDataset, test: ImageDataset) {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-      throw DataError.missingDirectory(directory)
-    }
+    try DataError.checkDirectory(directory)
     let train = try loadSplit(images: trainImages, labels: trainLabels, in: directory)
     let test = try loadSplit(images: testImages, labels: testLabels, in: directory)
     guard train.height == test.height, train.width == test.width else {

@@ -56,8 +56,7 @@ struct DataOptions: ParsableArguments {
     guard let directory = try? resolve().directory else { return [] }
     let names = [MNISTFormat.trainImages, MNISTFormat.trainLabels, MNISTFormat.testImages, MNISTFormat.testLabels]
       + CIFAR10Format.trainFiles + [CIFAR10Format.testFile]
-    let folders = [directory, (directory as NSString).appendingPathComponent("cifar-10-batches-bin")]
-    return folders.flatMap { folder in
+    return CIFAR10Format.folders(directory).flatMap { folder in
       names.flatMap { [$0, $0 + ".gz"] }.map { (folder as NSString).appendingPathComponent($0) }.filter(FileBytes.entryExists)
     }.map { ("--data", $0) }
   }
@@ -152,8 +151,7 @@ struct LogOptions: ParsableArguments {
   func directory(writing out: String, resuming: String?) throws -> String? {
     let directory = try chooseDirectory(writing: out, resuming: resuming)
     if let directory {
-      let standardized = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
-      for name in LogOptions.runFiles where standardized(out) == standardized(directory + "/" + name) {
+      for name in LogOptions.runFiles where Output.sameFile(out, directory + "/" + name) {
         throw ValidationError("--out \(out) is the run directory's \(name): write the model elsewhere")
       }
     }
@@ -303,6 +301,12 @@ enum Output {
     return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
   }
 
+  /// True when two paths name one file, through symbolic links and `.`/`..` too.
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    let resolved = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
+    return resolved(a) == resolved(b)
+  }
+
   /// Rejects, before any work starts, an output path that could not be written at the end:
   /// empty, a directory, in a directory that does not exist or is not writable, a file that
   /// is not writable, or one of the command's own `inputs`.
@@ -320,9 +324,8 @@ enum Output {
     }
     // Files are written beside their destination and renamed into place (atomic writes).
     if access(directory, W_OK | X_OK) != 0 { throw ValidationError("\(flag) \(path): directory \(directory) is not writable") }
-    let resolved = url.resolvingSymlinksInPath().standardizedFileURL.path
     for (inputFlag, input) in inputs {
-      guard let input, URL(fileURLWithPath: input).resolvingSymlinksInPath().standardizedFileURL.path == resolved else { continue }
+      guard let input, sameFile(path, input) else { continue }
       throw ValidationError("\(flag) \(path) is also \(inputFlag): write the result to another file")
     }
   }

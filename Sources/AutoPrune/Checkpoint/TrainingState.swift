@@ -137,9 +137,7 @@ public struct TrainingState {
         guard values.isEmpty || values.count == size else {
           throw CheckpointError.wrongSize(source, entry: "\(prefix).\(slot).\(name)", expected: size, found: values.count)
         }
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-          throw CheckpointError.badValue(source, entry: "\(prefix).\(slot).\(name)", value: "\(values[bad]) at index \(bad)")
-        }
+        try checkFinite(values, entry: "\(prefix).\(slot).\(name)")
         buffers[name] = values
       }
       slots[slot] = buffers
@@ -147,6 +145,14 @@ public struct TrainingState {
     let steps = try int("\(prefix).steps")
     guard steps >= 0 else { throw CheckpointError.badValue(source, entry: "\(prefix).steps", value: "\(steps)") }
     optimizer.restore(OptimizerState(slots: slots, steps: steps))
+  }
+
+  /// Refuses NaN and infinite values of `entry`: training on them only diverges later, far
+  /// from the file at fault.
+  private func checkFinite(_ values: [Float], entry: String) throws {
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw CheckpointError.badValue(source, entry: entry, value: "\(values[bad]) at index \(bad)")
+    }
   }
 
   /// Parameter values under their own names.
@@ -157,9 +163,7 @@ public struct TrainingState {
   public func restore(parameters: [Parameter]) throws {
     for p in parameters {
       let values = try floats(p.name, count: p.count)
-      if let bad = values.firstIndex(where: { !$0.isFinite }) {
-        throw CheckpointError.badValue(source, entry: p.name, value: "\(values[bad]) at index \(bad)")
-      }
+      try checkFinite(values, entry: p.name)
       p.value = Tensor(shape: p.shape, values: values)
     }
   }
