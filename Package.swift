@@ -8,9 +8,12 @@ let package = Package(
   name: "AutoPrune",
   platforms: [.macOS(.v13)],
   products: [
-    .library(name: "AutoPrune", targets: ["AutoPrune"]),
-    // The data readers and the report, for packages such as Fuzz/ that feed them outside bytes.
+    // One product per layer of the stack (the mlx-swift way): kernels, layers and data, the
+    // pruning library, ONNX export, the HTML report. A package uses the layers it needs.
+    .library(name: "AutoPruneKernels", targets: ["AutoPruneKernels"]),
     .library(name: "AutoPruneNN", targets: ["AutoPruneNN"]),
+    .library(name: "AutoPrune", targets: ["AutoPrune"]),
+    .library(name: "AutoPruneONNX", targets: ["AutoPruneONNX"]),
     .library(name: "AutoPruneReport", targets: ["AutoPruneReport"]),
     .executable(name: "autoprune", targets: ["autoprune"]),
   ],

@@ -16,10 +16,6 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
   /// The two networks of the paper's MNIST experiments.
   public static let lenets: [ModelKind] = [.lenet300, .lenet5]
 
-  /// Networks that are one chain of layers (no residual blocks): pruning, accounting, thinning
-  /// and sparse inference follow the chain.
-  public static let chainModels: [ModelKind] = [.lenet300, .lenet5, .vggLike]
-
   /// Image side the network takes (28 for the LeNets, 32 for the CIFAR networks).
   public var imageSide: Int { ModelKind.lenets.contains(self) ? 28 : 32 }
 
@@ -29,28 +25,51 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
 
 /// A named network with the input shape it expects; parameters named as in PyTorch.
 ///
+/// The built-in architectures are factories (`Model(.lenet5, rng:)`); any `Sequential` of the
+/// library's layers is a model too, and prunes, saves, thins and exports like them:
+///
 /// ```swift
-/// let model = Model(.lenet5, rng: RandomSource(seed: 1))
-/// let logits = model.network(images)      // images: [N, 1, 28, 28]
+/// let rng = RandomSource(seed: 1)
+/// let mine = Model(network: Sequential([
+///   ("flatten", Flatten()), ("fc1", Dense(784, 128, rng: rng)), ("relu1", ReLU()), ("fc2", Dense(128, 10, rng: rng)),
+/// ]), inputShape: [1, 28, 28], name: "mlp128")
+/// let logits = mine.network(images)      // images: [N, 1, 28, 28]
 /// ```
 public final class Model {
-  public let kind: ModelKind
+  /// What the weights file records as the model (`lenet5`, or the name given to an open model).
+  public let name: String
+  /// The built-in architecture, nil for a network of the caller's own.
+  public let kind: ModelKind?
   public let network: Sequential
   /// Per-sample input shape, `[channels, height, width]`.
   public let inputShape: [Int]
 
-  /// Width multiplier of a `vgg-like` network (1 for every other kind).
+  /// Width multiplier of a `vgg-like` network (1 for every other model).
   public let width: Double
 
-  /// `inputChannels` is the data's channel count for the CIFAR networks (3 for CIFAR-10, 1 for
-  /// padded Fashion-MNIST); the LeNets take one channel.
-  public init(_ kind: ModelKind, rng: RandomSource, inputChannels: Int? = nil, width: Double = 1) {
+  /// A model of any network: `inputShape` is one sample's `[channels, height, width]`, `name`
+  /// what weights files record (loading checks it). The network's first layer gets no input
+  /// gradient (nothing comes before it).
+  public convenience init(network: Sequential, inputShape: [Int], name: String) {
+    self.init(network: network, inputShape: inputShape, name: name, kind: nil, width: 1)
+  }
+
+  private init(network: Sequential, inputShape: [Int], name: String, kind: ModelKind?, width: Double) {
+    self.network = network
+    self.inputShape = inputShape
+    self.name = name
     self.kind = kind
-    self.width = kind == .vggLike ? width : 1
+    self.width = width
+    network.skipsInputGradient = true
+  }
+
+  /// A built-in architecture. `inputChannels` is the data's channel count for the CIFAR
+  /// networks (3 for CIFAR-10, 1 for padded Fashion-MNIST); the LeNets take one channel.
+  public convenience init(_ kind: ModelKind, rng: RandomSource, inputChannels: Int? = nil, width: Double = 1) {
     let channels = inputChannels ?? (ModelKind.lenets.contains(kind) ? 1 : 3)
+    let network: Sequential
     switch kind {
     case .lenet300:
-      inputShape = [1, 28, 28]
       network = Sequential([
         ("flatten", Flatten()),
         ("fc1", Dense(784, 300, rng: rng)), ("relu1", ReLU()),
@@ -60,7 +79,6 @@ public final class Model {
     case .lenet5:
       // Caffe's LeNet-5 sizes (20-50-800-500, 431,080 parameters) with a ReLU after each conv,
       // as the PyTorch versions used by pruning papers (L0, DNS ports) have.
-      inputShape = [1, 28, 28]
       network = Sequential([
         ("conv1", Conv2D(1, 20, kernelSize: 5, rng: rng)), ("relu1", ReLU()),
         ("pool1", MaxPool2D(2)),
@@ -71,14 +89,19 @@ public final class Model {
         ("fc2", Dense(500, 10, rng: rng)),
       ])
     case .vggLike:
-      inputShape = [channels, 32, 32]
       network = CIFARModels.vggLike(width: width, inputChannels: channels, rng: rng)
     case .resnet20, .resnet56:
-      inputShape = [channels, 32, 32]
       network = CIFARModels.resnet(depth: kind == .resnet20 ? 20 : 56, inputChannels: channels, rng: rng)
     }
-    network.skipsInputGradient = true
+    let side = kind.imageSide
+    self.init(
+      network: network, inputShape: [ModelKind.lenets.contains(kind) ? 1 : channels, side, side], name: kind.rawValue,
+      kind: kind, width: kind == .vggLike ? width : 1)
   }
+
+  /// True when the network is one chain of layers (no residual block anywhere): sparse
+  /// inference follows such a chain.
+  public var isChain: Bool { !network.containsResidual }
 
   public var parameters: [Parameter] { network.parameters }
   public var buffers: [Buffer] { network.buffers }

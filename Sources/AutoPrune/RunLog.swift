@@ -46,18 +46,17 @@ public final class RunLog {
   /// Seconds since the log was opened.
   public var elapsed: Double { elapsedBefore + Date().timeIntervalSince(start) }
 
-  /// Appends one record (with `elapsed_seconds` added) as a line of JSON.
-  public func record(_ object: [String: Any]) {
-    var line = object
-    line["elapsed_seconds"] = elapsed
-    guard let data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+  /// Appends one epoch's record (with `elapsed_seconds` set) as a line of JSON, flushed.
+  public func record(_ epoch: EpochRecord) {
+    var line = epoch
+    line.elapsedSeconds = elapsed
+    guard let data = try? RunRecordCoding.line(line) else { return }
     handle.write(data + Data("\n".utf8))
     try? handle.synchronize()
   }
 
   /// Writes `summary.json` atomically.
-  public func writeSummary(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-    try AtomicFile.write([UInt8](data), to: path("summary.json"))
+  public func writeSummary(_ summary: RunSummary) throws {
+    try AtomicFile.write([UInt8](RunRecordCoding.document(summary)), to: path("summary.json"))
   }
 }

@@ -23,7 +23,7 @@ public struct RunTable {
   /// Reads every `summary.json` under `paths` (files or directories); one row per experiment, in
   /// the order the paths name them.
   public init(paths: [String]) throws {
-    var groups: [String: [[String: Any]]] = [:]
+    var groups: [String: [RunSummary]] = [:]
     var order: [String] = []
     for path in paths {
       for file in try RunTable.summaries(under: path) {
@@ -33,9 +33,7 @@ public struct RunTable {
         } catch DataError.unreadable(_, let reason) {
           throw SafeTensorsError.unreadable(file, reason: reason)  // a broken link, a directory, a FIFO: said as such
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-        else { throw SafeTensorsError.unreadable(file, reason: "not a JSON object") }
-        if let bad = RunValues.firstBad(in: object) { throw RunValueError(path: file, key: bad.key, value: bad.value) }
+        let object = try RunRecordCoding.decode(RunSummary.self, from: Data(bytes), path: file)
         let experiment = RunTable.experiment(of: file)
         if groups[experiment] == nil { order.append(experiment) }
         groups[experiment, default: []].append(object)
@@ -47,10 +45,8 @@ public struct RunTable {
       var metrics: [String: (Double, Double)] = [:]
       for (key, _, _) in RunTable.columns {
         let values = runs.compactMap { run -> Double? in
-          if key == "delta_points", let a = run["test_accuracy"] as? Double, let d = run["dense_test_accuracy"] as? Double {
-            return 100 * (a - d)
-          }
-          return run[key] as? Double
+          if key == "delta_points", let a = run.testAccuracy, let d = run.denseTestAccuracy { return 100 * (a - d) }
+          return run.number(key)
         }
         guard values.count == runs.count, !values.isEmpty else { continue }
         let mean = values.reduce(0, +) / Double(values.count)

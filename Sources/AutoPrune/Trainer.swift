@@ -98,6 +98,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
   public var description: String {
     switch self {
+    case .diverged(0, 0, let what):
+      return "diverged: \(what); lower the learning rate"
     case .diverged(let e, let s, let what):
       return "diverged at epoch \(e), step \(s): \(what); lower the learning rate (the last checkpoint, if any, is from before this)"
     }
@@ -157,20 +159,12 @@ public final class Trainer {
       let startSeconds = position.seconds
       let batches = batcher.batches(of: position.order)
       for indices in batches[position.step...] {
-        var (images, labels) = train.batch(indices, normalization: normalization)
-        config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(train.channels), rng: rng)
-        for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
-        for p in parameters { p.zeroGrad() }
-        let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
-        let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
-        guard result.loss.isFinite else {
-          throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: "the loss is \(result.loss)")
-        }
-        _ = model.network.backward(result.dLogits)
-        afterBackward?()
-        optimizer.step(parameters)
-        if let bad = parameters.first(where: { !$0.value.allFinite }) {
-          throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: "\(bad.name) has non-finite values after the update")
+        let (images, labels) = train.batch(indices, normalization: normalization)
+        let result: (loss: Float, correct: Int)
+        do {
+          result = try step(images: images, labels: labels, afterBackward: afterBackward)
+        } catch TrainingError.diverged(_, _, let what) {
+          throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: what)
         }
         position.step += 1
         position.lossSum += Double(result.loss) * Double(labels.count)
@@ -192,6 +186,38 @@ public final class Trainer {
       try onEpoch(report)
     }
     return reports
+  }
+
+  /// One training step on a normalised batch `[N, C, H, W]`: the config's augmentation, gates
+  /// prepared, forward, loss, backward, `afterBackward` (where a pruner hooks in: it sees the
+  /// gradients before the optimizer does), optimizer step. Returns the batch's mean loss and
+  /// its correct predictions, for a loop of one's own:
+  ///
+  /// ```swift
+  /// for indices in Batcher(count: train.count, batchSize: 100).epoch(rng: rng) {
+  ///   let (x, y) = train.batch(indices, normalization: normalization)
+  ///   try trainer.step(images: x, labels: y, afterBackward: method.afterBackward)
+  /// }
+  /// ```
+  /// - Throws: `TrainingError.diverged` (epoch and step 0: the caller knows them) when the loss
+  ///   or a parameter stops being finite.
+  @discardableResult
+  public func step(images: Tensor, labels: [Int], afterBackward: (() -> Void)? = nil) throws -> (loss: Float, correct: Int) {
+    var images = images
+    config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: rng)
+    let parameters = model.parameters
+    for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
+    for p in parameters { p.zeroGrad() }
+    let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
+    let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+    guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
+    _ = model.network.backward(result.dLogits)
+    afterBackward?()
+    optimizer.step(parameters)
+    if let bad = parameters.first(where: { !$0.value.allFinite }) {
+      throw TrainingError.diverged(epoch: 0, step: 0, what: "\(bad.name) has non-finite values after the update")
+    }
+    return (result.loss, result.correct)
   }
 
   /// Loss and top-1 accuracy of `model` on `data`, in inference mode, batches of 1,000.

@@ -48,7 +48,7 @@ public enum WeightsFile {
   ) throws {
     var metadata = extra
     metadata[formatKey] = formatValue
-    metadata["model"] = model.kind.rawValue
+    metadata["model"] = model.name
     metadata["input_shape"] = model.inputShape.map(String.init).joined(separator: ",")
     if model.kind == .vggLike { metadata["width"] = "\(model.width)" }
     metadata["normalization_mean"] = "\(normalization.mean)"
@@ -122,18 +122,18 @@ public enum WeightsFile {
   }
 
   private static func load(into model: Model, file: SafeTensors.File, path: String) throws -> Normalization? {
-    if let declared = file.metadata["model"], declared != model.kind.rawValue {
-      throw WeightsError.wrongModel(path, fileModel: declared, expected: model.kind.rawValue)
+    if let declared = file.metadata["model"], declared != model.name {
+      throw WeightsError.wrongModel(path, fileModel: declared, expected: model.name)
     }
     let parameterNames = Set(model.parameters.map(\.name) + model.buffers.map(\.name))
     // Tensors the tool itself adds later (masks, gate state) carry a suffix; anything else
     // unknown means the file belongs to another architecture.
     if let stray = file.tensors.first(where: { !parameterNames.contains($0.name) && !$0.name.contains("_mask") && !$0.name.hasPrefix("gate.") }) {
-      throw WeightsError.unexpectedTensor(path, name: stray.name, model: model.kind.rawValue)
+      throw WeightsError.unexpectedTensor(path, name: stray.name, model: model.name)
     }
     for p in model.parameters {
       guard let t = file.tensor(named: p.name) else {
-        throw WeightsError.missingTensor(path, name: p.name, model: model.kind.rawValue)
+        throw WeightsError.missingTensor(path, name: p.name, model: model.name)
       }
       guard t.shape == p.shape else {
         throw WeightsError.shapeMismatch(path, name: p.name, fileShape: t.shape, modelShape: p.shape)
@@ -143,7 +143,7 @@ public enum WeightsFile {
     }
     for b in model.buffers {
       guard let t = file.tensor(named: b.name) else {
-        throw WeightsError.missingTensor(path, name: b.name, model: model.kind.rawValue)
+        throw WeightsError.missingTensor(path, name: b.name, model: model.name)
       }
       guard t.shape == b.value.shape else {
         throw WeightsError.shapeMismatch(path, name: b.name, fileShape: t.shape, modelShape: b.value.shape)

@@ -93,6 +93,11 @@ public final class Sequential: Layer {
     return gradient
   }
 
+  /// True when a residual block lies anywhere in the stack (the network is not one chain).
+  public var containsResidual: Bool {
+    layers.contains { $0.layer is Residual || ($0.layer as? Sequential)?.containsResidual == true }
+  }
+
   /// The layer registered under `name`, if any.
   public func layer(named name: String) -> (any Layer)? {
     layers.first { $0.name == name }?.layer

@@ -9,10 +9,8 @@ struct ArchitectureDiagram {
   /// Nil unless some layer lost units (weight pruning keeps every unit).
   init?(run: RunRecord) {
     let layers = run.perLayer.compactMap { l -> (String, Int, Int)? in
-      guard let name = l["name"] as? String, let total = (l["units"] as? NSNumber)?.intValue,
-        let alive = (l["alive_units"] as? NSNumber)?.intValue, total > 0
-      else { return nil }
-      return (name, alive, total)
+      guard let total = l.units, let alive = l.aliveUnits, total > 0 else { return nil }
+      return (l.name, alive, total)
     }
     guard layers.contains(where: { $0.1 < $0.2 }) else { return nil }
     self.layers = layers

@@ -115,7 +115,7 @@ public enum HTMLReport {
     let id = "r\(index)"
     var html = "<article class=\"card\" id=\"run-\(anchor(run.name))\"><h3>\(SVG.escape(run.name))</h3>"
     html += "<p class=\"muted\">\(SVG.escape(run.model ?? "?")) · \(SVG.escape(run.method))"
-    if let s = run.summary["summary"] as? String { html += " · \(SVG.escape(s))" }
+    if let s = run.summary?.summary { html += " · \(SVG.escape(s))" }
     if !run.finished { html += " · <strong>no summary yet</strong>" }
     html += "</p><div class=\"charts\">"
     html += curves(run, id: id)
@@ -133,8 +133,6 @@ public enum HTMLReport {
     return html + "</article>"
   }
 
-  static func number(_ object: [String: Any], _ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
-
   /// Train and test accuracy over all epochs of the run, phases in order, each phase its colour.
   static func curves(_ run: RunRecord, id: String) -> String {
     var chart = XYChart(title: "Accuracy by epoch", xLabel: "epoch (all phases)", yLabel: "accuracy (%)")
@@ -142,11 +140,11 @@ public enum HTMLReport {
     chart.height = 280
     var phases: [(String, [(x: Double, y: Double)], [(x: Double, y: Double)])] = []
     for (i, e) in run.epochs.enumerated() {
-      let phase = e["phase"] as? String ?? "?"
+      let phase = e.phase
       if phases.last?.0 != phase { phases.append((phase, [], [])) }
       let x = Double(i + 1)
-      if let t = number(e, "test_accuracy") { phases[phases.count - 1].1.append((x, 100 * t)) }
-      if let t = number(e, "train_accuracy") { phases[phases.count - 1].2.append((x, 100 * t)) }
+      if let t = e.testAccuracy { phases[phases.count - 1].1.append((x, 100 * t)) }
+      if let t = e.trainAccuracy { phases[phases.count - 1].2.append((x, 100 * t)) }
     }
     let order = ["dense", "prune", "finetune"]
     for (phase, test, train) in phases {
@@ -171,8 +169,8 @@ public enum HTMLReport {
   static func keptCurve(_ run: RunRecord, id: String) -> String? {
     var kept: [(x: Double, y: Double)] = [], flops: [(x: Double, y: Double)] = []
     for (i, e) in run.epochs.enumerated() {
-      if let k = number(e, "kept_fraction") { kept.append((Double(i + 1), 100 * k)) }
-      if let f = number(e, "flops_fraction") { flops.append((Double(i + 1), 100 * f)) }
+      if let k = e.keptFraction { kept.append((Double(i + 1), 100 * k)) }
+      if let f = e.flopsFraction { flops.append((Double(i + 1), 100 * f)) }
     }
     guard !kept.isEmpty else { return nil }
     var chart = XYChart(title: "Kept weights and FLOPs by epoch", xLabel: "epoch (all phases)", yLabel: "kept (%, log scale)")
@@ -191,13 +189,12 @@ public enum HTMLReport {
   static func layerBars(_ run: RunRecord, id: String) -> String? {
     var items: [(label: String, value: Double, detail: String)] = []
     if !run.perLayer.isEmpty {
-      for layer in run.perLayer {
-        guard let name = layer["name"] as? String, let w = number(layer, "weights"), let k = number(layer, "kept_weights"), w > 0 else { continue }
-        items.append((name, k / w, String(format: "%.2f%% of %.0f", 100 * k / w, w)))
+      for layer in run.perLayer where layer.weights > 0 {
+        let (k, w) = (Double(layer.keptWeights), Double(layer.weights))
+        items.append((layer.name, k / w, String(format: "%.2f%% of %.0f", 100 * k / w, w)))
       }
-    } else if let perLayer = run.epochs.last?["per_layer_kept"] as? [String: Any] {
-      for (name, value) in perLayer.sorted(by: { $0.key < $1.key }) {
-        guard let v = (value as? NSNumber)?.doubleValue else { continue }
+    } else if let perLayer = run.epochs.last?.perLayerKept {
+      for (name, v) in perLayer.sorted(by: { $0.key < $1.key }) where v.isFinite {
         items.append((name, v, String(format: "%.2f%%", 100 * v)))
       }
     }

@@ -8,27 +8,28 @@ public struct RunRecord {
   public let directory: String
   /// Short name: the path relative to the common parent of all runs reported.
   public var name: String
-  public let summary: [String: Any]
-  public let epochs: [[String: Any]]
+  /// Nil while the run is going (or after it was killed): only its log exists.
+  public let summary: RunSummary?
+  public let epochs: [EpochRecord]
   public let recipe: String?
   /// Per input pixel, how many first-layer connections survive (LeNet-300-100 models only).
   public let inputConnections: [Double]?
 
-  public var model: String? { summary["model"] as? String ?? epochs.first?["model"] as? String }
-  public var method: String { summary["method"] as? String ?? (summary["command"] as? String == "train" ? "dense" : "unknown") }
-  public var testAccuracy: Double? { (summary["test_accuracy"] as? NSNumber)?.doubleValue ?? epochs.last.flatMap { ($0["test_accuracy"] as? NSNumber)?.doubleValue } }
-  public var denseAccuracy: Double? { (summary["dense_test_accuracy"] as? NSNumber)?.doubleValue }
+  public var model: String? { summary?.model }
+  public var method: String { summary?.method ?? (summary?.command == "train" ? "dense" : "unknown") }
+  public var testAccuracy: Double? { summary?.testAccuracy ?? epochs.last?.testAccuracy }
+  public var denseAccuracy: Double? { summary?.denseTestAccuracy }
   public var compression: Double? {
-    if let c = (summary["compression"] as? NSNumber)?.doubleValue { return c }
-    if summary["command"] as? String == "train" { return 1 }
-    return epochs.last.flatMap { ($0["compression"] as? NSNumber)?.doubleValue }
+    if let c = summary?.compression { return c }
+    if summary?.command == "train" { return 1 }
+    return epochs.last?.compression
   }
-  public var flopsFraction: Double? { (summary["flops_fraction"] as? NSNumber)?.doubleValue ?? epochs.last.flatMap { ($0["flops_fraction"] as? NSNumber)?.doubleValue } }
-  public var architecture: String? { summary["architecture"] as? String ?? epochs.last?["architecture"] as? String }
-  public var commandLine: String? { summary["command_line"] as? String }
+  public var flopsFraction: Double? { summary?.flopsFraction ?? epochs.last?.flopsFraction }
+  public var architecture: String? { summary?.architecture ?? epochs.last?.architecture }
+  public var commandLine: String? { summary?.commandLine }
   /// Finished: the summary exists (a run still going, or killed, has only its log).
-  public var finished: Bool { !summary.isEmpty }
-  public var perLayer: [[String: Any]] { summary["per_layer"] as? [[String: Any]] ?? [] }
+  public var finished: Bool { summary != nil }
+  public var perLayer: [LayerRecord] { summary?.perLayer ?? [] }
 
   /// Reads `directory`; `warnings` collects lines of the log that could not be read.
   public init(directory: String, warnings: inout [String]) throws {
@@ -36,35 +37,29 @@ public struct RunRecord {
     name = directory
     let url = URL(fileURLWithPath: directory)
     let logURL = url.appendingPathComponent("log.jsonl"), summaryURL = url.appendingPathComponent("summary.json")
-    var epochs: [[String: Any]] = []
+    var epochs: [EpochRecord] = []
     if let data = FileManager.default.contents(atPath: logURL.path) {
       for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-          warnings.append("\(logURL.path):\(i + 1): not a JSON object; line skipped")
-          continue
+        do {
+          epochs.append(try RunRecordCoding.decode(EpochRecord.self, from: Data(line), path: "\(logURL.path):\(i + 1)"))
+        } catch let error as RunValueError {
+          warnings.append("\(error.path): \(error.key) = \(error.value) is out of range; line skipped")
+        } catch {
+          warnings.append("\(error); line skipped")
         }
-        if let bad = RunValues.firstBad(in: object) {
-          warnings.append("\(logURL.path):\(i + 1): \(bad.key) = \(bad.value) is out of range; line skipped")
-          continue
-        }
-        epochs.append(object)
       }
     }
     self.epochs = epochs
-    var summary: [String: Any] = [:]
+    var summary: RunSummary?
     if let data = FileManager.default.contents(atPath: summaryURL.path) {
-      guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw ReportError.unreadable(summaryURL.path, "not a JSON object")
-      }
-      if let bad = RunValues.firstBad(in: object) { throw RunValueError(path: summaryURL.path, key: bad.key, value: bad.value) }
-      summary = object
+      summary = try RunRecordCoding.decode(RunSummary.self, from: data, path: summaryURL.path)
     }
     self.summary = summary
     recipe = [url.appendingPathComponent("recipe.yaml"), url.deletingLastPathComponent().appendingPathComponent("recipe.yaml")]
       .lazy.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.first
-    let modelPath = [url.appendingPathComponent("model.safetensors").path, summary["out"] as? String]
+    let modelPath = [url.appendingPathComponent("model.safetensors").path, summary?.out]
       .compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0) }
-    inputConnections = summary["model"] as? String == "lenet300" ? modelPath.flatMap { RunRecord.connectionsPerPixel(modelPath: $0) } : nil
+    inputConnections = summary?.model == "lenet300" ? modelPath.flatMap { RunRecord.connectionsPerPixel(modelPath: $0) } : nil
   }
 
   /// For fc1 of a pruned LeNet-300-100 (`fc1.weight_mask`, 300 × 784): surviving connections of

@@ -59,7 +59,7 @@ struct Bench: ParsableCommand {
     if chosen.contains("inference") {
       let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
         guard let model = try WeightsFile.loadModel(path: path, kind: nil)?.model else { throw Failure("\(path) does not name its model") }
-        return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(model.kind.rawValue))", model: model)
+        return InferenceBench.Subject(label: "\((path as NSString).lastPathComponent) (\(model.name))", model: model)
       }
       json["inference"] = try InferenceBench.table(subjects: subjects, budget: budget)
     }
@@ -100,7 +100,7 @@ struct Bench: ParsableCommand {
       records.append(["shape": label, "m": m, "n": n, "k": k, "blas_gflops": rates[.blas] ?? NSNull(), "builtin_gflops": rates[.builtin]!])
     }
     print("GEMM GFLOP/s (\(GEMM.blasLibrary ?? "no BLAS found"))")
-    print(Output.table(["shape", "m×n×k op", "blas", "builtin", "builtin/blas"], rows))
+    print(TextTable.render(["shape", "m×n×k op", "blas", "builtin", "builtin/blas"], rows))
     print()
     return records
   }
@@ -130,7 +130,7 @@ struct Bench: ParsableCommand {
       }
     }
     print("Layer time per batch of 100, ms (GEMM \(GEMM.backend.rawValue))")
-    print(Output.table(["model", "layer", "forward", "backward", "fwd+bwd"], rows))
+    print(TextTable.render(["model", "layer", "forward", "backward", "fwd+bwd"], rows))
     print()
     return records
   }
@@ -186,7 +186,7 @@ struct Bench: ParsableCommand {
     }
     print("Epoch time, \(subset.count) images of \(label), batch 100; FLOPs of a \(train.count)-image epoch per second as a share of")
     print("the built-in GEMM's 1024³ rate here (\(String(format: "%.0f", peak)) GFLOP/s)")
-    print(Output.table(["model", "phase", "gemm", "seconds", "× dense", "% of GEMM peak"], rows))
+    print(TextTable.render(["model", "phase", "gemm", "seconds", "× dense", "% of GEMM peak"], rows))
     return records
   }
 

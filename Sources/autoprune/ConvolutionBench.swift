@@ -1,3 +1,4 @@
+import AutoPrune
 import AutoPruneKernels
 import AutoPruneNN
 
@@ -52,7 +53,7 @@ enum ConvolutionBench {
       }
     }
     print("Convolution forward and backward, ms per batch (LeNet-5 at 100, ResNet-20 at 128)")
-    print(Output.table(["layer", "kernels", "forward", "bwd im2col", "bwd shifted", "automatic"], rows))
+    print(TextTable.render(["layer", "kernels", "forward", "bwd im2col", "bwd shifted", "automatic"], rows))
     print()
     return records
   }

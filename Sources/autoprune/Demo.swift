@@ -52,14 +52,14 @@ struct Demo: ParsableCommand {
     if let threads = runOptions.threads { common += ["--threads", "\(threads)"] }
     if progressOptions.quiet { common.append("--quiet") }
     var rows: [[String]] = []
-    var results: [[String: Any]] = []
+    var results: [DemoResult] = []
     for kind in ModelKind.lenets {
       let dense = try step(progress, "\(kind.rawValue)-dense", ["train", "--model", kind.rawValue, "--epochs", "\(epochs)"] + common)
       let pruneArguments = ["prune", "--model", kind.rawValue, "--from", dense.model, "--prune-lr", "0.01"]
         + (pruneEpochs.map { ["--prune-epochs", "\($0)"] } ?? []) + (finetuneEpochs.map { ["--finetune-epochs", "\($0)"] } ?? []) + common
       let autoprune = try step(progress, "\(kind.rawValue)-autoprune", pruneArguments + ["--method", "autoprune"] + (mu.map { ["--mu", "\($0)"] } ?? []))
       var runs = [autoprune]
-      let compression = (autoprune.summary["compression"] as? NSNumber)?.doubleValue ?? 1
+      let compression = autoprune.summary.compression ?? 1
       if compression > 1.01 {
         let sparsity = String(format: "%.4f", 1 - 1 / compression)
         runs.append(try step(progress, "\(kind.rawValue)-magnitude", pruneArguments + ["--method", "magnitude", "--sparsity", sparsity]))
@@ -67,27 +67,26 @@ struct Demo: ParsableCommand {
         progress.say("\(kind.rawValue): AutoPrune kept every weight; no magnitude baseline to match (raise --mu)")
       }
       for run in runs {
-        func number(_ key: String) -> Float { (run.summary[key] as? NSNumber)?.floatValue ?? .nan }
+        let s = run.summary
+        let percent = { (x: Double?) in x.map { TextTable.percent(Float($0)) } ?? "–" }
         rows.append([
-          kind.rawValue, run.summary["method"] as? String ?? "?", Output.percent(number("dense_test_accuracy")), Output.percent(number("test_accuracy")),
-          String(format: "%.1f×", number("compression")), Output.percent(number("flops_fraction")), run.summary["architecture"] as? String ?? "?",
+          kind.rawValue, s.method ?? "?", percent(s.denseTestAccuracy), percent(s.testAccuracy),
+          s.compression.map { String(format: "%.1f×", $0) } ?? "–", percent(s.flopsFraction), s.architecture ?? "?",
           String(format: "%.1f", run.seconds),
         ])
-        var summary = run.summary
-        summary["seconds"] = run.seconds
-        results.append(summary)
+        results.append(DemoResult(summary: s, seconds: run.seconds))
       }
     }
-    print(Output.table(["model", "method", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
+    print(TextTable.render(["model", "method", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
     let report = try Report.write(runs: [out], to: URL(fileURLWithPath: out).appendingPathComponent("report.html").path, title: "AutoPrune demo")
     print("\nreport: \(report)")
     progress.say("On full data: autoprune prune --model lenet300 --data /usr/share/datasets/fashion-mnist --pretrain-epochs 10 --out pruned.safetensors")
-    if runOptions.json { Output.json(["command": "demo", "models": results]) }
+    if runOptions.json, let data = try? RunRecordCoding.line(DemoOutput(models: results)) { print(String(decoding: data, as: UTF8.self)) }
   }
 
   /// Runs `autoprune ARGUMENTS --run-dir OUT/NAME --out OUT/NAME/model.safetensors` in this
   /// process and returns its summary.
-  private func step(_ progress: Progress, _ name: String, _ arguments: [String]) throws -> (model: String, summary: [String: Any], seconds: Double) {
+  private func step(_ progress: Progress, _ name: String, _ arguments: [String]) throws -> (model: String, summary: RunSummary, seconds: Double) {
     let directory = URL(fileURLWithPath: out).appendingPathComponent(name)
     let model = directory.appendingPathComponent("model.safetensors").path
     let full = arguments + ["--run-dir", directory.path, "--out", model]
@@ -102,10 +101,31 @@ struct Demo: ParsableCommand {
     try Invocation.run(full)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let summaryPath = directory.appendingPathComponent("summary.json").path
-    guard let data = FileManager.default.contents(atPath: summaryPath),
-      let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { throw Failure("\(summaryPath): missing or unreadable after the run") }
+    guard let data = FileManager.default.contents(atPath: summaryPath) else { throw Failure("\(summaryPath): missing after the run") }
+    let summary = try RunRecordCoding.decode(RunSummary.self, from: data, path: summaryPath)
     progress.say("")
     return (model, summary, seconds)
   }
+}
+
+/// `demo --json`: each run's summary with the seconds it took.
+struct DemoResult: Encodable {
+  var summary: RunSummary
+  var seconds: Double
+  func encode(to encoder: Encoder) throws {
+    try summary.encode(to: encoder)
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(seconds, forKey: Key(stringValue: "seconds"))
+  }
+  struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+}
+
+struct DemoOutput: Encodable {
+  var command = "demo"
+  var models: [DemoResult]
 }

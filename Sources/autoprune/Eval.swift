@@ -35,9 +35,9 @@ struct Eval: ParsableCommand {
     guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let kind = net.kind
-    if sparse && !ModelKind.chainModels.contains(kind) {
-      throw ValidationError("--sparse does not support \(kind.rawValue) (its residual blocks would run dense); use --thin for filter-pruned models")
+    let kind = net.name
+    if sparse && !net.isChain {
+      throw ValidationError("--sparse does not support \(kind) (its residual blocks would run dense); use --thin for filter-pruned models")
     }
     let (train, test, label) = try dataOptions.load(for: net)
     let normalization = stored ?? Normalization.fitted(to: train)
@@ -71,19 +71,20 @@ struct Eval: ParsableCommand {
       let logits = inference(images)
       try SafeTensors.write(
         [("inputs", images.shape, images.storage), ("logits", logits.shape, logits.storage), ("labels", [labels.count], labels.map(Float.init))],
-        metadata: ["model": kind.rawValue, "form": form, "weights": weights], to: logitsOut)
+        metadata: ["model": kind, "form": form, "weights": weights], to: logitsOut)
     }
     let pruned = net.parameters.contains { $0.gate != nil }
     let report = PruningReport(layers: PrunableLayer.discover(in: net))
     if pruned { print(report.table + "\n") }
-    print("\(kind.rawValue) \(weights) (\(form)) on \(label): test accuracy \(Output.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
+    print("\(kind) \(weights) (\(form)) on \(label): test accuracy \(TextTable.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
     if runOptions.json {
-      var json: [String: Any] = [
-        "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind.rawValue, "parameters": net.parameterCount, "pruned": pruned,
+      let json: [String: Any] = [
+        "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind, "parameters": net.parameterCount, "pruned": pruned,
         "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
       ]
-      json.merge(report.json) { $1 }
-      Output.json(json)
+      var pruning = RunSummary()
+      pruning.setPruning(report)
+      Output.json(json, adding: pruning)
     }
   }
 }

@@ -28,14 +28,14 @@ struct Export: ParsableCommand {
     guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let kind = net.kind
+    let kind = net.name
     let normalization = stored ?? Normalization(mean: 0, std: 1)
     var network = net.network
-    var description = "\(kind.rawValue), \(net.parameterCount) parameters"
+    var description = "\(kind), \(net.parameterCount) parameters"
     if thin {
       let thinned = try Thinning.thin(net)
       network = thinned.network
-      description = "\(kind.rawValue) thinned to \(thinned.architecture), \(thinned.parameterCount) parameters"
+      description = "\(kind) thinned to \(thinned.architecture), \(thinned.parameterCount) parameters"
     }
     let proto = try ONNXExport.model(
       network: network, inputShape: net.inputShape, normalization: normalization,

@@ -71,7 +71,8 @@ enum InferenceBench {
     var records: [[String: Any]] = []
     for subject in subjects {
       let model = subject.model
-      let dense = Model(model.kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width)
+      guard let kind = model.kind else { throw Failure("bench times the built-in models only, not \(model.name)") }
+      let dense = Model(kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width)
       for (p, q) in zip(dense.parameters, model.parameters) { p.value = q.value }
       for (b, c) in zip(dense.buffers, model.buffers) { b.value = c.value }
       let thinned = try? Thinning.thin(model)
@@ -85,7 +86,7 @@ enum InferenceBench {
          (fileBytes(dense.parameters), report.flops)),
       ]
       // Residual blocks would run dense inside a sparse network: no sparse form for them.
-      if ModelKind.chainModels.contains(model.kind) {
+      if model.isChain {
         let sparse = SparseNetwork(model)
         let bytes = sparseBytes(model, sparse)
         forms.append(("sparse", sparse.forward, bytes, (bytes, report.keptFLOPs)))
@@ -95,7 +96,7 @@ enum InferenceBench {
         let bytes = fileBytes(thinned.network.parameters)
         forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, bytes, (bytes, work)))
       }
-      for batch in [1, ModelKind.lenets.contains(model.kind) ? 256 : 64] {
+      for batch in [1, ModelKind.lenets.contains(kind) ? 256 : 64] {
         let rng = RandomSource(seed: 2)
         let count = batch * model.inputShape.reduce(1, *)
         let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
@@ -127,7 +128,7 @@ enum InferenceBench {
     }
     print("Inference, dense vs masked vs sparse (CSR) vs thinned (speed-up over dense at the same batch; bound: the")
     print("bytes stored read at this machine's rate for that size, or the FLOPs at its GEMM peak, whichever is longer)")
-    print(Output.table(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored", "FLOPs %", "bound µs", "× bound"], rows))
+    print(TextTable.render(["model", "form", "batch", "µs/batch", "images/s", "× dense", "KiB stored", "FLOPs %", "bound µs", "× bound"], rows))
     return records
   }
 

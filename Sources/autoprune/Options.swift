@@ -70,17 +70,26 @@ struct DataOptions: ParsableArguments {
 
   /// `load()`, checked against the images `model` takes.
   func load(for model: Model) throws -> (train: ImageDataset, test: ImageDataset, label: String) {
-    try checkResize(for: model.kind)
+    if let kind = model.kind { try checkResize(for: kind) }
     let loaded = try load()
-    try DataOptions.check(loaded.train, fits: model.inputShape, model: model.kind)
+    try DataOptions.check(loaded.train, fits: model.inputShape, model: model.name)
     return loaded
   }
 
+  /// The built-in `kind` initialised from `seed` for `data`'s channels, after checking the
+  /// images fit it; with the RNG it drew from, which the run goes on with.
+  func build(_ kind: ModelKind, width: Double, for data: ImageDataset, seed: UInt64) throws -> (Model, RandomSource) {
+    let rng = RandomSource(seed: seed)
+    let model = Model(kind, rng: rng, inputChannels: data.channels, width: width)
+    try DataOptions.check(data, fits: model.inputShape, model: model.name)
+    return (model, rng)
+  }
+
   /// A clear error when the images are not the shape the model takes.
-  static func check(_ data: ImageDataset, fits shape: [Int], model: ModelKind) throws {
+  static func check(_ data: ImageDataset, fits shape: [Int], model: String) throws {
     guard data.sampleShape != shape else { return }
     let hint = data.height < shape[1] && data.channels == shape[0] ? " (add --resize \(shape[1]))" : ""
-    throw ValidationError("\(model.rawValue) takes \(shape.map(String.init).joined(separator: "×")) images; the data has \(data.sampleShape.map(String.init).joined(separator: "×"))\(hint)")
+    throw ValidationError("\(model) takes \(shape.map(String.init).joined(separator: "×")) images; the data has \(data.sampleShape.map(String.init).joined(separator: "×"))\(hint)")
   }
 }
 
@@ -190,26 +199,6 @@ struct LogOptions: ParsableArguments {
   }
 }
 
-extension RunLog {
-  /// One epoch's line: phase, figures, and the pruning state when there is one.
-  func record(phase: String, _ r: EpochReport, stepsPerEpoch: Int, stepOffset: Int, pruning: PruningReport?, mu: Float?) {
-    var line: [String: Any] = [
-      "phase": phase, "epoch": r.epoch, "step": stepOffset + r.epoch * stepsPerEpoch, "loss": r.trainLoss,
-      "train_accuracy": r.trainAccuracy, "test_accuracy": r.testAccuracy, "test_loss": r.testLoss,
-      "learning_rate": r.learningRate, "epoch_seconds": r.seconds,
-    ]
-    if let pruning {
-      line["kept_fraction"] = pruning.keptFraction
-      line["flops_fraction"] = pruning.flopsFraction
-      line["compression"] = pruning.compression
-      line["architecture"] = pruning.architecture
-      line["per_layer_kept"] = Dictionary(uniqueKeysWithValues: pruning.layers.map { ($0.name, Float($0.keptWeights) / Float(max(1, $0.weights))) })
-    }
-    if let mu { line["mu"] = mu }
-    record(line)
-  }
-}
-
 /// Most epochs any phase may ask for: far past any real run, and small enough that epochs ×
 /// steps per epoch, and every count printed from it, stays well inside 64 bits.
 let maximumEpochs = 1_000_000
@@ -281,6 +270,14 @@ struct TrainingOptions: ParsableArguments {
 
 /// Printing helpers: tables and the final JSON line.
 enum Output {
+  /// `object` with the fields of `record` added (its keys win), as one JSON line.
+  static func json<Record: Encodable>(_ object: [String: Any], adding record: Record) {
+    guard let data = try? RunRecordCoding.line(record), let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      return json(object)
+    }
+    json(object.merging(fields) { $1 })
+  }
+
   static func json(_ object: [String: Any]) {
     guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
       let text = String(data: data, encoding: .utf8)
@@ -288,17 +285,16 @@ enum Output {
     print(text)
   }
 
-  /// A plain-text table with right-aligned numeric columns.
-  static func table(_ header: [String], _ rows: [[String]]) -> String {
-    let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
-    func line(_ cells: [String]) -> String {
-      cells.enumerated().map { c, cell in
-        let pad = String(repeating: " ", count: widths[c] - cell.count)
-        return c == 0 ? cell + pad : pad + cell
-      }.joined(separator: "  ")
-    }
-    let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
-    return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+  /// Writes a run's summary to its log directory and, with `--json`, as stdout's last line,
+  /// after adding what only the command knows: the output file, the command line, and a
+  /// granularity text replacing the method's.
+  static func finish(_ summary: RunSummary, out: String, granularity: String? = nil, json: Bool, log: RunLog?) throws {
+    var summary = summary
+    summary.out = out
+    summary.commandLine = (["autoprune"] + Invocation.withoutResume(Invocation.arguments)).joined(separator: " ")
+    if let granularity { summary.granularity = granularity }
+    if json, let data = try? RunRecordCoding.line(summary) { print(String(decoding: data, as: UTF8.self)) }
+    try log?.writeSummary(summary)
   }
 
   /// True when two paths name one file, through symbolic links and `.`/`..` too.
@@ -329,8 +325,6 @@ enum Output {
       throw ValidationError("\(flag) \(path) is also \(inputFlag): write the result to another file")
     }
   }
-
-  static func percent(_ x: Float) -> String { String(format: "%.2f%%", 100 * x) }
 
   /// Peak resident set size of this process in MiB.
   static var peakRSSMiB: Double {

@@ -94,28 +94,13 @@ struct PruningOptions: ParsableArguments {
   var freezeAtTarget = false
 
   /// `--layer-gates` parsed into a per-layer plan (nil when not given).
-  func plan() throws -> [String: Set<AutoPruneGate.Axis>]? {
+  func plan() throws -> GatePlan? {
     guard let layerGates else { return nil }
-    var plan: [String: Set<AutoPruneGate.Axis>] = [:]
-    guard !layerGates.isEmpty else { throw ValidationError("--layer-gates is empty: give NAME=AXES,…") }
-    for entry in layerGates.split(separator: ",", omittingEmptySubsequences: false) {
-      let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[0].isEmpty else {
-        throw ValidationError("--layer-gates: '\(entry)' is not NAME=AXES")
-      }
-      var axes: Set<AutoPruneGate.Axis> = []
-      for axis in parts[1].split(separator: "+") {
-        switch axis {
-        case "element": axes.insert(.element)
-        case "output": axes.insert(.output)
-        case "input": axes.insert(.input)
-        default: throw ValidationError("--layer-gates: unknown axis '\(axis)' for \(parts[0]) (element, output, input)")
-        }
-      }
-      guard plan[parts[0]] == nil else { throw ValidationError("--layer-gates: \(parts[0]) is named twice (join its axes with +)") }
-      plan[parts[0]] = axes
+    do {
+      return try GatePlan(parsing: layerGates)
+    } catch let error as GatePlanError {
+      throw ValidationError("--layer-gates: \(error)")
     }
-    return plan
   }
 
   func validate() throws {
@@ -185,11 +170,6 @@ struct PruningOptions: ParsableArguments {
   }
 }
 
-/// Which pruning method `prune` runs.
-enum MethodName: String, CaseIterable, ExpressibleByArgument {
-  case autoprune, magnitude, magnitudeLayerwise = "magnitude-layerwise", iterative, gradual, dns, random, scratch, l0, targetedDropout = "targeted-dropout"
-}
-
 struct Prune: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Prune a model with AutoPrune: dense pretrain (or --from), joint W/M pruning, optional fine-tune.")
@@ -201,7 +181,7 @@ struct Prune: ParsableCommand {
   @OptionGroup var width: WidthOption
 
   @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain --masks-from from random weights).")
-  var method = MethodName.autoprune
+  var method = "autoprune"
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
   var sparsity: Float?
@@ -271,17 +251,21 @@ struct Prune: ParsableCommand {
     try checkEpochs("--prune-epochs", pruneEpochs, atLeast: 1)
     try checkEpochs("--finetune-epochs", finetuneEpochs, atLeast: 0)
     if !(pruneLr > 0 && pruneLr.isFinite) { throw ValidationError("--prune-lr must be positive (got \(pruneLr))") }
-    let needsSparsity: Set<MethodName> = [.magnitude, .magnitudeLayerwise, .iterative, .gradual, .random, .targetedDropout]
+    let registry = PruningMethodRegistry.standard
+    guard let entry = try? registry.entry(named: method) else {
+      throw ValidationError("--method \(method): expected one of \(registry.names.joined(separator: ", "))")
+    }
     if !(targetedDropRate > 0 && targetedDropRate <= 1) { throw ValidationError("--targeted-drop-rate must be in (0, 1] (got \(targetedDropRate))") }
-    if needsSparsity.contains(method) && sparsity == nil { throw ValidationError("--method \(method.rawValue) needs --sparsity F") }
-    if !needsSparsity.contains(method) && sparsity != nil {
-      throw ValidationError("--sparsity is for \(needsSparsity.map(\.rawValue).sorted().joined(separator: ", ")); --method \(method.rawValue) \(method == .autoprune ? "takes --target-sparsity" : "does not use it")")
+    if entry.needsSparsity && sparsity == nil { throw ValidationError("--method \(method) needs --sparsity F") }
+    if !entry.needsSparsity && sparsity != nil {
+      let takers = registry.entries.filter(\.needsSparsity).map(\.name).sorted().joined(separator: ", ")
+      throw ValidationError("--sparsity is for \(takers); --method \(method) \(method == "autoprune" ? "takes --target-sparsity" : "does not use it")")
     }
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
     if !(l0Lambda >= 0 && l0Lambda.isFinite) { throw ValidationError("--l0-lambda must be ≥ 0 (got \(l0Lambda))") }
     if !(l0Lr > 0 && l0Lr.isFinite) { throw ValidationError("--l0-lr must be positive (got \(l0Lr))") }
-    if method == .scratch {
+    if method == "scratch" {
       guard masksFrom != nil else { throw ValidationError("--method scratch needs --masks-from PRUNED.safetensors") }
       guard from == nil && pretrainEpochs == 0 else {
         throw ValidationError("--method scratch starts from random weights: use --pretrain-epochs 0, not --from")
@@ -300,138 +284,64 @@ struct Prune: ParsableCommand {
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
       runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
-    var stepOffset = 0
-    var config = training.config
-    let rng = RandomSource(seed: config.seed)
-    let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
-    try DataOptions.check(train, fits: net.inputShape, model: model)
-    // Before any training: a --target-params beyond the model's size is refused at once.
-    var options = try pruning.options(weights: PruningReport(layers: PrunableLayer.discover(in: net)).weights)
-    options.m0Seed = config.seed
-    var normalization = Normalization.fitted(to: train)
-    for bn in PrunableLayer.discover(in: net).compactMap(\.batchNorm) { bn.closedChannelGradient = pruning.closedChannelGradient }
-
+    let (net, rng) = try dataOptions.build(model, width: width.width, for: train, seed: training.seed)
+    let run = try PruningRun(model: net, train: train, test: test, config: training.config, rng: rng, session: session)
+    // Before any training: a --target-params beyond the model's size or a --layer-gates naming
+    // no layer is refused at once.
+    let settings = try self.settings(for: run.model)
+    for bn in PrunableLayer.discover(in: run.model).compactMap(\.batchNorm) { bn.closedChannelGradient = pruning.closedChannelGradient }
     if let from {
-      if let stored = try WeightsFile.load(into: net, from: from) { normalization = stored }
-      if net.parameters.contains(where: { $0.gate != nil }) {
-        throw Failure("--from \(from) is already pruned (it has masks); start from a dense model")
-      }
+      try run.loadDense(from: from)
       progress.say("loaded dense \(model.rawValue) from \(from)")
     }
-    try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)
+    run.onEpoch = { progress.epoch(Prune.epochLine($0)) }
     if pretrain > 0 {
-      config.epochs = pretrain
       progress.say("dense pretraining: \(pretrain) epochs")
-      let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
-      try DenseStage.run(trainer, train: train, test: test, session: session) { r in
-        progress.epoch(Prune.epochLine("dense", r, pretrain))
-        log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
-      }
-      stepOffset = pretrain * stepsPerEpoch
+      try run.trainDense(epochs: pretrain)
     }
-    let denseAccuracy = session.remember("dense_test_accuracy") {
-      Trainer.evaluate(net, on: test, normalization: normalization).accuracy
+    run.onPruningStart = { method, starting in
+      progress.say("dense test accuracy \(TextTable.percent(starting)) on \(label)")
+      progress.kept = { PruningReport(layers: method.layers).keptFraction }
+      progress.say("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
     }
-    progress.say("dense test accuracy \(Output.percent(denseAccuracy)) on \(label)")
-
-    let method: any PruningMethod
-    switch self.method {
-    case .autoprune:
-      if let plan = try pruning.plan() {
-        let names = Set(PrunableLayer.discover(in: net).map(\.name))
-        if let unknown = plan.keys.first(where: { !names.contains($0) }) {
-          throw ValidationError("--layer-gates: \(model.rawValue) has no prunable layer \(unknown) (it has \(names.sorted().joined(separator: ", ")))")
-        }
-        method = AutoPrunePruning(network: net.network, inputShape: net.inputShape, plan: plan, options: options)
-      } else {
-        method = AutoPrunePruning(model: net, granularity: pruning.granularity, options: options)
-      }
-    case .magnitude: method = MagnitudeBaseline(model: net, kind: .oneShot(.global), targetSparsity: sparsity!)
-    case .magnitudeLayerwise: method = MagnitudeBaseline(model: net, kind: .oneShot(.layerwise), targetSparsity: sparsity!)
-    case .iterative: method = MagnitudeBaseline(model: net, kind: .iterative(rounds: pruneEpochs), targetSparsity: sparsity!)
-    case .gradual:
-      method = MagnitudeBaseline(model: net, kind: .gradual(updatesPerEpoch: 10, epochs: max(1, pruneEpochs - 1)), targetSparsity: sparsity!)
-    case .random: method = MagnitudeBaseline(model: net, kind: .random(seed: config.seed), targetSparsity: sparsity!)
-    case .dns: method = DynamicNetworkSurgery(model: net, c: dnsC)
-    case .targetedDropout: method = TargetedDropout(model: net, targetFraction: sparsity!, dropRate: targetedDropRate)
-    case .l0: method = L0Pruning(model: net, perUnit: pruning.granularity == .unit, lambda: l0Lambda, learningRate: l0Lr)
-    case .scratch:
-      let source = masksFrom!
-      let file = try SafeTensors.read(path: source)
-      var masks: [String: Tensor] = [:]
-      for t in file.tensors where t.name.hasSuffix("_mask") {
-        masks[String(t.name.dropLast(5))] = Tensor(shape: t.shape, values: t.values)
-      }
-      method = try ScratchBaseline(model: net, masks: masks, source: source)
-    }
-    progress.kept = { PruningReport(layers: method.layers).keptFraction }
-    progress.say("pruning: \(method.summary), \(pruneEpochs) epochs" + (finetuneEpochs > 0 ? ", then \(finetuneEpochs) fine-tuning epochs with masks frozen" : ""))
-    try PruningPhases.run(
-      model: net, method: method, config: config, pruneEpochs: pruneEpochs, finetuneEpochs: finetuneEpochs,
-      learningRate: pruneLr, train: train, test: test, normalization: normalization, rng: rng, session: session
-    ) { phase, r in
-      let report = PruningReport(layers: method.layers)
-      let mu = phase == .prune ? (method as? AutoPrunePruning)?.mu : nil
-      let offset = stepOffset + (phase == .prune ? 0 : pruneEpochs * stepsPerEpoch)
-      progress.epoch(Prune.epochLine(phase == .prune ? "prune" : "fine-tune", r, phase == .prune ? pruneEpochs : finetuneEpochs)
-        + (phase == .prune ? String(format: "  kept %.2f%%  %.1f×", 100 * report.keptFraction, report.compression) : "")
-        + (mu.map { String(format: "  μ %.3g", $0) } ?? ""))
-      log?.record(phase: phase.rawValue, r, stepsPerEpoch: stepsPerEpoch, stepOffset: offset, pruning: report, mu: mu)
-    }
-    let pruneReports = session.reports["prune"] ?? [], finetuneReports = session.reports["finetune"] ?? []
-    let report = PruningReport(layers: method.layers)
-    let final = Trainer.evaluate(net, on: test, normalization: normalization)
-    try WeightsFile.save(
-      net, normalization: normalization,
-      extra: ["method": self.method.rawValue, "summary": method.summary], extraTensors: method.state, to: out)
-    progress.say("\n" + report.table)
-    let budget = (method as? AutoPrunePruning)?.budgetOutcome
-    if let budget { progress.say(Prune.budgetLine(budget, flops: options.targetIsFLOPs, stepsPerEpoch: stepsPerEpoch)) }
-    let pruneSeconds = pruneReports.map(\.seconds).reduce(0, +) / Double(pruneReports.count)
+    let outcome = try run.prune(method: method, settings: settings, epochs: pruneEpochs, finetuneEpochs: finetuneEpochs, learningRate: pruneLr)
+    try run.save(to: out)
+    progress.say("\n" + outcome.report.table)
+    if let budget = outcome.budget { progress.say(budget.line(flops: settings.autoprune.targetIsFLOPs, stepsPerEpoch: stepsPerEpoch)) }
+    let summary = run.summary(outcome: outcome)
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
-                 Output.percent(final.accuracy), Output.percent(denseAccuracy), 100 * (final.accuracy - denseAccuracy),
-                 report.compression, Output.percent(report.flopsFraction), pruneSeconds, out + (log.map { " (run log in \($0.directory.path))" } ?? "")))
-    if runOptions.json || log != nil {
-      let budgetReached: Any = budget.flatMap { $0.reachable ? $0.reached : nil } ?? NSNull()
-      let targetKept: Any = options.targetKeptFraction ?? NSNull()
-      var json = report.json
-      json.merge([
-        "command": "prune", "model": model.rawValue, "test_accuracy": final.accuracy,
-        // Scratch training has no dense model: what it starts from is a random initialisation,
-        // so tables must not read that as a dense accuracy (nor a Δ from it).
-        "dense_test_accuracy": self.method == .scratch ? NSNull() : denseAccuracy,
-        "initial_test_accuracy": denseAccuracy,
-        "method": self.method.rawValue, "summary": method.summary,
-        "granularity": pruning.layerGates.map { "per-layer \($0)" } ?? pruning.granularity.rawValue, "mu": options.mu,
-        "final_mu": (method as? AutoPrunePruning)?.mu ?? NSNull(),
-        "eta_m": options.clock == .phase ? NSNull() : options.etaM, "gate_clock": options.clock.rawValue,
-        "mu_scale": options.muScale.rawValue, "target_kept_fraction": targetKept,
-        "budget_reached": budgetReached, "budget_step": budget.map { $0.step as Any } ?? NSNull(),
-        "prune_steps": pruneEpochs * stepsPerEpoch,
-        "ste": "\(options.ste)", "prune_epoch_seconds": pruneSeconds, "epoch_seconds": pruneSeconds,
-        "parameters": net.parameterCount, "out": out,
-        "finetune_epochs": finetuneReports.count, "prune_epochs": pruneEpochs, "seed": config.seed,
-        "command_line": (["autoprune"] + Invocation.withoutResume(Invocation.arguments)).joined(separator: " "),
-      ]) { $1 }
-      if runOptions.json { Output.json(json) }
-      try log?.writeSummary(json)
-    }
+                 TextTable.percent(outcome.testAccuracy), TextTable.percent(outcome.startingAccuracy), 100 * (outcome.testAccuracy - outcome.startingAccuracy),
+                 outcome.report.compression, TextTable.percent(outcome.report.flopsFraction), summary.pruneEpochSeconds ?? 0, out + (log.map { " (run log in \($0.directory.path))" } ?? "")))
+    try Output.finish(summary, out: out, granularity: pruning.layerGates.map { "per-layer \($0)" }, json: runOptions.json, log: log)
     session.finish()
   }
 
-  /// Where a phase-clock target landed, in one line.
-  static func budgetLine(_ b: AutoPrunePruning.BudgetOutcome, flops: Bool, stepsPerEpoch: Int) -> String {
-    let what = flops ? "of the multiply-adds" : "of the weights"
-    let when = String(format: "step %ld (pruning epoch %.1f)", b.step, Double(b.step) / Double(max(1, stepsPerEpoch)))
-    if !b.reachable {
-      return String(format: "target NOT reachable: %.2f%% %@ asked, but closing every gate keeps more; the masks froze at %.2f%% at %@",
-                    100 * b.target, what, 100 * b.reached, when)
+  /// The method's settings from the flags, checked against `model` (its prunable weights for
+  /// --target-params, its layer names for --layer-gates).
+  func settings(for model: Model) throws -> PruningSettings {
+    var settings = PruningSettings()
+    settings.autoprune = try pruning.options(weights: PruningReport(layers: PrunableLayer.discover(in: model)).weights)
+    settings.granularity = pruning.granularity
+    settings.gatePlan = try pruning.plan()
+    do {
+      try settings.gatePlan?.check(against: model)
+    } catch let error as GatePlanError {
+      throw ValidationError("--layer-gates: \(error)")
     }
-    return String(format: "target %.2f%% %@: landed at %.2f%% at %@, masks frozen since", 100 * b.target, what, 100 * b.reached, when)
+    settings.sparsity = sparsity
+    settings.masksFrom = masksFrom
+    settings.targetedDropRate = targetedDropRate
+    (settings.l0Lambda, settings.l0LearningRate, settings.dnsC) = (l0Lambda, l0Lr, dnsC)
+    return settings
   }
 
-  static func epochLine(_ phase: String, _ r: EpochReport, _ total: Int) -> String {
-    String(format: "%@ %2ld/%ld  loss %.4f  train %.2f%%  test %.2f%%  %.2fs", phase, r.epoch, total, r.trainLoss,
-           100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds)
+  /// One epoch's progress line: figures, and the pruning state while pruning.
+  static func epochLine(_ e: PruningRun.Epoch) -> String {
+    let r = e.report
+    var line = String(format: "%@ %2ld/%ld  loss %.4f  train %.2f%%  test %.2f%%  %.2fs", e.phase == "finetune" ? "fine-tune" : e.phase, r.epoch,
+                      e.phaseEpochs, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds)
+    if e.phase == "prune", let p = e.pruning { line += String(format: "  kept %.2f%%  %.1f×", 100 * p.keptFraction, p.compression) }
+    if let mu = e.mu { line += String(format: "  μ %.3g", mu) }
+    return line
   }
 }

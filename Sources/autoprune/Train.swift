@@ -30,38 +30,26 @@ struct Train: ParsableCommand {
   func run() throws {
     runOptions.apply()
     let (train, test, label) = try dataOptions.load()
-    let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let config = training.config
-    let progress = Progress(
-      quiet: progressOptions.quiet, stages: [("dense", config.epochs)], stepsPerEpoch: stepsPerEpoch, batchSize: config.batchSize, samples: train.count)
+    let stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
+    let stages = [(name: "dense", epochs: config.epochs)]
+    let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: config.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
-      runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: [("dense", config.epochs)], progress: progress)
-    let rng = RandomSource(seed: config.seed)
-    let net = Model(model, rng: rng, inputChannels: train.channels, width: width.width)
-    try DataOptions.check(train, fits: net.inputShape, model: model)
-    let normalization = Normalization.fitted(to: train)
+      runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
+    let (net, rng) = try dataOptions.build(model, width: width.width, for: train, seed: config.seed)
+    let run = try PruningRun(model: net, train: train, test: test, config: config, rng: rng, session: session)
     progress.say("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
-    try session.restoreModel(net.parameters, buffers: net.buffers, rng: rng)
-    let trainer = Trainer(model: net, config: config, normalization: normalization, rng: rng)
-    try DenseStage.run(trainer, train: train, test: test, session: session) { r in
+    run.onEpoch = { e in
+      let r = e.report
       progress.epoch(String(format: "dense %2ld/%ld  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
-                   r.epoch, config.epochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
-      log?.record(phase: "dense", r, stepsPerEpoch: stepsPerEpoch, stepOffset: 0, pruning: nil, mu: nil)
+                            r.epoch, e.phaseEpochs, r.learningRate, r.trainLoss, 100 * r.trainAccuracy, 100 * r.testAccuracy, r.seconds))
     }
-    try WeightsFile.save(net, normalization: normalization, to: out)
-    let reports = session.reports["dense"] ?? []
-    let last = reports.last!
-    let epochSeconds = reports.map(\.seconds).reduce(0, +) / Double(reports.count)
-    print("saved \(out)\(log.map { " (run log in \($0.directory.path))" } ?? ""): test accuracy \(Output.percent(last.testAccuracy)), \(String(format: "%.2f", epochSeconds)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
-    let summary: [String: Any] = [
-      "command": "train", "model": model.rawValue, "parameters": net.parameterCount,
-      "test_accuracy": last.testAccuracy, "test_loss": last.testLoss, "train_accuracy": last.trainAccuracy,
-      "epoch_seconds": epochSeconds, "epochs": reports.count, "threads": Parallel.threads,
-      "gemm": GEMM.backend.rawValue, "peak_rss_mib": Output.peakRSSMiB, "out": out, "data": label,
-      "seed": config.seed, "command_line": (["autoprune"] + Invocation.withoutResume(Invocation.arguments)).joined(separator: " "),
-    ]
-    if runOptions.json { Output.json(summary) }
-    try log?.writeSummary(summary)
+    try run.trainDense()
+    try run.save(to: out)
+    var summary = run.summary(outcome: nil)
+    (summary.threads, summary.gemm, summary.peakRssMib, summary.data) = (Parallel.threads, GEMM.backend.rawValue, Output.peakRSSMiB, label)
+    print("saved \(out)\(log.map { " (run log in \($0.directory.path))" } ?? ""): test accuracy \(TextTable.percent(Float(summary.testAccuracy ?? 0))), \(String(format: "%.2f", summary.epochSeconds ?? 0)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
+    try Output.finish(summary, out: out, json: runOptions.json, log: log)
     session.finish()
   }
 }

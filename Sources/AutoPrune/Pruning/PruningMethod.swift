@@ -190,7 +190,7 @@ public final class ScratchBaseline: PruningMethod {
     pruning = MagnitudePruning(model: model)
     self.source = source
     guard pruning.gates.contains(where: { masks[$0.weight.name] != nil }) else {
-      throw WeightsError.noMasks(source, model: model.kind.rawValue)
+      throw WeightsError.noMasks(source, model: model.name)
     }
     for gate in pruning.gates {
       let bias = gate.layer.bias
@@ -202,6 +202,16 @@ public final class ScratchBaseline: PruningMethod {
         apply(mask)
       }
     }
+  }
+
+  /// The masks of a pruned model's file (`NAME_mask` tensors, as `prune` writes them).
+  public convenience init(model: Model, maskFile path: String) throws {
+    let file = try SafeTensors.read(path: path)
+    var masks: [String: Tensor] = [:]
+    for t in file.tensors where t.name.hasSuffix("_mask") {
+      masks[String(t.name.dropLast("_mask".count))] = Tensor(shape: t.shape, values: t.values)
+    }
+    try self.init(model: model, masks: masks, source: path)
   }
 
   public var layers: [PrunableLayer] { pruning.layers }

@@ -1,0 +1,273 @@
+import AutoPruneNN
+import Foundation
+
+/// One experiment from start to saved file: a model, its data and normalisation, one seeded
+/// RNG, the phases (dense training, pruning, fine-tuning), the run log and checkpoints, and the
+/// save with the method's gate state. `autoprune train` and `prune` are this type driven by flags.
+///
+/// ```swift
+/// let data = try MNISTFormat.load(directory: BundledData.directory!)
+/// let run = try PruningRun(.lenet5, train: data.train, test: data.test)
+/// try run.trainDense(epochs: 5)
+/// let outcome = try run.prune(method: "autoprune", epochs: 20, finetuneEpochs: 5)
+/// print(outcome.report.table)
+/// try run.save(to: "lenet5-pruned.safetensors")      // masks and gate state included
+/// ```
+public final class PruningRun {
+  public let model: Model
+  public let train: ImageDataset
+  public let test: ImageDataset
+  /// Seed, optimizer, batch size and the dense phase's learning rate and schedule.
+  public let config: TrainingConfig
+  /// Initialisation (when the run built the model), shuffling, dropout and stochastic gates.
+  public let rng: RandomSource
+  /// Input normalisation: fitted to the training images, or the one a loaded file stores.
+  public private(set) var normalization: Normalization
+  /// Checkpoints and the run log (none unless given).
+  public let session: CheckpointSession
+  public var log: RunLog? { session.log }
+  /// Optimizer steps in one epoch.
+  public let stepsPerEpoch: Int
+
+  /// Sees every finished epoch of every phase.
+  public var onEpoch: ((Epoch) -> Void)?
+  /// Sees the method once it is built, with the accuracy pruning starts from.
+  public var onPruningStart: ((_ method: any PruningMethod, _ startingAccuracy: Float) -> Void)?
+
+  /// The pruning method, once `prune` built it; its name and the settings it was built from.
+  public private(set) var method: (any PruningMethod)?
+  public private(set) var methodName: String?
+  public private(set) var settings: PruningSettings?
+  /// Steps of the phases already run (or skipped by a resume), for the log's global step.
+  private var stepsBefore = 0
+  private var restored = false
+
+  /// One finished epoch: its phase, figures, the phase's length, and the pruning state.
+  public struct Epoch {
+    public var phase: String
+    public var report: EpochReport
+    public var phaseEpochs: Int
+    public var pruning: PruningReport?
+    /// AutoPrune's current μ in the prune phase.
+    public var mu: Float?
+    /// The line written to the run log.
+    public var record: EpochRecord
+  }
+
+  /// A run on `model`. `rng` defaults to one seeded with `config.seed`; pass the one that
+  /// initialised the model to continue its stream (what the CLI does). `session` brings
+  /// checkpoints and a resumed state; without one, `logDirectory` (if given) gets the run log.
+  public init(
+    model: Model, train: ImageDataset, test: ImageDataset, config: TrainingConfig = TrainingConfig(), rng: RandomSource? = nil,
+    session: CheckpointSession? = nil, logDirectory: String? = nil
+  ) throws {
+    guard train.sampleShape == model.inputShape, test.sampleShape == model.inputShape else {
+      let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
+      throw PruningRunError("\(model.name) takes \(shape(model.inputShape)) images; the data has \(shape(train.sampleShape == model.inputShape ? test.sampleShape : train.sampleShape))")
+    }
+    guard train.count > 0, test.count > 0 else { throw PruningRunError("the training and test sets must both hold images") }
+    self.model = model
+    self.train = train
+    self.test = test
+    self.config = config
+    self.rng = rng ?? RandomSource(seed: config.seed)
+    normalization = Normalization.fitted(to: train)
+    stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
+    self.session = try session ?? CheckpointSession(
+      directory: nil, policy: .never, arguments: [], log: logDirectory.map { try RunLog(directory: $0) }, resumed: nil,
+      stepsPerEpoch: stepsPerEpoch, stages: [])
+  }
+
+  /// A run on a built-in architecture, initialised from `config.seed` (the stream the CLI uses,
+  /// so the same seed gives the same weights).
+  public convenience init(
+    _ kind: ModelKind, train: ImageDataset, test: ImageDataset, config: TrainingConfig = TrainingConfig(), width: Double = 1,
+    session: CheckpointSession? = nil, logDirectory: String? = nil
+  ) throws {
+    let rng = RandomSource(seed: config.seed)
+    let model = Model(kind, rng: rng, inputChannels: train.channels, width: width)
+    try self.init(model: model, train: train, test: test, config: config, rng: rng, session: session, logDirectory: logDirectory)
+  }
+
+  /// Starts from the dense weights in `path` (and the normalisation it stores); a pruned file
+  /// (one with masks) is refused.
+  public func loadDense(from path: String) throws {
+    if let stored = try WeightsFile.load(into: model, from: path) { normalization = stored }
+    if model.parameters.contains(where: { $0.gate != nil }) {
+      throw PruningRunError("\(path) is already pruned (it has masks); start from a dense model")
+    }
+  }
+
+  /// Puts back a resumed checkpoint's weights and RNG, once, before the first phase.
+  private func restoreOnce() throws {
+    guard !restored else { return }
+    restored = true
+    try session.restoreModel(model.parameters, buffers: model.buffers, rng: rng)
+  }
+
+  /// Dense training for `epochs` (default `config.epochs`) with the config's learning rate and
+  /// schedule; returns the epochs' reports (those of a resumed run included).
+  @discardableResult
+  public func trainDense(epochs: Int? = nil) throws -> [EpochReport] {
+    try restoreOnce()
+    var dense = config
+    dense.epochs = epochs ?? config.epochs
+    let trainer = Trainer(model: model, config: dense, normalization: normalization, rng: rng)
+    let offset = stepsBefore
+    try DenseStage.run(trainer, train: train, test: test, session: session) { [self] report in
+      announce(Epoch(phase: "dense", report: report, phaseEpochs: dense.epochs, pruning: nil, mu: nil,
+                     record: EpochRecord(phase: "dense", report, stepsPerEpoch: stepsPerEpoch, stepOffset: offset)))
+    }
+    stepsBefore += dense.epochs * stepsPerEpoch
+    return session.reports["dense"] ?? []
+  }
+
+  private func announce(_ epoch: Epoch) {
+    log?.record(epoch.record)
+    onEpoch?(epoch)
+  }
+
+  /// Test-set loss and accuracy of the model as it is now.
+  public func evaluate() -> Evaluation { Trainer.evaluate(model, on: test, normalization: normalization) }
+
+  /// Prunes with the method `name` of `registry` (`autoprune`, `magnitude`, …; see
+  /// `PruningMethodRegistry.standard`), built after the starting accuracy is measured.
+  /// `settings.pruneEpochs` becomes `epochs`, and the run's seed seeds random pruning and
+  /// AutoPrune's random start.
+  @discardableResult
+  public func prune(
+    method name: String, settings: PruningSettings = PruningSettings(), registry: PruningMethodRegistry = .standard,
+    epochs: Int, finetuneEpochs: Int, learningRate: Float = 0.01
+  ) throws -> PruningOutcome {
+    var settings = settings
+    settings.pruneEpochs = epochs
+    settings.seed = config.seed
+    settings.autoprune.m0Seed = config.seed
+    let entry = try registry.entry(named: name)
+    self.settings = settings
+    return try prune(named: name, epochs: epochs, finetuneEpochs: finetuneEpochs, learningRate: learningRate) { model in
+      try registry.make(entry.name, model: model, settings: settings)
+    }
+  }
+
+  /// Prunes with a method `make` builds on the model (gates attached) once the starting
+  /// accuracy is measured: `epochs` of joint training with the method's hooks at a constant
+  /// `learningRate`, then the masks freeze and W fine-tunes for `finetuneEpochs` (cosine).
+  @discardableResult
+  public func prune(
+    named name: String, epochs: Int, finetuneEpochs: Int, learningRate: Float = 0.01,
+    make: (Model) throws -> any PruningMethod
+  ) throws -> PruningOutcome {
+    guard epochs >= 1, finetuneEpochs >= 0 else { throw PruningRunError("pruning needs at least one epoch (fine-tuning may have none)") }
+    guard learningRate > 0 && learningRate.isFinite else { throw PruningRunError("the learning rate must be positive (got \(learningRate))") }
+    try restoreOnce()
+    // A resumed run has pruned weights by now: the accuracy it started from travels in the
+    // checkpoint.
+    let starting = session.remember("dense_test_accuracy") { evaluate().accuracy }
+    let method = try make(model)
+    self.method = method
+    methodName = name
+    onPruningStart?(method, starting)
+    let offset = stepsBefore
+    let (prune, finetune) = try PruningPhases.run(
+      model: model, method: method, config: config, pruneEpochs: epochs, finetuneEpochs: finetuneEpochs,
+      learningRate: learningRate, train: train, test: test, normalization: normalization, rng: rng, session: session
+    ) { [self] phase, report in
+      let pruning = PruningReport(layers: method.layers)
+      let mu = phase == .prune ? (method as? AutoPrunePruning)?.mu : nil
+      let phaseOffset = offset + (phase == .prune ? 0 : epochs * stepsPerEpoch)
+      announce(Epoch(
+        phase: phase.rawValue, report: report, phaseEpochs: phase == .prune ? epochs : finetuneEpochs, pruning: pruning, mu: mu,
+        record: EpochRecord(phase: phase.rawValue, report, stepsPerEpoch: stepsPerEpoch, stepOffset: phaseOffset, pruning: pruning, mu: mu)))
+    }
+    stepsBefore += (epochs + finetuneEpochs) * stepsPerEpoch
+    return PruningOutcome(
+      method: name, summary: method.summary, report: PruningReport(layers: method.layers), testAccuracy: evaluate().accuracy,
+      startingAccuracy: starting, prune: session.reports["prune"] ?? prune, finetune: session.reports["finetune"] ?? finetune,
+      budget: (method as? AutoPrunePruning)?.budgetOutcome)
+  }
+
+  /// The pruning state now (nil before `prune`).
+  public var pruningReport: PruningReport? { method.map { PruningReport(layers: $0.layers) } }
+
+  /// Saves the model as safetensors: weights, masks, the normalisation, and after pruning the
+  /// method's name, summary and gate state (`gate.LAYER.AXIS`), written atomically.
+  public func save(to path: String) throws {
+    var extra: [String: String] = [:]
+    if let methodName, let method { extra = ["method": methodName, "summary": method.summary] }
+    try WeightsFile.save(model, normalization: normalization, extra: extra, extraTensors: method?.state ?? [], to: path)
+  }
+
+  /// The run's summary as `summary.json` holds it: what was trained and pruned, its figures,
+  /// and AutoPrune's settings when it pruned. The caller adds what only it knows (`out`,
+  /// `command_line`).
+  public func summary(outcome: PruningOutcome?) -> RunSummary {
+    var s = RunSummary()
+    s.model = model.name
+    s.parameters = model.parameterCount
+    s.seed = config.seed
+    guard let outcome else {
+      let dense = session.reports["dense"] ?? []
+      s.command = "train"
+      s.testAccuracy = dense.last.map { Double(shortest: $0.testAccuracy) }
+      s.testLoss = dense.last.map { Double(shortest: $0.testLoss) }
+      s.trainAccuracy = dense.last.map { Double(shortest: $0.trainAccuracy) }
+      s.epochs = dense.count
+      s.epochSeconds = dense.isEmpty ? nil : dense.map(\.seconds).reduce(0, +) / Double(dense.count)
+      return s
+    }
+    s.command = "prune"
+    s.setPruning(outcome.report)
+    s.testAccuracy = Double(shortest: outcome.testAccuracy)
+    s.initialTestAccuracy = Double(shortest: outcome.startingAccuracy)
+    // Scratch training has no dense model: it starts from a random initialisation, so tables
+    // must not read that as a dense accuracy (nor a Δ from it).
+    s.denseTestAccuracy = outcome.method == "scratch" ? nil : Double(shortest: outcome.startingAccuracy)
+    s.method = outcome.method
+    s.summary = outcome.summary
+    s.pruneEpochs = outcome.prune.count
+    s.finetuneEpochs = outcome.finetune.count
+    s.pruneSteps = outcome.prune.count * stepsPerEpoch
+    let seconds = outcome.prune.isEmpty ? 0 : outcome.prune.map(\.seconds).reduce(0, +) / Double(outcome.prune.count)
+    s.pruneEpochSeconds = seconds
+    s.epochSeconds = seconds
+    if let settings { s.granularity = settings.gatePlan == nil ? settings.granularity.rawValue : "per-layer" }
+    if let autoprune = method as? AutoPrunePruning {
+      let o = autoprune.options
+      s.mu = Double(shortest: o.mu)
+      s.finalMu = Double(shortest: autoprune.mu)
+      s.etaM = o.clock == .phase ? nil : Double(shortest: o.etaM)
+      s.gateClock = o.clock.rawValue
+      s.muScale = o.muScale.rawValue
+      s.ste = "\(o.ste)"
+      s.targetKeptFraction = o.targetKeptFraction.map { Double(shortest: $0) }
+      if let budget = outcome.budget {
+        s.budgetReached = budget.reachable ? Double(shortest: budget.reached) : nil
+        s.budgetStep = budget.step
+      }
+    }
+    return s
+  }
+}
+
+/// What a pruning run came to.
+public struct PruningOutcome {
+  /// The method's name and its one-line description.
+  public var method: String
+  public var summary: String
+  /// Weights, FLOPs and units kept, per layer and in total.
+  public var report: PruningReport
+  /// Test accuracy after fine-tuning, and of the model pruning started from.
+  public var testAccuracy: Float
+  public var startingAccuracy: Float
+  public var prune: [EpochReport]
+  public var finetune: [EpochReport]
+  /// AutoPrune with a target: where it landed.
+  public var budget: AutoPrunePruning.BudgetOutcome?
+}
+
+/// A run that cannot start as asked.
+public struct PruningRunError: Error, CustomStringConvertible, Equatable {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
