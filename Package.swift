@@ -52,6 +52,9 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
       ]
     ),
+    // The README's library example: public API only, run by .ci/run on the bundled data.
+    .executableTarget(
+      name: "PruneLeNet", dependencies: ["AutoPrune", "AutoPruneNN", "AutoPruneONNX", "AutoPruneReport"], path: "Examples/PruneLeNet"),
     .testTarget(name: "AutoPruneKernelsTests", dependencies: ["AutoPruneKernels"]),
     .testTarget(name: "AutoPruneNNTests", dependencies: ["AutoPruneNN", "AutoPruneKernels"]),
     .testTarget(name: "AutoPruneTests", dependencies: ["AutoPrune", "AutoPruneNN"]),

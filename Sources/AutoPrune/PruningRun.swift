@@ -198,6 +198,17 @@ public final class PruningRun {
     try WeightsFile.save(model, normalization: normalization, extra: extra, extraTensors: method?.state ?? [], to: path)
   }
 
+  /// Writes the run's `summary.json` into its log directory (nothing without a log) and
+  /// returns it; `out` and `commandLine` are recorded when given.
+  @discardableResult
+  public func writeSummary(outcome: PruningOutcome?, out: String? = nil, commandLine: String? = nil) throws -> RunSummary {
+    var summary = self.summary(outcome: outcome)
+    if let out { summary.out = out }
+    if let commandLine { summary.commandLine = commandLine }
+    try log?.writeSummary(summary)
+    return summary
+  }
+
   /// The run's summary as `summary.json` holds it: what was trained and pruned, its figures,
   /// and AutoPrune's settings when it pruned. The caller adds what only it knows (`out`,
   /// `command_line`).

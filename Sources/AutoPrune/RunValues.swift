@@ -14,10 +14,11 @@ public enum RunValues {
   ]
 
   /// The first key of `object` whose value is not a finite number in its range, with that value
-  /// as text; nil when every checked key is fine (absent keys are fine).
+  /// as text; nil when every checked key is fine.
   public static func firstBad(in object: [String: Any]) -> (key: String, value: String)? {
     for key in ranges.keys.sorted() {
-      guard let raw = object[key] else { continue }
+      // Absent and null (what earlier versions wrote for a scratch run's dense accuracy) are fine.
+      guard let raw = object[key], !(raw is NSNull) else { continue }
       // (No `is Bool` test: on Linux a JSON 1 bridges to an NSNumber that also casts to Bool.)
       guard let value = (raw as? NSNumber)?.doubleValue, value.isFinite, ranges[key]!.contains(value) else {
         return (key, "\(raw)")

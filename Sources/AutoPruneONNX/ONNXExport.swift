@@ -152,6 +152,21 @@ public enum ONNXExport {
     return current
   }
 
+  /// Writes `model` to `path` as ONNX (masks applied), or with `thin` the network with its dead
+  /// neurons and filters removed; returns a line saying what was written.
+  @discardableResult
+  public static func write(_ model: Model, normalization: Normalization, thin: Bool = false, to path: String) throws -> String {
+    var network = model.network, shape = model.inputShape
+    var description = "\(model.name), \(model.parameterCount) parameters"
+    if thin {
+      let thinned = try Thinning.thin(model)
+      (network, shape) = (thinned.network, thinned.inputShape)
+      description = "\(model.name) thinned to \(thinned.architecture), \(thinned.parameterCount) parameters"
+    }
+    try write(self.model(network: network, inputShape: shape, normalization: normalization, name: model.name), to: path)
+    return description
+  }
+
   /// Serialises `model` to `path` atomically.
   public static func write(_ model: Onnx_ModelProto, to path: String) throws {
     let data: Data = try model.serializedData()

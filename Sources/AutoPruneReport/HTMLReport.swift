@@ -1,3 +1,4 @@
+import AutoPrune
 import AutoPrunePlot
 import Foundation
 
@@ -5,6 +6,19 @@ import Foundation
 /// Policy forbids both), every chart inline SVG from `AutoPrunePlot`, colours that follow the
 /// reader's light or dark setting.
 public enum HTMLReport {
+  /// Writes the report of the runs found under `paths` (run directories, or directories holding
+  /// them) to `destination` atomically; `warnings` gets the log lines that could not be read.
+  /// Returns the runs and the page's size in bytes.
+  @discardableResult
+  public static func write(
+    runs paths: [String], to destination: String, title: String = "AutoPrune report", warnings: inout [String]
+  ) throws -> (runs: [RunRecord], bytes: Int) {
+    let records = try RunRecord.discover(paths, warnings: &warnings)
+    let html = page(records, title: title)
+    try AtomicFile.write(Array(html.utf8), to: destination)
+    return (records, html.utf8.count)
+  }
+
   public static func page(_ runs: [RunRecord], title: String = "AutoPrune report") -> String {
     var body = "<header><h1>\(SVG.escape(title))</h1><p class=\"muted\">\(runs.count) run\(runs.count == 1 ? "" : "s")"
     let unfinished = runs.filter { !$0.finished }.count

@@ -28,19 +28,8 @@ struct Export: ParsableCommand {
     guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let kind = net.name
     let normalization = stored ?? Normalization(mean: 0, std: 1)
-    var network = net.network
-    var description = "\(kind), \(net.parameterCount) parameters"
-    if thin {
-      let thinned = try Thinning.thin(net)
-      network = thinned.network
-      description = "\(kind) thinned to \(thinned.architecture), \(thinned.parameterCount) parameters"
-    }
-    let proto = try ONNXExport.model(
-      network: network, inputShape: net.inputShape, normalization: normalization,
-      name: (weights as NSString).lastPathComponent)
-    try ONNXExport.write(proto, to: onnx)
+    let description = try ONNXExport.write(net, normalization: normalization, thin: thin, to: onnx)
     let bytes = (try? FileManager.default.attributesOfItem(atPath: onnx)[.size] as? Int) ?? 0
     print("wrote \(onnx): \(description), opset \(ONNXExport.opset), \(bytes) bytes; input: normalised images (mean \(normalization.mean), std \(normalization.std))")
   }

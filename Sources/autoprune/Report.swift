@@ -34,10 +34,8 @@ struct Report: ParsableCommand {
   /// Writes the report of `runs` to `destination` atomically; returns a line saying what it holds.
   static func write(runs paths: [String], to destination: String, title: String) throws -> String {
     var warnings: [String] = []
-    let records = try RunRecord.discover(paths, warnings: &warnings)
+    let (records, bytes) = try HTMLReport.write(runs: paths, to: destination, title: title, warnings: &warnings)
     for w in warnings { FileHandle.standardError.write(Data("autoprune: warning: \(w)\n".utf8)) }
-    let page = HTMLReport.page(records, title: title)
-    try AtomicFile.write(Array(page.utf8), to: destination)
-    return "\(destination) (\(records.count) run\(records.count == 1 ? "" : "s"), \(page.utf8.count / 1024) KiB)"
+    return "\(destination) (\(records.count) run\(records.count == 1 ? "" : "s"), \(bytes / 1024) KiB)"
   }
 }
