@@ -254,7 +254,10 @@ final class CLITests: XCTestCase {
       ])
       XCTAssertEqual(r.status, 0, r.stderr)
       let json = try r.lastJSON()
-      XCTAssertEqual(json["compression"] as? Double ?? 0, 10, accuracy: 0.3, method)
+      // 90% of the masks: 10×, or a little more where units were left with no outgoing weight
+      // (they reach nothing, so their incoming weights count as pruned too).
+      let compression = json["compression"] as? Double ?? 0
+      XCTAssertTrue((9.7...11).contains(compression), "\(method): \(compression)")
     }
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--method", "gradual", "--out", path("g")], mentioning: ["--sparsity"])
     // Scratch training keeps exactly the masks of the model it is given.

@@ -52,8 +52,9 @@ final class PruningReportTests: XCTestCase {
   func testWeightPruningCountsMaskEntriesAndDeadRows() {
     let rng = RandomSource(seed: 3)
     let net = Sequential([("fc1", Dense(3, 2, rng: rng)), ("fc2", Dense(2, 2, rng: rng))])
+    (net.layer(named: "fc1") as! Dense).bias.value = Tensor(shape: [2], repeating: 0)
     let pruning = AutoPrunePruning(network: net, inputShape: [3], granularity: .weight, options: AutoPruneOptions.stepClock)
-    // fc1 row 1 loses every weight: the unit is dead, so fc2's column 1 goes with it.
+    // fc1 row 1 loses every weight (and has no bias): the unit is dead, so fc2's column 1 goes with it.
     pruning.gates[0].element = [1, -1, 1, -1, -1, -1]
     pruning.gates[0].refreshMasks()
     pruning.gates[1].element = [1, 1, 1, -1]
@@ -64,5 +65,29 @@ final class PruningReportTests: XCTestCase {
     // Input 1 is read by no kept weight: 2 inputs, 1 hidden unit, 2 outputs.
     XCTAssertEqual(report.architecture, "2-1-2")
     XCTAssertEqual(report.compression, 10.0 / 4.0, accuracy: 1e-12)
+  }
+
+  /// A unit whose outgoing weights are all masked reaches nothing: it is dead and its incoming
+  /// weights are not kept (thinning removes it too). A unit with no incoming weight but a bias
+  /// feeds a constant forward: alive.
+  func testAUnitNothingReadsIsDeadAndABiasAloneKeepsOneAlive() {
+    let rng = RandomSource(seed: 4)
+    let net = Sequential([("fc1", Dense(2, 3, rng: rng)), ("relu", ReLU()), ("fc2", Dense(3, 2, rng: rng))])
+    let fc1 = net.layer(named: "fc1") as! Dense
+    fc1.bias.value = Tensor(shape: [3], values: [0, 0, 0.5])
+    let pruning = AutoPrunePruning(network: net, inputShape: [2], granularity: .weight, options: AutoPruneOptions.stepClock)
+    // fc1 unit 2 loses its weights (bias 0.5 stays); fc2 drops every weight on unit 0.
+    pruning.gates[0].element = [1, 1, 1, 1, -1, -1]
+    pruning.gates[0].refreshMasks()
+    pruning.gates[1].element = [-1, 1, 1, -1, 1, 1]
+    pruning.gates[1].refreshMasks()
+    let report = PruningReport(layers: pruning.layers)
+    XCTAssertEqual(report.layers.map(\.aliveUnits), [2, 2])
+    // fc1: unit 1's two weights (unit 0 is read by nothing, unit 2 has none); fc2: the 4 on units 1 and 2.
+    XCTAssertEqual(report.layers.map(\.keptWeights), [2, 4])
+    XCTAssertEqual(report.architecture, "2-2-2")
+    let thinned = try! Thinning.thin(network: net, inputShape: [2])
+    XCTAssertEqual(thinned.units.map(\.kept), [2, 2])
+    XCTAssertEqual(thinned.architecture, report.architecture)
   }
 }

@@ -2,7 +2,7 @@ import AutoPruneKernels
 import AutoPruneNN
 
 /// Inference with weight-pruned layers stored sparse: every Dense and Conv2D of a model becomes a
-/// CSR matrix of its effective (masked) weights, multiplied by the `SparseMatrix` kernel; the other
+/// CSR matrix of its kept weights (masked, of alive units on alive inputs: `ChannelGraph`), multiplied by the `SparseMatrix` kernel; the other
 /// layers run as they are. Output equals the masked model's up to float summation order.
 public final class SparseNetwork {
   private enum Step {
@@ -23,12 +23,26 @@ public final class SparseNetwork {
     var steps: [Step] = []
     var nonZeros = 0
     let layers = model.network.layers.map(\.1)
+    // The weights stored are the ones the channel graph keeps (those `PruningReport` counts):
+    // a dead unit's row and the columns of dead inputs add nothing to the output.
+    let graph = ChannelGraph(model: model), liveness = graph.liveness()
+    func kept(_ weight: Parameter) -> [Float] {
+      var w = weight.effective.storage
+      guard let j = graph.layers.firstIndex(where: { $0.weight === weight }) else { return w }
+      let layer = graph.layers[j]
+      for r in 0..<layer.rows {
+        for c in 0..<layer.columns where !liveness.unitAlive(j, r) || !liveness.inputAlive(j, feature: c / layer.columnsPerInput) {
+          w[r * layer.columns + c] = 0
+        }
+      }
+      return w
+    }
     var i = 0
     while i < layers.count {
       let layer = layers[i]
       i += 1
       if let dense = layer as? Dense {
-        let w = dense.weight.effective
+        let w = kept(dense.weight)
         let matrix = w.withUnsafeBufferPointer { SparseMatrix(dense: $0, rows: dense.outputSize, columns: dense.inputSize) }
         let slices = w.withUnsafeBufferPointer { SlicedSparseMatrix(dense: $0, rows: dense.outputSize, columns: dense.inputSize) }
         let relu = i < layers.count && layers[i] is ReLU
@@ -36,7 +50,7 @@ public final class SparseNetwork {
         nonZeros += matrix.nonZeros
         steps.append(.dense(matrix, slices, bias: dense.bias.effective.storage, relu: relu))
       } else if let conv = layer as? Conv2D {
-        let w = conv.weight.effective
+        let w = kept(conv.weight)
         let k = conv.kernelSize
         let matrix = w.withUnsafeBufferPointer { SparseMatrix(dense: $0, rows: conv.outputChannels, columns: conv.inputChannels * k * k) }
         nonZeros += matrix.nonZeros

@@ -14,11 +14,12 @@ public struct ThinnedModel {
   /// Input features the first dense layer still reads (nil when it reads them all, or for a conv).
   public let inputFeatures: [Int]?
 
-  /// `inputs-units-…` (input channels for a conv network), as `PruningReport.architecture` prints it.
+  /// Surviving widths as `PruningReport.architecture` prints them: the input features first
+  /// for a dense first layer (`584-130-60-10`), the units of each layer (`18-25-400-10`).
   public var architecture: String {
     let firstIsConvolution = network.layers.first { $0.layer is Dense || $0.layer is Conv2D }?.layer is Conv2D
-    let inputs = firstIsConvolution ? inputShape[0] : inputFeatures?.count ?? inputShape.reduce(1, *)
-    return ([inputs] + units.map(\.kept)).map(String.init).joined(separator: "-")
+    let inputs = firstIsConvolution ? [] : [inputFeatures?.count ?? inputShape.reduce(1, *)]
+    return (inputs + units.map(\.kept)).map(String.init).joined(separator: "-")
   }
 
   public var parameterCount: Int { network.parameters.reduce(0) { $0 + $1.count } }
@@ -37,31 +38,28 @@ public enum ThinningError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum Thinning {
-  /// Builds the thinned network of `model` from its effective (masked) weights.
-  ///
-  /// A channel (unit) is dead when nothing reaches the output through it: every layer writing
-  /// it has a zero weight row and bias (ReLU(0) = 0, pooling keeps 0 at 0), or every weight the
-  /// layers reading it have on it is zero. Removing dead channels can kill more, so the search
-  /// repeats until nothing changes. A channel of a residual stream is one channel of every layer
-  /// writing it (`PrunableLayer.outputSpace`): it goes only when dead in all of them, and a
-  /// layer that writes nothing into a kept channel keeps a zero row for it.
+  /// Builds the thinned network of `model` from its effective (masked) weights, without the
+  /// units `ChannelGraph.liveness()` finds dead (the units `PruningReport` counts as dead). A
+  /// channel of a residual stream goes only when dead in every layer writing it; a layer that
+  /// writes nothing into a kept channel keeps a zero row for it.
   public static func thin(_ model: Model) throws -> ThinnedModel {
     try thin(network: model.network, inputShape: model.inputShape)
   }
 
   public static func thin(network: Sequential, inputShape: [Int]) throws -> ThinnedModel {
-    let prunable = PrunableLayer.discover(in: network, inputShape: inputShape)
+    let graph = ChannelGraph(network: network, inputShape: inputShape)
+    let prunable = graph.layers
     try checkSupported(network, prefix: "", prunable: prunable)
-    let channels = try liveChannels(prunable)
-    let keptRows = prunable.enumerated().map { i, layer in
-      i == prunable.count - 1 ? Array(0..<layer.rows) : channels[layer.outputSpace]!.indices.filter { channels[layer.outputSpace]![$0] }
+    let liveness = graph.liveness()
+    for space in liveness.channels.keys.sorted() where !liveness.channels[space]!.contains(true) {
+      throw ThinningError.nothingLeft(prunable[graph.writers[space]![0]].name)
     }
+    let channels = liveness.channels
+    let keptRows = prunable.indices.map { liveness.aliveUnits($0) }
     // Input features of a first dense layer that some kept row reads (when it alone reads the input).
     var inputFeatures: [Int]?
-    let inputReaders = prunable.indices.filter { prunable[$0].readsNetworkInput }
-    if inputReaders == [0], let first = prunable.first, !first.isConvolution {
-      let w = first.weight.effective.storage
-      let read = (0..<first.columns).filter { c in keptRows[0].contains { w[$0 * first.columns + c] != 0 } }
+    if graph.readers[PrunableLayer.networkInput] == [0], let first = prunable.first, !first.isConvolution {
+      let read = liveness.inputsRead.indices.filter { liveness.inputsRead[$0] }
       // A layer left reading nothing (its units live on their biases alone) keeps one zero column.
       if read.count < first.columns { inputFeatures = read.isEmpty ? [0] : read }
     }
@@ -87,68 +85,12 @@ public enum Thinning {
     }
   }
 
-  /// Live channels of every space written by a layer other than the classifier.
-  static func liveChannels(_ prunable: [PrunableLayer]) throws -> [Int: [Bool]] {
-    let weights = prunable.map { $0.weight.effective.storage }
-    let biases = prunable.map { $0.bias.effective.storage }
-    let classifier = prunable.count - 1
-    var alive: [Int: [Bool]] = [:]
-    for (i, layer) in prunable.enumerated() where i != classifier { alive[layer.outputSpace] = [Bool](repeating: true, count: layer.rows) }
-    if classifier >= 0 { alive[prunable[classifier].outputSpace] = nil }
-    let writers = prunable.producers
-    var readers: [Int: [Int]] = [:]
-    for (i, layer) in prunable.enumerated() { readers[layer.inputSpace, default: []].append(i) }
-    /// Columns of layer `i` per channel of its input space.
-    func group(_ i: Int) -> Int { prunable[i].columnsPerInput * prunable[i].inputsPerUpstreamUnit }
-    func rowAlive(_ i: Int, _ r: Int) -> Bool {
-      i == classifier ? true : alive[prunable[i].outputSpace]?[r] ?? true
-    }
-    /// Row `r` of layer `i` puts something into its channel. With BatchNorm after it the
-    /// filter's weights decide alone: BatchNorm closes a filter with no weight (whatever its
-    /// bias) and turns the zeros of one reading only dead inputs into a live constant.
-    func writes(_ i: Int, _ r: Int) -> Bool {
-      let layer = prunable[i], row = r * layer.columns
-      if layer.batchNorm != nil { return (0..<layer.columns).contains { weights[i][row + $0] != 0 } }
-      if biases[i][r] != 0 { return true }
-      let upstream = alive[layer.inputSpace], g = group(i)
-      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[c / g] ?? true) }
-    }
-    /// Some live row of a layer reading the space has a weight on channel `channel`.
-    func read(_ space: Int, _ channel: Int) -> Bool {
-      for j in readers[space] ?? [] {
-        let next = prunable[j], g = group(j)
-        for o in 0..<next.rows where rowAlive(j, o) {
-          let row = o * next.columns
-          if ((channel * g)..<((channel + 1) * g)).contains(where: { weights[j][row + $0] != 0 }) { return true }
-        }
-      }
-      return false
-    }
-    var changed = true
-    while changed {
-      changed = false
-      for space in alive.keys.sorted() {
-        for channel in alive[space]!.indices where alive[space]![channel] {
-          let live = writers[space]!.contains { writes($0, channel) } && read(space, channel)
-          if !live {
-            alive[space]![channel] = false
-            changed = true
-          }
-        }
-        if !alive[space]!.contains(true) { throw ThinningError.nothingLeft(prunable[writers[space]![0]].name) }
-      }
-    }
-    return alive
-  }
-
   /// Rebuilds a network (recursing into residual blocks) with the kept rows and columns.
   final class Builder {
     let prunable: [PrunableLayer]
     let keptRows: [[Int]]
     let channels: [Int: [Bool]]
     let inputFeatures: [Int]?
-    /// Thinned weights by prunable layer, for the BatchNorm after each.
-    private var thinnedWeights: [Int: Parameter] = [:]
 
     init(prunable: [PrunableLayer], keptRows: [[Int]], channels: [Int: [Bool]], inputFeatures: [Int]?) {
       self.prunable = prunable
@@ -166,9 +108,7 @@ public enum Thinning {
           let shortcut = block.shortcut.map { rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst("shortcut.".count)), $0.1) } }
           layers.append((name, Residual(body, shortcut: shortcut)))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
-          let thinned = thinnedBatchNorm(bn, keeping: keptRows[p])
-          thinned.channelSource = thinnedWeights[p]
-          layers.append((name, thinned))
+          layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
         } else if let p = prunable.firstIndex(where: { $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight }) {
           layers.append((name, thinned(layer, p)))
         } else {
@@ -206,7 +146,6 @@ public enum Thinning {
         let c = Conv2D(channels, rows.count, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding, bias: conv.hasBias, rng: rng)
         c.weight.value = Tensor(shape: [rows.count, channels, conv.kernelSize, conv.kernelSize], values: w)
         c.bias.value = Tensor(shape: [rows.count], values: b)
-        thinnedWeights[p] = c.weight
         return c
       }
       let d = Dense(columnIndices.count, rows.count, rng: rng)
@@ -216,10 +155,11 @@ public enum Thinning {
     }
   }
 
-  /// The BatchNorm of the kept channels, in inference form (γ, β, running averages). A kept
-  /// channel this BatchNorm closes (its filter has no weight left, while another layer writing
-  /// the same residual stream keeps the channel) gets γ = β = 0: it outputs zero, as the masked
-  /// model's does (the builder also makes the thinned filter its channel source).
+  /// The BatchNorm of the kept channels, in inference form (γ, β, running averages), closing
+  /// nothing itself: a kept channel the original closed (its filter has no weight left, while
+  /// another layer writing the same residual stream keeps the channel) gets γ = β = 0 and
+  /// outputs zero, and one whose filter reads only dead inputs keeps its constant β − γμ/σ, as
+  /// the masked model's do.
   static func thinnedBatchNorm(_ bn: BatchNorm2D, keeping rows: [Int]) -> BatchNorm2D {
     let thinned = BatchNorm2D(rows.count, epsilon: bn.epsilon, momentum: bn.momentum)
     let (gamma, beta) = bn.effectiveAffine

@@ -29,8 +29,9 @@ public struct PrunableLayer {
   /// Input features per channel of `inputSpace` (spatial size after a Flatten, else 1).
   public let inputsPerUpstreamUnit: Int
   public let isConvolution: Bool
-  /// The BatchNorm right after this convolution, if any: it closes the channels of pruned
-  /// filters (`BatchNorm2D.channelSource`) and costs one multiply-add per output element.
+  /// The BatchNorm right after this convolution, if any: it costs one multiply-add per output
+  /// element, and closes the channels of pruned filters when this layer's weight is its
+  /// `BatchNorm2D.channelSource`.
   public var batchNorm: BatchNorm2D?
   /// The channel space this layer's units write (shared by layers a residual addition ties).
   public var outputSpace: Int
@@ -55,23 +56,6 @@ public struct PrunableLayer {
   }
 }
 
-extension Array where Element == PrunableLayer {
-  /// True when some layer reads a space that a later layer also writes (a residual stream):
-  /// liveness then has to be settled over the whole network, not in one forward pass.
-  var hasTiedSpaces: Bool {
-    var producers: [Int: Int] = [:]
-    for layer in self { producers[layer.outputSpace, default: 0] += 1 }
-    return producers.values.contains { $0 > 1 }
-  }
-
-  /// Indices of the layers writing each space.
-  var producers: [Int: [Int]] {
-    var result: [Int: [Int]] = [:]
-    for (i, layer) in enumerated() { result[layer.outputSpace, default: []].append(i) }
-    return result
-  }
-}
-
 /// The walk behind `PrunableLayer.discover`: follows shapes through a network (residual blocks
 /// included), records each Dense and Conv2D, and merges the spaces a residual addition ties.
 struct DiscoveryWalk {
@@ -80,6 +64,8 @@ struct DiscoveryWalk {
     var space: Int
     /// Spatial size flattened since the last prunable layer (1 when none was).
     var flattenedSpatial = 1
+    /// The layer just visited was a convolution (a BatchNorm now is its).
+    var lastWasConvolution = false
   }
 
   private var layers: [PrunableLayer] = []
@@ -124,10 +110,12 @@ struct DiscoveryWalk {
         continue
       }
       position.shape = layer.outputShape(for: input)
-      if let bn = layer as? BatchNorm2D, let source = bn.channelSource,
-        let index = layers.firstIndex(where: { $0.weight === source }), layers[index].batchNorm == nil
-      {
-        layers[index].batchNorm = bn
+      // A BatchNorm belongs to the convolution right before it (the one whose filters it
+      // closes, or, in a thinned network, the one whose channels it scales).
+      let previous = layers.count - 1
+      defer { position.lastWasConvolution = layer is Conv2D && layers.count - 1 > previous }
+      if let bn = layer as? BatchNorm2D, position.lastWasConvolution, layers[previous].rows == bn.channels, layers[previous].batchNorm == nil {
+        layers[previous].batchNorm = bn
       } else if layer is Flatten {
         position.flattenedSpatial = input.count == 3 ? input[1] * input[2] : 1
       } else if let dense = layer as? Dense {

@@ -1,0 +1,68 @@
+import AutoPrune
+import AutoPruneNN
+import XCTest
+
+/// One rule for which units are alive: the report and the thinned network agree on every unit
+/// of every model, whatever the masks.
+final class ChannelGraphTests: XCTestCase {
+  /// Random element masks (a share `sparsity` of each layer's weights) plus whole rows closed,
+  /// on top of which some next-layer columns die, so units die from both sides.
+  private func prune(_ model: Model, sparsity: Float, closedRows: Float, seed: UInt64) {
+    let rng = RandomSource(seed: seed)
+    let pruning = MagnitudePruning(model: model)
+    let last = pruning.gates.count - 1
+    for (index, gate) in pruning.gates.enumerated() {
+      let layer = gate.layer
+      var mask = Tensor(shape: layer.weight.shape, values: (0..<layer.weight.count).map { _ in rng.uniform(0, 1) < sparsity ? 0 : 1 })
+      var biasMask = Tensor(shape: layer.bias.shape, repeating: 1)
+      if index < last {
+        for r in 0..<layer.rows where rng.uniform(0, 1) < closedRows {
+          biasMask[r] = 0
+          for c in 0..<layer.columns { mask[r * layer.columns + c] = 0 }
+        }
+      }
+      gate.setMask(mask)
+      gate.setBiasMask(biasMask)
+    }
+  }
+
+  func testReportAndThinnedNetworkAgreeOnEveryUnitOfEveryModel() throws {
+    var compared = 0
+    for kind in ModelKind.allCases {
+      for (sparsity, closedRows) in [(Float(0.5), Float(0.2)), (0.97, 0.1), (0.995, 0)] {
+        let model = Model(kind, rng: RandomSource(seed: 1), inputChannels: 1, width: kind == .vggLike ? 0.25 : 1)
+        // Non-trivial BatchNorm statistics: a filter reading only dead inputs then outputs a
+        // non-zero constant that must survive thinning.
+        ResidualPruningTests.randomizeBatchNorms(model.network, seed: 3)
+        prune(model, sparsity: sparsity, closedRows: closedRows, seed: 7)
+        let report = PruningReport(model: model)
+        let thinned: ThinnedModel
+        do {
+          thinned = try Thinning.thin(model)
+        } catch ThinningError.nothingLeft {
+          // Nothing reaches the output: the report must say so too.
+          XCTAssertTrue(report.layers.dropLast().contains { $0.aliveUnits == 0 }, "\(kind) \(sparsity)")
+          continue
+        }
+        compared += 1
+        let label = "\(kind.rawValue) sparsity \(sparsity), rows \(closedRows)"
+        XCTAssertEqual(report.layers.map(\.name), thinned.units.map(\.name), label)
+        XCTAssertEqual(report.layers.map(\.aliveUnits), thinned.units.map(\.kept), label)
+        XCTAssertEqual(report.architecture, thinned.architecture, label)
+        // Every weight the report keeps is one the thinned network still holds; the thinned
+        // network's own report keeps exactly those.
+        let again = PruningReport(network: thinned.network, inputShape: thinned.inputShape)
+        XCTAssertEqual(again.keptWeights, report.keptWeights, label)
+        XCTAssertEqual(again.layers.map(\.aliveUnits), report.layers.map(\.aliveUnits), label)
+        // And it computes what the masked model computes.
+        let rng = RandomSource(seed: 9)
+        let count = 2 * model.inputShape.reduce(1, *)
+        let x = Tensor(shape: [2] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 2) })
+        let expected = model.network.forward(x, context: .inference), got = thinned.network.forward(x, context: .inference)
+        let scale = max(1, expected.storage.map(abs).max() ?? 1)
+        XCTAssertLessThan(zip(got.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity, 1e-4 * scale, label)
+      }
+    }
+    XCTAssertGreaterThanOrEqual(compared, 12, "most cases leave a network to thin")
+  }
+}
