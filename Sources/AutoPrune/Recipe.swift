@@ -184,6 +184,13 @@ public struct Recipe {
     }
   }
 
+  /// Applies one `KEY=VALUE` override (`run --set`).
+  public mutating func set(override: String) throws {
+    let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty else { throw RecipeError(path: "--set", line: nil, key: nil, message: "\(override): expected KEY=VALUE") }
+    try set(parts[0], to: parts[1])
+  }
+
   /// The recipe line of the option an error message names, if any.
   /// An option counts as named when `--KEY` (or `--no-KEY`) stands as a whole word, or when the
   /// message quotes its value (ArgumentParser's "Unexpected argument '3'" after a flag).

@@ -7,9 +7,7 @@ struct AutoPruneCommand: ParsableCommand {
   static func main() {
     MemoryTuning.keepFreedMemory()
     do {
-      Invocation.arguments = try Invocation.expandingResume(Array(CommandLine.arguments.dropFirst()))
-      var command = try parseAsRoot(Invocation.arguments)
-      try command.run()
+      try Invocation.run(Invocation.expandingResume(Array(CommandLine.arguments.dropFirst())))
     } catch {
       // Help and --version go through ArgumentParser as usual; every failure becomes one line
       // on stderr (no usage dump), so scripts and people see exactly what was wrong.

@@ -36,45 +36,33 @@ struct Demo: ParsableCommand {
     try checkEpochs("--finetune-epochs", finetuneEpochs, atLeast: 0)
   }
 
-  /// Each model goes through the commands a user would type: `train` (dense), `prune` with
-  /// AutoPrune from that dense model, and `prune --method magnitude` at the sparsity AutoPrune
-  /// reached, with the same epochs; each writes its run directory, which the report then reads.
+  /// Each model goes through what a user would type, as library calls: `train` (dense), `prune`
+  /// with AutoPrune from that dense model, and `prune --method magnitude` at the sparsity
+  /// AutoPrune reached, with the same epochs; each writes its run directory (with the command
+  /// line that repeats it), which the report then reads.
   func run() throws {
     runOptions.apply()
-    guard BundledData.directory != nil else {
-      throw Failure("the bundled Fashion-MNIST subset was not found beside the executable")
-    }
-    let progress = Progress(quiet: progressOptions.quiet)  // header lines only: the steps run their own
+    guard let bundled = BundledData.directory else { throw Failure("the bundled Fashion-MNIST subset was not found beside the executable") }
+    let (train, test) = try MNISTFormat.load(directory: bundled)
+    let progress = Progress(quiet: progressOptions.quiet)  // header lines; each step draws its own
     progress.say("AutoPrune demo: LeNets on the bundled Fashion-MNIST subset, \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     let phases = "\(pruneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultPruneSteps) steps") + fine-tune \(finetuneEpochs.map { "\($0) epochs" } ?? "\(Prune.defaultFinetuneSteps) steps")"
     progress.say("dense \(epochs) epochs; then AutoPrune (weight gates, μ \(mu ?? AutoPruneOptions.defaultRelativeMu) network-relative, phase clock, leaky-ReLU STE) \(phases); then magnitude pruning to the same sparsity with the same epochs\n")
-    var common = ["--data", "bundled", "--seed", "\(seed)"]
-    if let threads = runOptions.threads { common += ["--threads", "\(threads)"] }
-    if progressOptions.quiet { common.append("--quiet") }
-    var rows: [[String]] = []
-    var results: [DemoResult] = []
+    var rows: [[String]] = [], results: [DemoResult] = []
     for kind in ModelKind.lenets {
-      let dense = try step(progress, "\(kind.rawValue)-dense", ["train", "--model", kind.rawValue, "--epochs", "\(epochs)"] + common)
-      let pruneArguments = ["prune", "--model", kind.rawValue, "--from", dense.model, "--prune-lr", "0.01"]
-        + (pruneEpochs.map { ["--prune-epochs", "\($0)"] } ?? []) + (finetuneEpochs.map { ["--finetune-epochs", "\($0)"] } ?? []) + common
-      let autoprune = try step(progress, "\(kind.rawValue)-autoprune", pruneArguments + ["--method", "autoprune"] + (mu.map { ["--mu", "\($0)"] } ?? []))
-      var runs = [autoprune]
-      let compression = autoprune.summary.compression ?? 1
-      if compression > 1.01 {
-        let sparsity = String(format: "%.4f", 1 - 1 / compression)
-        runs.append(try step(progress, "\(kind.rawValue)-magnitude", pruneArguments + ["--method", "magnitude", "--sparsity", sparsity]))
+      let dense = try step(kind, "dense", method: nil, train: train, test: test)
+      var runs = [try step(kind, "autoprune", method: "autoprune", from: dense.model, train: train, test: test)]
+      if let compression = runs[0].summary.compression, compression > 1.01 {
+        runs.append(try step(kind, "magnitude", method: "magnitude", sparsity: Float(1 - 1 / compression), from: dense.model, train: train, test: test))
       } else {
         progress.say("\(kind.rawValue): AutoPrune kept every weight; no magnitude baseline to match (raise --mu)")
       }
       for run in runs {
         let s = run.summary
         let percent = { (x: Double?) in x.map { TextTable.percent(Float($0)) } ?? "–" }
-        rows.append([
-          kind.rawValue, s.method ?? "?", percent(s.denseTestAccuracy), percent(s.testAccuracy),
-          s.compression.map { String(format: "%.1f×", $0) } ?? "–", percent(s.flopsFraction), s.architecture ?? "?",
-          String(format: "%.1f", run.seconds),
-        ])
-        results.append(DemoResult(summary: s, seconds: run.seconds))
+        rows.append([kind.rawValue, s.method ?? "?", percent(s.denseTestAccuracy), percent(s.testAccuracy), s.compression.map { String(format: "%.1f×", $0) } ?? "–",
+                     percent(s.flopsFraction), s.architecture ?? "?", String(format: "%.1f", run.seconds)])
+        results.append(run)
       }
     }
     print(TextTable.render(["model", "method", "dense acc", "pruned acc", "compression", "FLOPs", "architecture", "s"], rows))
@@ -84,32 +72,56 @@ struct Demo: ParsableCommand {
     if runOptions.json, let data = try? RunRecordCoding.line(DemoOutput(models: results)) { print(String(decoding: data, as: UTF8.self)) }
   }
 
-  /// Runs `autoprune ARGUMENTS --run-dir OUT/NAME --out OUT/NAME/model.safetensors` in this
-  /// process and returns its summary.
-  private func step(_ progress: Progress, _ name: String, _ arguments: [String]) throws -> (model: String, summary: RunSummary, seconds: Double) {
-    let directory = URL(fileURLWithPath: out).appendingPathComponent(name)
+  /// One step into OUT/MODEL-NAME (its earlier run there replaced: the demo owns OUT): dense
+  /// training without `method`, else pruning from the dense model `from`.
+  private func step(
+    _ kind: ModelKind, _ name: String, method: String?, sparsity: Float? = nil, from: String? = nil, train: ImageDataset, test: ImageDataset
+  ) throws -> DemoResult {
+    let directory = URL(fileURLWithPath: out).appendingPathComponent("\(kind.rawValue)-\(name)")
     let model = directory.appendingPathComponent("model.safetensors").path
-    let full = arguments + ["--run-dir", directory.path, "--out", model]
-    progress.say("== \(name): autoprune \(full.joined(separator: " "))")
-    // The demo owns OUT: a demo run again replaces its own earlier steps, finished or
-    // interrupted (and only those).
-    if FileManager.default.fileExists(atPath: directory.appendingPathComponent("summary.json").path) || Checkpoint.exists(in: directory.path) {
-      for file in LogOptions.runFiles + ["model.safetensors"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent(file)) }
-    }
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    for file in LogOptions.runFiles + ["model.safetensors"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent(file)) }
+    var config = TrainingConfig()
+    (config.seed, config.epochs) = (seed, epochs)
+    let run = try PruningRun(kind, train: train, test: test, config: config, logDirectory: directory.path)
+    let stepsPerEpoch = run.stepsPerEpoch
+    let pruneEpochs = self.pruneEpochs ?? Prune.epochs(covering: Prune.defaultPruneSteps, stepsPerEpoch: stepsPerEpoch)
+    let finetuneEpochs = self.finetuneEpochs ?? Prune.epochs(covering: Prune.defaultFinetuneSteps, stepsPerEpoch: stepsPerEpoch)
+    var command = ["autoprune", method == nil ? "train" : "prune", "--model", kind.rawValue, "--data", "bundled", "--seed", "\(seed)"]
+    command += method == nil ? ["--epochs", "\(epochs)"] : ["--from", from!, "--method", method!, "--prune-epochs", "\(pruneEpochs)", "--finetune-epochs", "\(finetuneEpochs)"]
+    if let sparsity { command += ["--sparsity", String(format: "%.4f", sparsity)] }
+    if let mu, method == "autoprune" { command += ["--mu", "\(mu)"] }
+    command += ["--out", model]
+    progress(for: run, method == nil ? [("dense", epochs)] : [("prune", pruneEpochs), ("finetune", finetuneEpochs)]).say("== \(kind.rawValue)-\(name): \(command.joined(separator: " "))")
     let start = DispatchTime.now()
-    try Invocation.run(full)
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    let summaryPath = directory.appendingPathComponent("summary.json").path
-    guard let data = FileManager.default.contents(atPath: summaryPath) else { throw Failure("\(summaryPath): missing after the run") }
-    let summary = try RunRecordCoding.decode(RunSummary.self, from: data, path: summaryPath)
-    progress.say("")
-    return (model, summary, seconds)
+    var outcome: PruningOutcome?
+    if let method, let from {
+      try run.loadDense(from: from)
+      var settings = PruningSettings()
+      settings.sparsity = sparsity
+      if let mu { settings.autoprune.mu = mu }
+      outcome = try run.prune(method: method, settings: settings, epochs: pruneEpochs, finetuneEpochs: finetuneEpochs)
+    } else {
+      try run.trainDense()
+    }
+    try run.save(to: model)
+    let summary = try run.writeSummary(outcome: outcome, out: model, commandLine: command.joined(separator: " "))
+    if !progressOptions.quiet { print("") }
+    return DemoResult(model: model, summary: summary, seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+  }
+
+  /// A progress display for `run`'s stages, fed by its steps and epochs.
+  private func progress(for run: PruningRun, _ stages: [(String, Int)]) -> Progress {
+    let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: run.stepsPerEpoch, batchSize: run.config.batchSize, samples: run.train.count)
+    run.session.onStep = { progress.step(stage: $0, $1) }
+    run.onEpoch = { progress.epoch(Prune.epochLine($0)) }
+    run.onPruningStart = { method, _ in progress.kept = { PruningReport(layers: method.layers).keptFraction } }
+    return progress
   }
 }
 
 /// `demo --json`: each run's summary with the seconds it took.
 struct DemoResult: Encodable {
+  var model: String
   var summary: RunSummary
   var seconds: Double
   func encode(to encoder: Encoder) throws {

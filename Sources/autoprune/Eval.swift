@@ -35,31 +35,16 @@ struct Eval: ParsableCommand {
     guard let (net, stored) = try WeightsFile.loadModel(path: weights, kind: model) else {
       throw ValidationError("\(weights) does not name its model; pass --model (\(ModelKind.names))")
     }
-    let kind = net.name
-    if sparse && !net.isChain {
-      throw ValidationError("--sparse does not support \(kind) (its residual blocks would run dense); use --thin for filter-pruned models")
+    let form: InferenceForm = thin ? .thinned : sparse ? .sparse : .masked
+    if form == .sparse && !net.isChain {
+      throw ValidationError("--sparse does not support \(net.name) (its residual blocks would run dense); use --thin for filter-pruned models")
     }
     let (train, test, label) = try dataOptions.load(for: net)
     let normalization = stored ?? Normalization.fitted(to: train)
-    var form = "masked"
-    var inference: (Tensor) -> Tensor = { net.network.forward($0, context: .inference) }
-    var storedWeights = net.parameters.filter { $0.prunable }.reduce(0) { $0 + $1.count }
-    if thin {
-      let thinned = try Thinning.thin(net)
-      print("thinned: \(thinned.architecture), \(thinned.parameterCount) parameters (of \(net.parameterCount))")
-      inference = { thinned.network.forward($0, context: .inference) }
-      form = "thinned"
-      storedWeights = thinned.network.parameters.filter { $0.prunable }.reduce(0) { $0 + $1.count }
-    } else if sparse {
-      let network = SparseNetwork(net)
-      print("sparse: \(network.nonZeros) non-zero weights stored (CSR)")
-      inference = network.forward
-      form = "sparse"
-      storedWeights = network.nonZeros
-    }
-    for gate in net.network.gates { gate.prepare(training: false, rng: nil) }
+    let deployed = try form.deploy(net)
+    if form != .masked { print(deployed.description) }
     let start = DispatchTime.now()
-    let result = Trainer.evaluate(on: test, normalization: normalization, logits: inference)
+    let result = Trainer.evaluate(on: test, normalization: normalization, logits: deployed.forward)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     // Finite weights can still overflow (3e38 in a layer, a tiny stored std): an accuracy
     // computed from NaN logits means nothing.
@@ -68,23 +53,21 @@ struct Eval: ParsableCommand {
     }
     if let logitsOut {
       let (images, labels) = test.batch(Array(0..<test.count)[...], normalization: normalization)
-      let logits = inference(images)
+      let logits = deployed.forward(images)
       try SafeTensors.write(
         [("inputs", images.shape, images.storage), ("logits", logits.shape, logits.storage), ("labels", [labels.count], labels.map(Float.init))],
-        metadata: ["model": kind, "form": form, "weights": weights], to: logitsOut)
+        metadata: ["model": net.name, "form": form.rawValue, "weights": weights], to: logitsOut)
     }
     let pruned = net.parameters.contains { $0.gate != nil }
-    let report = PruningReport(layers: PrunableLayer.discover(in: net))
+    let report = PruningReport(model: net)
     if pruned { print(report.table + "\n") }
-    print("\(kind) \(weights) (\(form)) on \(label): test accuracy \(TextTable.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
-    if runOptions.json {
-      let json: [String: Any] = [
-        "command": "eval", "form": form, "stored_weights": storedWeights, "model": kind, "parameters": net.parameterCount, "pruned": pruned,
-        "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
-      ]
-      var pruning = RunSummary()
-      pruning.setPruning(report)
-      Output.json(json, adding: pruning)
-    }
+    print("\(net.name) \(weights) (\(form.rawValue)) on \(label): test accuracy \(TextTable.percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) (\(test.count) images, \(String(format: "%.2f", seconds)) s)")
+    guard runOptions.json else { return }
+    var summary = RunSummary()
+    summary.setPruning(report)
+    Output.json([
+      "command": "eval", "form": form.rawValue, "stored_weights": deployed.storedWeights, "model": net.name, "parameters": net.parameterCount, "pruned": pruned,
+      "test_accuracy": result.accuracy, "test_loss": result.loss, "seconds": seconds, "weights": weights, "data": label,
+    ], adding: summary)
   }
 }

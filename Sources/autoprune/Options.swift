@@ -341,16 +341,16 @@ enum Output {
 #endif
 
 /// The arguments of the command running now, after the subcommand name: what a checkpoint
-/// stores so that `--resume DIR` alone can go on (set by `main`, and by `run` per seed).
+/// stores so that `--resume DIR` alone can go on, and the summary's command line. Bound for the
+/// duration of `run` (task-local, not a global that one command leaves set for the next).
 enum Invocation {
-  nonisolated(unsafe) static var arguments: [String] = Array(CommandLine.arguments.dropFirst())
+  @TaskLocal static var arguments: [String] = []
 
-  /// Runs `autoprune ARGUMENTS` in this process (a recipe's seed, a demo step), recording them
-  /// as the invocation so its checkpoints and summary name the command that ran.
+  /// Runs `autoprune ARGUMENTS` in this process (the tool's own command line, or a recipe's
+  /// seed) with them as the invocation, so its checkpoints and summary name the command that ran.
   static func run(_ arguments: [String]) throws {
-    self.arguments = arguments
     var command = try AutoPruneCommand.parseAsRoot(arguments)
-    try command.run()
+    try $arguments.withValue(arguments) { try command.run() }
   }
 
   /// `arguments` without a `--resume DIR` / `--resume=DIR`.

@@ -39,80 +39,54 @@ struct Run: ParsableCommand {
     }
   }
 
-  /// True when some `seed-*` directory under `root` holds a finished or interrupted run.
-  static func holdsRuns(_ root: String) -> Bool {
-    let seeds = (try? FileManager.default.contentsOfDirectory(atPath: root))?.filter { $0.hasPrefix("seed-") } ?? []
-    return seeds.contains { seed in
-      let directory = URL(fileURLWithPath: root).appendingPathComponent(seed).path
-      return FileBytes.entryExists(directory + "/summary.json") || Checkpoint.exists(in: directory)
-    }
-  }
-
   func run() throws {
-    guard let text = String(validating: try FileBytes.read(recipe), as: UTF8.self) else {
-      throw Failure("\(recipe): not UTF-8 text")
-    }
+    guard let text = String(validating: try FileBytes.read(recipe), as: UTF8.self) else { throw Failure("\(recipe): not UTF-8 text") }
     var parsed = try Recipe.parse(text, path: recipe)
-    for override in overrides {
-      let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set \(override): expected KEY=VALUE") }
-      try parsed.set(parts[0], to: parts[1])
-    }
-    let root = out ?? resume ?? URL(fileURLWithPath: "runs").appendingPathComponent(parsed.name).path
-    let overridden = Set(overrides.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-    /// The error for a seed's failure, blamed on the --set override or the recipe line it names.
-    func blame(_ error: Error, seed: UInt64) -> Error {
-      let message = ErrorText.line(for: error)
-      if let key = overridden.first(where: { message.contains("--\($0)") || message.contains("--no-\($0)") }) {
-        return ValidationError("--set \(key)=…: \(message)")
-      }
-      if let place = parsed.line(mentionedIn: message) { return RecipeError(path: recipe, line: place.line, key: place.key, message: message) }
-      return RecipeError(path: recipe, line: nil, key: nil, message: "seed \(seed): \(message)")
-    }
+    for override in overrides { try parsed.set(override: override) }
+    let experiment = Experiment(recipe: parsed, root: out ?? resume, seeds: seeds.map { (1...$0).map(UInt64.init) })
     // Every seed's command is checked before any runs (a mistake is found in a second, not
     // after the first seeds have trained).
-    for seed in seeds.map({ (1...$0).map(UInt64.init) }) ?? parsed.seeds {
-      let arguments = parsed.arguments(seed: seed, runDirectory: URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path)
+    for seed in experiment.seeds {
       do {
-        _ = try AutoPruneCommand.parseAsRoot(Array(arguments.dropLast(4)) + ["--out", "model.safetensors"])
+        _ = try AutoPruneCommand.parseAsRoot(Array(experiment.arguments(seed: seed).dropLast(4)) + ["--out", "model.safetensors"])
       } catch {
-        throw blame(error, seed: seed)
+        throw blame(error, seed: seed, recipe: parsed)
       }
-      if dryRun { print("autoprune " + arguments.joined(separator: " ")) }
+      if dryRun { print("autoprune " + experiment.arguments(seed: seed).joined(separator: " ")) }
     }
     if dryRun { return }
-    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    // One directory, one experiment: another recipe that happens to share the name must not
-    // overwrite this one's seeds.
-    let recipeCopy = URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path
-    if let previous = try? FileBytes.read(recipeCopy), previous != Array(text.utf8), Run.holdsRuns(root) {
-      throw Failure("\(root) holds another experiment (its recipe.yaml differs from \(recipe)): give --out DIR, or rename the recipe")
-    }
-    try AtomicFile.write(Array(text.utf8), to: recipeCopy)
-    let seedList = seeds.map { (1...$0).map(UInt64.init) } ?? parsed.seeds
-    for seed in seedList {
-      let directory = URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path
-      // summary.json is written last (atomically), so its presence means the seed finished.
-      if (skipDone || resume != nil) && FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
+    try experiment.claim(recipeText: text, source: recipe)
+    for seed in experiment.seeds {
+      let directory = experiment.directory(seed: seed)
+      switch experiment.state(of: seed) {
+      case .finished where skipDone || resume != nil:
         print("== \(parsed.name), seed \(seed): done already (summary.json), skipped")
         continue
-      }
-      if resume == nil && Checkpoint.exists(in: directory) {
-        throw Failure("\(directory) holds an interrupted run: go on with `autoprune run \(recipe) --resume \(root)`")
-      }
-      if FileBytes.entryExists(URL(fileURLWithPath: directory).appendingPathComponent("summary.json").path) {
-        throw Failure("\(directory) holds a finished run: --skip-done skips finished seeds, --out DIR runs the experiment elsewhere")
+      case .finished: throw Failure("\(directory) holds a finished run: --skip-done skips finished seeds, --out DIR runs the experiment elsewhere")
+      case .interrupted where resume == nil:
+        throw Failure("\(directory) holds an interrupted run: go on with `autoprune run \(recipe) --resume \(experiment.root)`")
+      case .interrupted, .new: break
       }
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      var arguments = parsed.arguments(seed: seed, runDirectory: directory)
+      let arguments = experiment.arguments(seed: seed)
       print("== \(parsed.name), seed \(seed): autoprune \(arguments.joined(separator: " "))")
-      if resume != nil && Checkpoint.exists(in: directory) { arguments += ["--resume", directory] }
       do {
-        try Invocation.run(arguments)
+        try Invocation.run(arguments + (experiment.state(of: seed) == .interrupted ? ["--resume", directory] : []))
       } catch {
-        throw blame(error, seed: seed)
+        throw blame(error, seed: seed, recipe: parsed)
       }
     }
-    print("\nruns in \(root); table: autoprune table \(root)")
+    print("\nruns in \(experiment.root); table: autoprune table \(experiment.root)")
+  }
+
+  /// The error for a seed's failure, blamed on the --set override or the recipe line it names.
+  private func blame(_ error: Error, seed: UInt64, recipe parsed: Recipe) -> Error {
+    let message = ErrorText.line(for: error)
+    let overridden = Set(overrides.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+    if let key = overridden.sorted().first(where: { message.contains("--\($0)") || message.contains("--no-\($0)") }) {
+      return ValidationError("--set \(key)=…: \(message)")
+    }
+    if let place = parsed.line(mentionedIn: message) { return RecipeError(path: recipe, line: place.line, key: place.key, message: message) }
+    return RecipeError(path: recipe, line: nil, key: nil, message: "seed \(seed): \(message)")
   }
 }
