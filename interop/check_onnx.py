@@ -34,16 +34,16 @@ def main():
         # Filter-pruned: closed BatchNorm channels (masked) and removed ones (thinned; for
         # ResNet-20 across the residual additions).
         pruned = work / f"{model}-unit.safetensors"
-        run(binary, "prune", "--model", model, *flags, *data, "--from", str(weights), "--granularity", "unit",
-            "--mu", mu, "--eta-m", "1", "--prune-epochs", "2", "--finetune-epochs", "0", "--out", str(pruned))
+        run(binary, "prune", "--model", model, *flags, *data, "--weights", str(weights), "--granularity", "unit",
+            "--mu", mu, "--mask-lr", "1", "--prune-epochs", "2", "--finetune-epochs", "0", "--out", str(pruned))
         for form, thin in [("masked", []), ("thinned", ["--thin"])]:
             compare(binary, work, model, form, pruned, thin, data, failures)
     for model in ["lenet300", "lenet5"]:
         dense = work / f"{model}.safetensors"
         run(binary, "train", "--model", model, "--data", "bundled", "--epochs", "2", "--out", str(dense))
         pruned = work / f"{model}-unit.safetensors"
-        run(binary, "prune", "--model", model, "--data", "bundled", "--from", str(dense), "--granularity", "unit",
-            "--mu", "3e-2", "--eta-m", "1", "--prune-epochs", "3", "--finetune-epochs", "0", "--out", str(pruned))
+        run(binary, "prune", "--model", model, "--data", "bundled", "--weights", str(dense), "--granularity", "unit",
+            "--mu", "3e-2", "--mask-lr", "1", "--prune-epochs", "3", "--finetune-epochs", "0", "--out", str(pruned))
         for form, flags in [("masked", []), ("thinned", ["--thin"])]:
             # The whole test set: Fashion-MNIST's 10,000 images when installed, else the bundled 500.
             compare(binary, work, model, form, pruned, flags, [], failures)
@@ -54,7 +54,7 @@ def compare(binary, work, model, form, weights, flags, data, failures):
     """Exports `weights` (with `flags`), runs it in onnxruntime on autoprune's normalised test
     inputs and compares the logits."""
     path = work / f"{model}-{form}.onnx"
-    print(run(binary, "export", "--weights", str(weights), "--onnx", str(path), *flags).strip())
+    print(run(binary, "export", "--weights", str(weights), "--out", str(path), *flags).strip())
     onnx.checker.check_model(onnx.load(str(path)))
     logits_file = work / f"{model}-{form}-logits.safetensors"
     run(binary, "eval", "--weights", str(weights), "--logits-out", str(logits_file), *flags, *data)

@@ -45,7 +45,7 @@ def main():
     failures = []
     out = os.path.join(work, "demo")
     # Short phases: this checks the page, not the pruning (the default demo takes minutes).
-    run(binary, "demo", "--out", out, "--quiet", "--prune-epochs", "40", "--finetune-epochs", "10")
+    run(binary, "demo", "--out-dir", out, "--quiet", "--prune-epochs", "40", "--finetune-epochs", "10")
     page = os.path.join(out, "report.html")
     url = "file://" + os.path.abspath(page)
     browser = chromium()

@@ -73,7 +73,7 @@ def main():
             if tensors.get(name) is None or tensors[name].shape != shape or tensors[name].dtype != np.float32:
                 failures.append(f"{dense.name}: {name} is {tensors.get(name, np.empty(0)).shape}, expected {shape} float32")
         pruned = work / f"{model}-pruned.safetensors"
-        run(binary, "prune", "--model", model, "--data", "bundled", "--from", str(dense), "--method", "magnitude",
+        run(binary, "prune", "--model", model, "--data", "bundled", "--weights", str(dense), "--method", "magnitude",
             "--sparsity", "0.9", "--prune-epochs", "1", "--finetune-epochs", "0", "--out", str(pruned))
         masks = {k: v for k, v in load_file(str(pruned)).items() if k.endswith(".weight_mask")}
         expected = {n + "_mask" for n in SHAPES[model] if n.endswith(".weight")}

@@ -51,7 +51,7 @@ rethinking5=(lenet5-rethinking-scratch)
 uncalibrated5=(lenet5-dns-weight lenet5-l0-weight)
 
 run() {
-  local name=$1 args=(run "recipes/$1.yaml" --seeds "$seeds" --out "$root/$1" --resume "$root/$1")
+  local name=$1 args=(run "recipes/$1.yaml" --seeds "$seeds" --out-dir "$root/$1" --resume "$root/$1")
   local model=${name%%-*}
   if [[ $name == *-dense ]]; then
     args+=("${dense_extra[@]}")

@@ -55,7 +55,7 @@ public struct Experiment {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let copy = URL(fileURLWithPath: root).appendingPathComponent("recipe.yaml").path
     if let previous = try? FileBytes.read(copy), previous != Array(text.utf8), holdsRuns {
-      throw ExperimentError("\(root) holds another experiment (its recipe.yaml differs from \(source)): give --out DIR, or rename the recipe")
+      throw ExperimentError("\(root) holds another experiment (its recipe.yaml differs from \(source)): give --out-dir DIR, or rename the recipe")
     }
     try AtomicFile.write(Array(text.utf8), to: copy)
   }

@@ -24,12 +24,19 @@ struct Demo: ParsableCommand {
   var seed: UInt64 = 1
 
   @Option(help: "Directory for the runs (one per model) and report.html.")
-  var out = "runs/demo"
+  var outDir: String?
+
+  @Option(name: .customLong("out"), help: .hidden)
+  var outAlias: String?
+
+  /// `--out-dir` (or its old name `--out`), default runs/demo.
+  var out: String { outDir ?? outAlias ?? "runs/demo" }
 
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var progressOptions: ProgressOptions
 
   func validate() throws {
+    _ = try either(outDir, outAlias, "--out-dir", old: "--out")
     try checkEpochs("--epochs", epochs, atLeast: 1)
     try checkEpochs("--prune-epochs", pruneEpochs, atLeast: 1)
     if let mu, !(mu > 0 && mu.isFinite) { throw ValidationError("--mu must be positive (got \(mu))") }

@@ -15,13 +15,20 @@ struct Export: ParsableCommand {
   var model: ModelKind?
 
   @Option(help: "Where to write the ONNX model (opset 13).")
-  var onnx: String
+  var out: String?
+
+  @Option(name: .customLong("onnx"), help: .hidden)
+  var onnxAlias: String?
+
+  /// `--out` (or its old name `--onnx`).
+  var onnx: String { out ?? onnxAlias ?? "" }
 
   @Flag(help: "Export the thinned network: dead neurons and filters removed.")
   var thin = false
 
   func validate() throws {
-    try Output.checkWritableDestination(onnx, flag: "--onnx", inputs: [("--weights", weights)])
+    guard try either(out, onnxAlias, "--out", old: "--onnx") != nil else { throw ValidationError("give --out MODEL.onnx") }
+    try Output.checkWritableDestination(onnx, flag: "--out", inputs: [("--weights", weights)])
   }
 
   func run() throws {

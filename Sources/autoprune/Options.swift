@@ -199,6 +199,13 @@ struct LogOptions: ParsableArguments {
   }
 }
 
+/// The value of an option given under its name or under its old, hidden one (kept so that
+/// recipes and scripts written for it still run); both at once is refused.
+func either<T>(_ value: T?, _ old: T?, _ name: String, old oldName: String) throws -> T? {
+  if value != nil && old != nil { throw ValidationError("\(oldName) is the old name of \(name): give \(name) once") }
+  return value ?? old
+}
+
 /// Most epochs any phase may ask for: far past any real run, and small enough that epochs ×
 /// steps per epoch, and every count printed from it, stays well inside 64 bits.
 let maximumEpochs = 1_000_000
@@ -212,8 +219,8 @@ func checkEpochs(_ flag: String, _ value: Int?, atLeast minimum: Int) throws {
 
 /// Dense-training hyper-parameters.
 struct TrainingOptions: ParsableArguments {
-  @Option(parsing: .unconditional, help: "Training epochs.")
-  var epochs = 10
+  @Option(parsing: .unconditional, help: "Training epochs (default 10).")
+  var epochs: Int?
 
   @Option(parsing: .unconditional, help: "Mini-batch size.")
   var batchSize = 100
@@ -254,7 +261,7 @@ struct TrainingOptions: ParsableArguments {
 
   var config: TrainingConfig {
     var c = TrainingConfig()
-    c.epochs = epochs
+    c.epochs = epochs ?? 10
     c.batchSize = batchSize
     c.optimizer = optimizer
     c.learningRate = lr ?? TrainingConfig.defaultLearningRate(for: optimizer)

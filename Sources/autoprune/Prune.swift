@@ -30,10 +30,19 @@ struct PruningOptions: ParsableArguments {
     discussion: "On the phase clock μ is a threshold: a gate stays open when its average data term pulls it open by more than μ/2 of the scale (travel 2). The scale is the geometric mean over gated layers of each layer's mean |g| (weight gates) or mean |data term| per unit (unit gates), measured over the first twentieth of the phase."))
   var mu: Float?
 
-  @Option(name: .customLong("eta-m"), parsing: .unconditional, help: "Learning rate η_M of the auxiliary parameters; giving it selects the step clock (default 10 there).")
-  var etaM: Float?
+  @Option(name: .customLong("mask-lr"), parsing: .unconditional, help: "Learning rate of the gates' parameters: AutoPrune's η_M (giving it selects the step clock; default 10 there), L0's Adam rate of log α (default 0.01).")
+  var maskLr: Float?
 
-  @Option(help: "Gate clock: phase (gate steps sized from the pruning phase's length, so any data set size prunes alike) or step (METHOD's per-step rule with η_M as given, the reproduction recipes' behaviour). Default: phase, or step when --eta-m is given.")
+  @Option(name: .customLong("eta-m"), parsing: .unconditional, help: .hidden)
+  var etaMAlias: Float?
+
+  @Option(name: .customLong("l0-lr"), parsing: .unconditional, help: .hidden)
+  var l0LrAlias: Float?
+
+  /// `--mask-lr` (or its old names `--eta-m`, `--l0-lr`).
+  var etaM: Float? { maskLr ?? etaMAlias ?? l0LrAlias }
+
+  @Option(help: "Gate clock: phase (gate steps sized from the pruning phase's length, so any data set size prunes alike) or step (METHOD's per-step rule with η_M as given, the reproduction recipes' behaviour). Default: phase, or step when --mask-lr is given.")
   var gateClock: AutoPruneOptions.GateClock?
 
   @Option(parsing: .unconditional, help: "Phase clock: how far (in units of m0) the penalty alone moves a gate over the pruning phase at the starting μ (with a target: before --budget-by).")
@@ -109,9 +118,10 @@ struct PruningOptions: ParsableArguments {
       throw ValidationError("--ste \(ste): expected identity, leaky-relu[:α] or softplus[:β] with a positive number")
     }
     if let mu, !(mu >= 0 && mu.isFinite) { throw ValidationError("--mu must be ≥ 0 (got \(mu))") }
-    if let etaM, !(etaM > 0 && etaM.isFinite) { throw ValidationError("--eta-m must be positive (got \(etaM))") }
+    if [maskLr, etaMAlias, l0LrAlias].compactMap({ $0 }).count > 1 { throw ValidationError("--eta-m and --l0-lr are old names of --mask-lr: give --mask-lr once") }
+    if let etaM, !(etaM > 0 && etaM.isFinite) { throw ValidationError("--mask-lr must be positive (got \(etaM))") }
     if clock == .phase {
-      if etaM != nil { throw ValidationError("--eta-m fixes η_M, which the phase clock derives: drop it, or use --gate-clock step") }
+      if etaM != nil { throw ValidationError("--mask-lr fixes η_M, which the phase clock derives: drop it, or use --gate-clock step") }
       if mu == 0 { throw ValidationError("--mu 0 on the phase clock prunes nothing (μ sets its step size): use `train`, or --gate-clock step") }
     }
     if !(travel > 0 && travel.isFinite) { throw ValidationError("--travel must be positive (got \(travel))") }
@@ -172,7 +182,7 @@ struct PruningOptions: ParsableArguments {
 
 struct Prune: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Prune a model with AutoPrune: dense pretrain (or --from), joint W/M pruning, optional fine-tune.")
+    abstract: "Prune a model with AutoPrune: dense pretrain (or --weights), joint W/M pruning, optional fine-tune.")
 
   @Option(help: "Model: \(ModelKind.names).")
   var model: ModelKind
@@ -180,14 +190,19 @@ struct Prune: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var width: WidthOption
 
-  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain --masks-from from random weights).")
+  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain the masks of --masks from random weights).")
   var method = "autoprune"
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")
   var sparsity: Float?
 
   @Option(help: "For --method scratch: the pruned model whose masks are retrained from random weights.")
-  var masksFrom: String?
+  var masks: String?
+
+  @Option(name: .customLong("masks-from"), help: .hidden)
+  var masksFromAlias: String?
+
+  var masksFrom: String? { masks ?? masksFromAlias }
 
   @Option(parsing: .unconditional, help: "Targeted dropout: probability α of dropping a candidate (the --sparsity smallest weights) each step.")
   var targetedDropRate: Float = 0.5
@@ -195,16 +210,19 @@ struct Prune: ParsableCommand {
   @Option(name: .customLong("l0-lambda"), parsing: .unconditional, help: "L0: weight λ of the expected number of open gates.")
   var l0Lambda: Float = 1e-4
 
-  @Option(name: .customLong("l0-lr"), parsing: .unconditional, help: "L0: Adam learning rate of log α.")
-  var l0Lr: Float = 1e-2
-
   @Option(name: .customLong("dns-c"), parsing: .unconditional, help: "DNS threshold: t = mean|w| + c·std|w| per layer, cut below 0.9t, splice above 1.1t.")
   var dnsC: Float = 0
 
   @Option(help: "Start from these dense weights (from `autoprune train`).")
-  var from: String?
+  var weights: String?
 
-  @Option(parsing: .unconditional, help: "Dense epochs before pruning when there is no --from (0: prune from scratch).")
+  @Option(name: .customLong("from"), help: .hidden)
+  var fromAlias: String?
+
+  /// `--weights` (or its old name `--from`).
+  var from: String? { weights ?? fromAlias }
+
+  @Option(parsing: .unconditional, help: "Dense epochs before pruning when there is no --weights (0: prune from scratch).")
   var pretrainEpochs: Int?
 
   @Option(parsing: .unconditional, help: "Joint W/M pruning epochs (default: enough for \(Prune.defaultPruneSteps) steps, 1 to 300: 10 on 60,000 images at batch 100, 300 on 2,000).")
@@ -240,12 +258,15 @@ struct Prune: ParsableCommand {
   var out: String
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--from", from), ("--masks-from", masksFrom)] + dataOptions.inputFiles)
+    _ = try either(weights, fromAlias, "--weights", old: "--from")
+    _ = try either(masks, masksFromAlias, "--masks", old: "--masks-from")
+    if training.epochs != nil { throw ValidationError("prune takes --pretrain-epochs, --prune-epochs and --finetune-epochs, not --epochs") }
+    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--weights", from), ("--masks", masksFrom)] + dataOptions.inputFiles)
     try dataOptions.checkResize(for: model)
     try width.check(for: model)
-    if from != nil && pretrainEpochs != nil { throw ValidationError("give --from or --pretrain-epochs, not both") }
+    if from != nil && pretrainEpochs != nil { throw ValidationError("give --weights or --pretrain-epochs, not both") }
     if from == nil && pretrainEpochs == nil {
-      throw ValidationError("give --from DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
+      throw ValidationError("give --weights DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
     }
     try checkEpochs("--pretrain-epochs", pretrainEpochs, atLeast: 0)
     try checkEpochs("--prune-epochs", pruneEpochs, atLeast: 1)
@@ -264,11 +285,11 @@ struct Prune: ParsableCommand {
     if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be in (0, 1) (got \(sparsity))") }
     if !dnsC.isFinite { throw ValidationError("--dns-c must be a number") }
     if !(l0Lambda >= 0 && l0Lambda.isFinite) { throw ValidationError("--l0-lambda must be ≥ 0 (got \(l0Lambda))") }
-    if !(l0Lr > 0 && l0Lr.isFinite) { throw ValidationError("--l0-lr must be positive (got \(l0Lr))") }
+    if pruning.etaM != nil && !["autoprune", "l0"].contains(method) { throw ValidationError("--mask-lr is for --method autoprune or l0, not \(method)") }
     if method == "scratch" {
-      guard masksFrom != nil else { throw ValidationError("--method scratch needs --masks-from PRUNED.safetensors") }
+      guard masksFrom != nil else { throw ValidationError("--method scratch needs --masks PRUNED.safetensors") }
       guard from == nil && pretrainEpochs == 0 else {
-        throw ValidationError("--method scratch starts from random weights: use --pretrain-epochs 0, not --from")
+        throw ValidationError("--method scratch starts from random weights: use --pretrain-epochs 0, not --weights")
       }
     }
   }
@@ -331,7 +352,8 @@ struct Prune: ParsableCommand {
     settings.sparsity = sparsity
     settings.masksFrom = masksFrom
     settings.targetedDropRate = targetedDropRate
-    (settings.l0Lambda, settings.l0LearningRate, settings.dnsC) = (l0Lambda, l0Lr, dnsC)
+    (settings.l0Lambda, settings.dnsC) = (l0Lambda, dnsC)
+    if method == "l0", let rate = pruning.etaM { settings.l0LearningRate = rate }
     return settings
   }
 

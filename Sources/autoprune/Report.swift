@@ -10,19 +10,26 @@ struct Report: ParsableCommand {
   @Argument(help: "Run directories (holding log.jsonl / summary.json), or directories to search for them (3 levels).")
   var runs: [String]
 
-  @Option(help: "Where to write the page.")
-  var html: String
+  @Option(help: "Where to write the page (.html).")
+  var out: String?
+
+  @Option(name: .customLong("html"), help: .hidden)
+  var htmlAlias: String?
+
+  /// `--out` (or its old name `--html`).
+  var html: String { out ?? htmlAlias ?? "" }
 
   @Option(help: "Page title.")
   var title = "AutoPrune report"
 
   func validate() throws {
     if runs.isEmpty { throw ValidationError("give at least one run directory") }
-    try Output.checkWritableDestination(html, flag: "--html")
+    guard try either(out, htmlAlias, "--out", old: "--html") != nil else { throw ValidationError("give --out REPORT.html") }
+    try Output.checkWritableDestination(html, flag: "--out")
     // The page must never replace what it is made from: a run's log, summary, recipe or model.
     let name = (html as NSString).lastPathComponent
     if (LogOptions.runFiles + ["recipe.yaml"]).contains(name) || ["safetensors", "jsonl", "json", "yaml", "yml", "onnx"].contains((name as NSString).pathExtension) {
-      throw ValidationError("--html \(html) names a run's file, not a page: give a .html path")
+      throw ValidationError("--out \(html) names a run's file, not a page: give a .html path")
     }
   }
 

@@ -15,7 +15,13 @@ struct Run: ParsableCommand {
   var seeds: Int?
 
   @Option(help: "Directory for this experiment (default: runs/NAME).")
-  var out: String?
+  var outDir: String?
+
+  @Option(name: .customLong("out"), help: .hidden)
+  var outAlias: String?
+
+  /// `--out-dir` (or its old name `--out`).
+  var out: String? { outDir ?? outAlias }
 
   @Option(name: .customLong("set"), help: "Override a recipe argument: KEY=VALUE (repeatable), e.g. --set prune-epochs=2.")
   var overrides: [String] = []
@@ -26,16 +32,17 @@ struct Run: ParsableCommand {
   @Flag(help: "Skip seeds whose summary.json already exists, so an interrupted experiment goes on where it stopped.")
   var skipDone = false
 
-  @Option(help: "Go on with the experiment in DIR (its --out): finished seeds are skipped, an interrupted one resumes from its checkpoint.")
+  @Option(help: "Go on with the experiment in DIR (its --out-dir): finished seeds are skipped, an interrupted one resumes from its checkpoint.")
   var resume: String?
 
   func validate() throws {
+    _ = try either(outDir, outAlias, "--out-dir", old: "--out")
     try RunOptions.checkEnvironment()
     if let seeds, !(1...Recipe.maximumSeeds).contains(seeds) {
       throw ValidationError("--seeds must be in 1…\(Recipe.maximumSeeds) (got \(seeds))")
     }
     if let resume, let out, URL(fileURLWithPath: resume).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL {
-      throw ValidationError("--resume \(resume) and --out \(out) name different directories")
+      throw ValidationError("--resume \(resume) and --out-dir \(out) name different directories")
     }
   }
 
@@ -62,7 +69,7 @@ struct Run: ParsableCommand {
       case .finished where skipDone || resume != nil:
         print("== \(parsed.name), seed \(seed): done already (summary.json), skipped")
         continue
-      case .finished: throw Failure("\(directory) holds a finished run: --skip-done skips finished seeds, --out DIR runs the experiment elsewhere")
+      case .finished: throw Failure("\(directory) holds a finished run: --skip-done skips finished seeds, --out-dir DIR runs the experiment elsewhere")
       case .interrupted where resume == nil:
         throw Failure("\(directory) holds an interrupted run: go on with `autoprune run \(recipe) --resume \(experiment.root)`")
       case .interrupted, .new: break

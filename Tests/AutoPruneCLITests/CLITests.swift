@@ -127,7 +127,7 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(html.contains("Input pixels fc1 still reads"), "LeNet-300 runs get the heat-map")
     try assertFails(["report", path("nothing"), "--html", path("r.html")], mentioning: [path("nothing"), "not a directory"])
     try assertFails(["report", path("data"), "--html", path("r.html")], mentioning: [path("data"), "no runs found"])
-    try assertFails(["report", path("runs"), "--html", path("no/dir/r.html")], mentioning: ["--html", "does not exist"])
+    try assertFails(["report", path("runs"), "--html", path("no/dir/r.html")], mentioning: ["--out", "does not exist"])
   }
 
   func testDemoEndsWithItsReport() throws {
@@ -158,7 +158,7 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(evaluated["parameters"] as? Int, 272_186)
     try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
     // Filter pruning across residual additions, then the thinned network: same accuracy.
-    let rp = try autoprune(["prune", "--from", path("r.safetensors"), "--model", "resnet20", "--data", path("data"), "--resize", "32",
+    let rp = try autoprune(["prune", "--weights", path("r.safetensors"), "--model", "resnet20", "--data", path("data"), "--resize", "32",
                             "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.02", "--eta-m", "1", "--out", path("rp.safetensors"),
                             "--json", "--quiet"])
     XCTAssertEqual(rp.status, 0, rp.stderr)
@@ -197,7 +197,7 @@ final class CLITests: XCTestCase {
       XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)).first, 0x08)
     }
     try assertFails(["export", "--weights", path("missing.safetensors"), "--onnx", path("m.onnx")], mentioning: [path("missing.safetensors")])
-    try assertFails(["export", "--weights", path("l300.safetensors"), "--onnx", path("no/such/dir/m.onnx")], mentioning: ["--onnx", "does not exist"])
+    try assertFails(["export", "--weights", path("l300.safetensors"), "--onnx", path("no/such/dir/m.onnx")], mentioning: ["--out", "does not exist"])
     try assertFails(["export", "--model", "lenet5", "--weights", path("l300.safetensors"), "--onnx", path("m.onnx")], mentioning: ["lenet300"])
     var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("l300.safetensors"))))
     bytes.removeLast(bytes.count / 2)  // tensors cut off
@@ -272,7 +272,7 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(scratch["kept_weights"] as? Int, original["kept_weights"] as? Int)
     XCTAssertNil(scratch["dense_test_accuracy"] as? Double, "scratch training has no dense model")
     XCTAssertNotNil(scratch["initial_test_accuracy"] as? Double)
-    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--method", "scratch", "--out", path("x")], mentioning: ["--masks-from"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--method", "scratch", "--out", path("x")], mentioning: ["--masks"])
   }
 
   func testRunDirectoryHoldsOneLogLinePerEpochAndASummary() throws {
@@ -367,15 +367,15 @@ final class CLITests: XCTestCase {
   }
 
   func testPruneArgumentErrors() throws {
-    try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--from", "--pretrain-epochs"])
+    try assertFails(["prune", "--model", "lenet300", "--out", path("p")], mentioning: ["--weights", "--pretrain-epochs"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--ste", "relu6", "--out", path("p")], mentioning: ["--ste"])
-    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--eta-m", "-1", "--out", path("p")], mentioning: ["--eta-m"])
+    try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--eta-m", "-1", "--out", path("p")], mentioning: ["--mask-lr"])
     try assertFails(["prune", "--model", "lenet300", "--from", path("missing.safetensors"), "--out", path("p")], mentioning: [path("missing.safetensors")])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--freeze-at-target", "--out", path("p")],
                     mentioning: ["--freeze-at-target", "--target-sparsity"])
     // The phase clock derives η_M and needs μ > 0; one target at a time.
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--gate-clock", "phase", "--eta-m", "10", "--out", path("p")],
-                    mentioning: ["--eta-m", "--gate-clock step"])
+                    mentioning: ["--mask-lr", "--gate-clock step"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--mu", "0", "--out", path("p")], mentioning: ["--mu 0"])
     try assertFails(["prune", "--model", "lenet300", "--pretrain-epochs", "1", "--target-sparsity", "0.9", "--freeze-at-target", "--out", path("p")],
                     mentioning: ["--freeze-at-target", "--gate-clock step"])

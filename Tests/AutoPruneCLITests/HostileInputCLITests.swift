@@ -94,8 +94,8 @@ final class HostileInputCLITests: XCTestCase {
     XCTAssertEqual(try autoprune(train("w.safetensors")).status, 0)
     // A command never writes over its own input.
     try assertFails(["prune", "--model", "lenet300", "--from", path("w.safetensors"), "--data", path("data"), "--out", path("w.safetensors")],
-                    status: 64, mentioning: ["--out", "also --from"])
-    try assertFails(["export", "--weights", path("w.safetensors"), "--onnx", path("w.safetensors")], status: 64, mentioning: ["--onnx", "also --weights"])
+                    status: 64, mentioning: ["--out", "also --weights"])
+    try assertFails(["export", "--weights", path("w.safetensors"), "--onnx", path("w.safetensors")], status: 64, mentioning: ["--out", "also --weights"])
     // A resize the model cannot take is refused before the data is read or padded.
     try assertFails(["train", "--model", "lenet5", "--data", path("missing"), "--resize", "1024", "--out", path("x.safetensors")],
                     status: 64, mentioning: ["--resize 1024", "28×28"])
@@ -189,7 +189,7 @@ final class HostileInputCLITests: XCTestCase {
     try FileManager.default.createDirectory(atPath: path("R1"), withIntermediateDirectories: true)
     try assertFails(train("R1/summary.json", extra: ["--run-dir", path("R1")]), status: 64, mentioning: ["run directory's summary.json"])
     try assertFails(train("y.safetensors", extra: ["--run-dir", ""]), status: 64, mentioning: ["--run-dir is empty"])
-    try assertFails(["report", path("runs/run"), "--html", path("runs/run/summary.json")], status: 64, mentioning: ["--html", "run's file"])
+    try assertFails(["report", path("runs/run"), "--html", path("runs/run/summary.json")], status: 64, mentioning: ["--out", "run's file"])
   }
 
   func testFIFOsDegenerateNormalisationAndOverflowingWeightsAreRefused() throws {
@@ -221,6 +221,14 @@ final class HostileInputCLITests: XCTestCase {
     try assertFails(prune + ["--layer-gates", ""], status: 64, mentioning: ["--layer-gates: the plan is empty"])
     try assertFails(prune + ["--layer-gates", "fc1=output,fc1=input"], status: 64, mentioning: ["fc1 is named twice"])
     try assertFails(prune + ["--batch-size", "-5"], status: 64, mentioning: ["--batch-size", "at least 1"])
+    // prune's phases have their own epoch counts; --epochs would be ignored.
+    try assertFails(prune + ["--epochs", "3"], status: 64, mentioning: ["--pretrain-epochs, --prune-epochs and --finetune-epochs, not --epochs"])
+    // An option and its old name at once; a mask rate for a method without gates to learn.
+    try assertFails(prune + ["--mask-lr", "1", "--eta-m", "2"], status: 64, mentioning: ["old names of --mask-lr"])
+    try assertFails(prune + ["--method", "dns", "--mask-lr", "1"], status: 64, mentioning: ["--mask-lr is for --method autoprune or l0"])
+    try assertFails(["export", "--weights", path("w.safetensors"), "--out", path("a.onnx"), "--onnx", path("b.onnx")], status: 64,
+                    mentioning: ["--onnx is the old name of --out"])
+    try assertFails(["export", "--weights", path("w.safetensors")], status: 64, mentioning: ["give --out MODEL.onnx"])
     // A CIFAR directory missing its test batch names that file, not an MNIST one.
     try FileManager.default.createDirectory(atPath: path("cifar"), withIntermediateDirectories: true)
     try Data(repeating: 1, count: 3073).write(to: URL(fileURLWithPath: path("cifar/data_batch_1.bin")))

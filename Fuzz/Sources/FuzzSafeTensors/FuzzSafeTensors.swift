@@ -2,7 +2,7 @@ import AutoPrune
 import FuzzSupport
 
 // safetensors weights files: `SafeTensors.decode` on the bytes, then the file as
-// `eval`/`export`/`prune --from` load it, `WeightsFile.loadModel`, which builds the model its
+// `eval`/`export`/`prune --weights` load it, `WeightsFile.loadModel`, which builds the model its
 // metadata names and checks every tensor and the normalisation against it.
 
 private let file = Scratch.path("model.safetensors")
