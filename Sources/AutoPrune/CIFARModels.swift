@@ -19,6 +19,7 @@ public enum CIFARModels {
     return (conv, bn)
   }
 
+  /// He et al.'s CIFAR ResNet of `depth` = 6n + 2 (see above); `classes` outputs.
   public static func resnet(depth: Int, inputChannels: Int = 3, classes: Int = 10, rng: RandomSource) -> Sequential {
     precondition(depth >= 8 && (depth - 2) % 6 == 0, "a CIFAR ResNet has depth 6n + 2 (20, 32, 44, 56, 110), not \(depth)")
     let blocks = (depth - 2) / 6
@@ -64,6 +65,7 @@ public enum CIFARModels {
     return total + channels * scaled(512) + scaled(512) * classes
   }
 
+  /// The CIFAR VGG-16 with BatchNorm (see above), every width times `width` (in (0, 4]).
   public static func vggLike(width: Double = 1, inputChannels: Int = 3, classes: Int = 10, rng: RandomSource) -> Sequential {
     precondition(width > 0 && width <= 4, "VGG width multiplier must be in (0, 4], got \(width)")
     func scaled(_ c: Int) -> Int { vggChannels(c, width: width) }

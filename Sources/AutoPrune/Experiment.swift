@@ -6,7 +6,9 @@ import Foundation
 /// an experiment's results safe live here: one directory holds one experiment, a finished seed
 /// is never run over, an interrupted one is only resumed.
 public struct Experiment {
+  /// The recipe the seeds run.
   public let recipe: Recipe
+  /// The experiment directory: `recipe.yaml` and one `seed-N` directory per seed.
   public let root: String
   /// The seeds run, in order: the recipe's, or 1…N when overridden.
   public let seeds: [UInt64]
@@ -18,6 +20,7 @@ public struct Experiment {
     self.seeds = seeds ?? recipe.seeds
   }
 
+  /// The run directory of `seed`, `ROOT/seed-N`.
   public func directory(seed: UInt64) -> String { URL(fileURLWithPath: root).appendingPathComponent("seed-\(seed)").path }
 
   /// The command line of one seed (after the tool's name), writing into its directory.
@@ -33,6 +36,7 @@ public struct Experiment {
     case interrupted
   }
 
+  /// Where `seed` stands, judged from its directory's files.
   public func state(of seed: UInt64) -> SeedState {
     let directory = directory(seed: seed)
     if FileBytes.entryExists(directory + "/summary.json") { return .finished }
@@ -64,5 +68,6 @@ public struct Experiment {
 /// An experiment directory that cannot take this run.
 public struct ExperimentError: Error, CustomStringConvertible, Equatable {
   public let description: String
+  /// An error with the message `description`.
   public init(_ description: String) { self.description = description }
 }

@@ -40,6 +40,7 @@ public final class Model {
   public let name: String
   /// The built-in architecture, nil for a network of the caller's own.
   public let kind: ModelKind?
+  /// The layers in forward order; parameter names follow the path to each layer (`fc1.weight`).
   public let network: Sequential
   /// Per-sample input shape, `[channels, height, width]`.
   public let inputShape: [Int]
@@ -103,8 +104,11 @@ public final class Model {
   /// inference follows such a chain.
   public var isChain: Bool { !network.containsResidual }
 
+  /// Every trainable parameter (weights, biases, BatchNorm's γ and β) in forward order.
   public var parameters: [Parameter] { network.parameters }
+  /// State saved with the weights but not trained (BatchNorm's running mean and variance).
   public var buffers: [Buffer] { network.buffers }
+  /// Values in `parameters`: the dense size, whatever the masks keep.
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
   /// Parameter by PyTorch name (`fc1.weight`).

@@ -14,8 +14,11 @@ import Foundation
 /// try run.save(to: "lenet5-pruned.safetensors")      // masks and gate state included
 /// ```
 public final class PruningRun {
+  /// The network, trained and pruned in place.
   public let model: Model
+  /// Training images; the normalisation is fitted to them unless `loadDense` brings one.
   public let train: ImageDataset
+  /// Test images, evaluated after every epoch and for the starting and final accuracy.
   public let test: ImageDataset
   /// Seed, optimizer, batch size and the dense phase's learning rate and schedule.
   public let config: TrainingConfig
@@ -25,6 +28,7 @@ public final class PruningRun {
   public private(set) var normalization: Normalization
   /// Checkpoints and the run log (none unless given).
   public let session: CheckpointSession
+  /// The run log (`log.jsonl`, `summary.json`) of the session; nil when the run writes none.
   public var log: RunLog? { session.log }
   /// Optimizer steps in one epoch.
   public let stepsPerEpoch: Int
@@ -34,9 +38,12 @@ public final class PruningRun {
   /// Sees the method once it is built, with the accuracy pruning starts from.
   public var onPruningStart: ((_ method: any PruningMethod, _ startingAccuracy: Float) -> Void)?
 
-  /// The pruning method, once `prune` built it; its name and the settings it was built from.
+  /// The pruning method, once `prune` built it (nil before).
   public private(set) var method: (any PruningMethod)?
+  /// The name `prune(method:)` or `prune(named:)` was given (what the saved file and summary record).
   public private(set) var methodName: String?
+  /// What `prune(method:)` built the method from, with the run's seed filled in; nil unless it
+  /// ran (`prune(named:make:)` takes no settings).
   public private(set) var settings: PruningSettings?
   /// Steps of the phases already run (or skipped by a resume), for the log's global step.
   private var stepsBefore = 0
@@ -44,9 +51,13 @@ public final class PruningRun {
 
   /// One finished epoch: its phase, figures, the phase's length, and the pruning state.
   public struct Epoch {
+    /// `dense`, `prune` or `finetune`.
     public var phase: String
+    /// The epoch's figures; `report.epoch` is 1-based within the phase.
     public var report: EpochReport
+    /// Epochs the phase has in all (for `epoch/phaseEpochs` progress lines).
     public var phaseEpochs: Int
+    /// Weights, FLOPs and units kept after the epoch; nil in the dense phase.
     public var pruning: PruningReport?
     /// AutoPrune's current μ in the prune phase.
     public var mu: Float?
@@ -242,7 +253,10 @@ public final class PruningRun {
     let seconds = outcome.prune.isEmpty ? 0 : outcome.prune.map(\.seconds).reduce(0, +) / Double(outcome.prune.count)
     s.pruneEpochSeconds = seconds
     s.epochSeconds = seconds
-    if let settings { s.granularity = settings.gatePlan == nil ? settings.granularity.rawValue : "per-layer" }
+    // Only the methods that read it (magnitude pruning has no granularity to report).
+    if let settings, method is AutoPrunePruning || method is L0Pruning {
+      s.granularity = settings.gatePlan == nil ? settings.granularity.rawValue : "per-layer"
+    }
     if let autoprune = method as? AutoPrunePruning {
       let o = autoprune.options
       s.mu = Double(shortest: o.mu)
@@ -263,22 +277,28 @@ public final class PruningRun {
 
 /// What a pruning run came to.
 public struct PruningOutcome {
-  /// The method's name and its one-line description.
+  /// The method's registry name (`autoprune`, `magnitude`, …).
   public var method: String
+  /// The method's one-line description (`PruningMethod.summary`).
   public var summary: String
   /// Weights, FLOPs and units kept, per layer and in total.
   public var report: PruningReport
-  /// Test accuracy after fine-tuning, and of the model pruning started from.
+  /// Test accuracy at the end: after fine-tuning, or after the pruning phase when there is none.
   public var testAccuracy: Float
+  /// Test accuracy of the model pruning started from (measured before the method's gates were
+  /// attached; a resumed run remembers it from its checkpoint).
   public var startingAccuracy: Float
+  /// The pruning epochs' reports, those before a resume included.
   public var prune: [EpochReport]
+  /// The fine-tuning epochs' reports (masks frozen); empty without fine-tuning.
   public var finetune: [EpochReport]
-  /// AutoPrune with a target: where it landed.
+  /// AutoPrune on the phase clock with a target: where the masks froze; nil otherwise.
   public var budget: AutoPrunePruning.BudgetOutcome?
 }
 
 /// A run that cannot start as asked.
 public struct PruningRunError: Error, CustomStringConvertible, Equatable {
   public let description: String
+  /// An error with the message `description`.
   public init(_ description: String) { self.description = description }
 }

@@ -4,6 +4,7 @@ import Foundation
 /// appended and flushed as it happens so a crash loses nothing already logged, and
 /// `summary.json`, written atomically at the end.
 public final class RunLog {
+  /// The run directory: `log.jsonl` and `summary.json` go here (and checkpoints, beside them).
   public let directory: URL
   private let handle: FileHandle
   private let start = Date()

@@ -13,17 +13,24 @@ public struct EpochRecord: Codable, Equatable, Sendable {
   public var step: Int?
   /// Mean training loss over the epoch.
   public var loss: Double?
+  /// Fraction in [0, 1] of the training samples classified correctly during the epoch, with
+  /// dropout and stochastic gates active (so it can trail the test accuracy).
   public var trainAccuracy: Double?
+  /// Fraction in [0, 1] of the test set classified correctly after the epoch.
   public var testAccuracy: Double?
+  /// Mean test loss (softmax cross-entropy per sample) after the epoch.
   public var testLoss: Double?
+  /// Learning rate of W in this epoch (the gates' η_M is separate).
   public var learningRate: Double?
   /// Training time of the epoch (evaluation excluded).
   public var epochSeconds: Double?
   /// Seconds since the log was opened (set by `RunLog.record`).
   public var elapsedSeconds: Double?
-  /// Pruning phases: weights kept / weights, multiply-adds kept / dense, weights / kept.
+  /// Pruning phases: weights kept / weights, in [0, 1].
   public var keptFraction: Double?
+  /// Pruning phases: multiply-adds kept / dense multiply-adds, in [0, 1].
   public var flopsFraction: Double?
+  /// Pruning phases: weights / weights kept (≥ 1).
   public var compression: Double?
   /// Pruning phases: surviving widths, e.g. `784-112-43-10`.
   public var architecture: String?
@@ -64,15 +71,25 @@ public struct EpochRecord: Codable, Equatable, Sendable {
 
 /// One layer's row of a pruning summary (`summary.json`'s `per_layer`).
 public struct LayerRecord: Codable, Equatable, Sendable {
+  /// The layer's parameter prefix (`fc1`, `layer1.0.conv1`).
   public var name: String
+  /// Weights of the layer (rows × columns; biases not counted).
   public var weights: Int
+  /// Weights still counted as kept: non-zero, of an alive unit, reading an alive input.
   public var keptWeights: Int
   // Optional so that a summary holding only the counts (written by hand or an older tool)
   // still reads.
+  /// `weights / keptWeights`, with the kept count floored at 1 (a layer pruned to nothing reads
+  /// `weights`, not infinity).
   public var compression: Double?
+  /// Dense multiply-adds per sample: weights × output positions, plus one per output element of
+  /// a following BatchNorm.
   public var flops: Int?
+  /// Multiply-adds per sample the pruned layer still does.
   public var keptFlops: Int?
+  /// Output units: neurons or filters.
   public var units: Int?
+  /// Units still alive by `ChannelGraph`'s rule (something writes them and something reads them).
   public var aliveUnits: Int?
 
   enum CodingKeys: String, CodingKey {
@@ -87,52 +104,96 @@ public struct LayerRecord: Codable, Equatable, Sendable {
 public struct RunSummary: Codable, Equatable, Sendable {
   /// `train` or `prune` (or a caller's own).
   public var command: String?
+  /// The model's name as weights files record it (`lenet5`, `vgg-like`, or a custom model's name).
   public var model: String?
+  /// Every parameter value of the dense model (weights, biases, BatchNorm's γ and β), masks
+  /// ignored.
   public var parameters: Int?
+  /// Final test accuracy, a fraction in [0, 1]: after the last dense epoch for `train`, after
+  /// fine-tuning for `prune`.
   public var testAccuracy: Double?
+  /// `train`: mean test loss after the last epoch.
   public var testLoss: Double?
+  /// `train`: accuracy on the training set during the last epoch, a fraction in [0, 1].
   public var trainAccuracy: Double?
   /// Accuracy of the dense model pruning started from (nil for scratch training, which starts
   /// from random weights).
   public var denseTestAccuracy: Double?
   /// Accuracy of the model the pruning phase started from.
   public var initialTestAccuracy: Double?
+  /// Mean training seconds per epoch, evaluation excluded: of the dense epochs for `train`, of
+  /// the pruning epochs for `prune` (then equal to `pruneEpochSeconds`).
   public var epochSeconds: Double?
+  /// `train`: dense epochs run.
   public var epochs: Int?
+  /// `train`: worker threads of the run (set by the command, not by `PruningRun`).
   public var threads: Int?
+  /// `train`: the dense matrix-multiply backend (`GEMM.backend`); the timings depend on it.
   public var gemm: String?
+  /// `train`: peak resident memory of the process, in MiB.
   public var peakRssMib: Double?
-  /// Where the model was written, the data it used, the seed and the command that ran.
+  /// Path the model was written to.
   public var out: String?
+  /// `train`: the data set, as the `--data` directory or the bundled subset's description
+  /// (`, padded to S×S` appended after `--resize`).
   public var data: String?
+  /// Seed of the run's RNG: initialisation, shuffling, and the pruning methods' random choices.
   public var seed: UInt64?
+  /// The command as run (`autoprune …`, without `--resume`), so it can be run again.
   public var commandLine: String?
 
   // Pruning.
+  /// Pruning method's registry name (`autoprune`, `magnitude`, …, `scratch`).
   public var method: String?
   /// The method's one-line description.
   public var summary: String?
+  /// Where the gates sit: `weight` or `unit`, or `per-layer` (the CLI appends the plan) when a
+  /// `GatePlan` chose them.
   public var granularity: String?
+  /// Total weights / weights kept (≥ 1).
   public var compression: Double?
+  /// Multiply-adds kept / dense multiply-adds, in [0, 1].
   public var flopsFraction: Double?
+  /// Weights kept over all prunable layers (`PruningReport`'s rule).
   public var keptWeights: Int?
+  /// Weights of the Dense and Conv2D layers (biases and BatchNorm excluded).
   public var weights: Int?
+  /// Dense multiply-adds per sample.
   public var flops: Int?
+  /// Multiply-adds per sample of the pruned network.
   public var keptFlops: Int?
+  /// Surviving widths, e.g. `784-112-43-10`.
   public var architecture: String?
+  /// One row per prunable layer, in forward order.
   public var perLayer: [LayerRecord]?
+  /// AutoPrune: μ as configured (`AutoPruneOptions.mu`), in the units `muScale` names.
   public var mu: Double?
+  /// AutoPrune: μ when pruning ended; differs from `mu` only when a target adapted it.
   public var finalMu: Double?
+  /// AutoPrune on the step clock: η_M as given; nil on the phase clock, which derives η_M from
+  /// the phase's length.
   public var etaM: Double?
+  /// AutoPrune: `phase` or `step` (`AutoPruneOptions.GateClock`).
   public var gateClock: String?
+  /// AutoPrune: `absolute`, `gradient-relative` or `network-relative` (`AutoPruneOptions.MuScale`).
   public var muScale: String?
+  /// AutoPrune: the straight-through estimator as `STE.description` writes it (`leaky-relu:0.1`).
   public var ste: String?
+  /// AutoPrune with a target: the kept fraction asked for (of weights, or of multiply-adds).
   public var targetKeptFraction: Double?
+  /// AutoPrune on the phase clock with a target: the kept fraction the masks froze at; nil when
+  /// the target was out of reach (closing every gate still kept more).
   public var budgetReached: Double?
+  /// AutoPrune on the phase clock with a target: the step of the pruning phase (0-based count of
+  /// steps taken) at which the masks froze.
   public var budgetStep: Int?
+  /// Optimizer steps of the pruning phase (pruning epochs × steps per epoch).
   public var pruneSteps: Int?
+  /// Pruning-phase epochs run.
   public var pruneEpochs: Int?
+  /// Fine-tuning epochs run, with the masks frozen.
   public var finetuneEpochs: Int?
+  /// Mean training seconds per pruning epoch, evaluation excluded.
   public var pruneEpochSeconds: Double?
 
   enum CodingKeys: String, CodingKey {
@@ -148,6 +209,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     case pruneEpochSeconds = "prune_epoch_seconds"
   }
 
+  /// An empty summary: every figure absent until set.
   public init() {}
 
   /// The pruning figures of `report`: compression, FLOPs, counts, architecture, per layer.
@@ -222,8 +284,11 @@ public enum RunRecordCoding {
 
 /// A run file that is not a record of a run.
 public struct RunRecordError: Error, CustomStringConvertible, Equatable {
+  /// The file that could not be read.
   public let path: String
+  /// What is wrong with it (not JSON, a key missing or of the wrong type).
   public let reason: String
+  /// An error naming `path` and saying `reason`.
   public init(path: String, reason: String) {
     self.path = path
     self.reason = reason

@@ -5,10 +5,14 @@ import AutoPruneNN
 /// deviation over seeds. Runs of one experiment live in sibling directories named `seed-N`
 /// (`runs/lenet300-autoprune/seed-1/summary.json`, …); any other run is its own experiment.
 public struct RunTable {
+  /// One experiment: its seeds' summaries, averaged.
   public struct Row {
+    /// The run directory without its `seed-N` part, relative to the current directory when below it.
     public var experiment: String
+    /// Summaries (seeds) averaged into the row.
     public var runs: Int
-    /// Metric name → (mean, sample standard deviation over runs; 0 for one run).
+    /// Metric name → (mean, sample standard deviation over runs; 0 for one run); a metric is
+    /// left out unless every run of the experiment reports it.
     public var metrics: [String: (mean: Double, std: Double)]
   }
 
@@ -18,6 +22,7 @@ public struct RunTable {
     ("dense_test_accuracy", "dense acc", true), ("delta_points", "Δ points", false), ("epoch_seconds", "s/epoch", false),
   ]
 
+  /// One row per experiment, in the order the paths named them.
   public var rows: [Row]
 
   /// Reads every `summary.json` under `paths` (files or directories); one row per experiment, in

@@ -30,9 +30,13 @@ public enum RunValues {
 
 /// A run file whose figures are out of range.
 public struct RunValueError: Error, CustomStringConvertible, Equatable {
+  /// The file holding the value.
   public let path: String
+  /// The key whose value is out of range (`test_accuracy`, …).
   public let key: String
+  /// The value as the file wrote it.
   public let value: String
+  /// An error naming `path` and the bad `key = value`.
   public init(path: String, key: String, value: String) {
     self.path = path
     self.key = key

@@ -46,11 +46,15 @@ public enum SafeTensors {
   /// Headers larger than this are refused before any allocation (the reference limit is 100 MB).
   public static let maximumHeaderLength = 100_000_000
 
+  /// A decoded file: its F32 tensors and its string metadata.
   public struct File {
     /// Tensors in header order (sorted by data offset).
     public var tensors: [(name: String, shape: [Int], values: [Float])]
+    /// The header's `__metadata__` (empty when absent): a weights file's model and normalisation,
+    /// a checkpoint's scalars.
     public var metadata: [String: String]
 
+    /// Shape and values of tensor `name`, nil when the file has none.
     public func tensor(named name: String) -> (shape: [Int], values: [Float])? {
       tensors.first { $0.name == name }.map { ($0.shape, $0.values) }
     }
@@ -193,6 +197,8 @@ public enum SafeTensors {
 
 /// Whole-file writes that never leave a half-written file at the destination.
 public enum AtomicFile {
+  /// Writes `bytes` to a temporary file beside `path`, fsyncs it, then renames it over `path`
+  /// (removing the temporary file on failure).
   public static func write(_ bytes: [UInt8], to path: String) throws {
     let temporary = path + ".tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -202,7 +208,11 @@ public enum AtomicFile {
     bytes.withUnsafeBytes { raw in
       var written = 0
       while written < raw.count {
-        let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+        #if canImport(Glibc)
+          let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+        #else
+          let n = Darwin.write(fd, raw.baseAddress! + written, raw.count - written)
+        #endif
         if n <= 0 {
           ok = false
           reason = String(cString: strerror(errno))

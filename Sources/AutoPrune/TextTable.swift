@@ -1,6 +1,7 @@
 /// Plain-text tables as the tool prints them: a header, a rule, left-aligned first column and
 /// right-aligned numbers.
 public enum TextTable {
+  /// `header` and `rows` aligned in columns two spaces apart; short rows are padded with blanks.
   public static func render(_ header: [String], _ rows: [[String]]) -> String {
     let widths = header.indices.map { c in ([header[c]] + rows.map { c < $0.count ? $0[c] : "" }).map(\.count).max() ?? 0 }
     func line(_ cells: [String]) -> String {

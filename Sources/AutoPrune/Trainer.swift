@@ -14,22 +14,39 @@ public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
 
 /// Hyper-parameters of dense training.
 public struct TrainingConfig: Codable, Equatable, Sendable {
+  /// Epochs of dense training (default 10); also the cosine schedule's length.
   public var epochs = 10
+  /// Samples per optimizer step (default 100, METHOD.md's measured setting); an epoch's last
+  /// batch holds the remainder.
   public var batchSize = 100
+  /// SGD with momentum (default) or Adam.
   public var optimizer = OptimizerKind.sgd
+  /// Initial learning rate of W (default 0.05 for SGD; Adam wants about 1e-3, see
+  /// `defaultLearningRate(for:)`).
   public var learningRate: Float = 0.05
+  /// SGD's momentum (default 0.9); Adam ignores it.
   public var momentum: Float = 0.9
+  /// Nesterov momentum for SGD (default off); Adam ignores it.
   public var nesterov = false
+  /// L2 weight decay λ added to every parameter's gradient (default 0: METHOD.md's `R_W =
+  /// none`); AutoPrune's gates keep it off closed weights unless `weightDecayOnClosedGates` is
+  /// `apply`.
   public var weightDecay: Float = 0
+  /// How the learning rate changes over `epochs` (default cosine, down to 0).
   public var schedule = ScheduleKind.cosine
   /// For `.step`: multiply the rate by `stepGamma` every `stepEvery` epochs.
   public var stepEvery = 5
+  /// For `.step`: the factor applied every `stepEvery` epochs (default 0.1).
   public var stepGamma: Float = 0.1
+  /// Seeds the run's RNG (default 1): initialisation when the run builds the model, shuffling,
+  /// dropout, and the pruning methods' random choices.
   public var seed: UInt64 = 1
   /// Random crop + flip of every training batch (CIFAR training); nil trains on the images as
   /// they are.
   public var augmentation: Augmentation?
 
+  /// The defaults: SGD with momentum 0.9, learning rate 0.05 on a cosine schedule, 10 epochs of
+  /// batches of 100, no weight decay, no augmentation, seed 1.
   public init() {}
 
   /// Default learning rate for an optimizer (SGD with momentum: 0.05; Adam: 1e-3).
@@ -37,6 +54,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     optimizer == .sgd ? 0.05 : 1e-3
   }
 
+  /// The schedule `schedule` names, built from `learningRate`, `epochs`, `stepEvery` and `stepGamma`.
   public var learningRateSchedule: LearningRateSchedule {
     switch schedule {
     case .constant: return .constant(learningRate)
@@ -45,6 +63,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     }
   }
 
+  /// A new optimizer of W with these settings and no state (each phase makes its own).
   public func makeOptimizer() -> any Optimizer {
     switch optimizer {
     case .sgd: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
@@ -55,18 +74,29 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
 /// One epoch's figures.
 public struct EpochReport: Codable, Equatable, Sendable {
+  /// 1-based epoch within the `fit` call (the phase).
   public var epoch: Int
+  /// Learning rate of W during the epoch.
   public var learningRate: Float
+  /// Mean training loss per sample over the epoch, each batch's taken as the weights were at its step.
   public var trainLoss: Float
+  /// Fraction in [0, 1] of training samples classified correctly during the epoch (augmentation,
+  /// dropout and stochastic gates active).
   public var trainAccuracy: Float
+  /// Mean test loss per sample after the epoch, in inference mode.
   public var testLoss: Float
+  /// Fraction in [0, 1] of test samples classified correctly after the epoch.
   public var testAccuracy: Float
+  /// Training seconds of the epoch, evaluation excluded; a resumed epoch includes the time spent
+  /// before the interruption.
   public var seconds: Double
 }
 
 /// Accuracy and mean loss on a dataset.
 public struct Evaluation: Codable, Equatable, Sendable {
+  /// Mean softmax cross-entropy per sample.
   public var loss: Float
+  /// Top-1 accuracy, a fraction in [0, 1].
   public var accuracy: Float
 }
 
@@ -74,14 +104,20 @@ public struct Evaluation: Codable, Equatable, Sendable {
 /// order and running sums. A position with `step == 0` is the start of `epoch`, before its
 /// order is drawn.
 public struct TrainingPosition: Equatable, Sendable {
+  /// 0-based epoch being trained.
   public var epoch: Int
+  /// Optimizer steps done in `epoch`.
   public var step: Int
+  /// The epoch's shuffled sample indices (empty before they are drawn).
   public var order: [Int]
+  /// Per-sample losses summed over the steps done (batch mean × batch size), for the epoch's mean.
   public var lossSum: Double
+  /// Training samples classified correctly so far in the epoch.
   public var correct: Int
   /// Training seconds already spent in this epoch.
   public var seconds: Double
 
+  /// A position `step` steps into `epoch`; the defaults give the epoch's start.
   public init(epoch: Int, step: Int = 0, order: [Int] = [], lossSum: Double = 0, correct: Int = 0, seconds: Double = 0) {
     self.epoch = epoch
     self.step = step
@@ -94,6 +130,8 @@ public struct TrainingPosition: Equatable, Sendable {
 
 /// A run that stopped because numbers stopped being numbers.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
+  /// `epoch` and `step` are 1-based (both 0 when `Trainer.step` throws: its caller knows where
+  /// it was); `what` names the value that stopped being finite.
   case diverged(epoch: Int, step: Int, what: String)
 
   public var description: String {
@@ -108,10 +146,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
 /// Runs dense training epochs: shuffled mini-batches, forward, loss, backward, optimizer step.
 public final class Trainer {
+  /// The model trained, in place.
   public let model: Model
+  /// The settings; `fit` runs `config.epochs` epochs.
   public let config: TrainingConfig
+  /// Applied to every batch before the forward pass (the run's: fitted to the training set, or
+  /// the one a weights file stores).
   public let normalization: Normalization
+  /// Shuffling, augmentation, dropout and stochastic gates draw from it.
   public let rng: RandomSource
+  /// W's optimizer, made from `config`: `fit` sets its learning rate each epoch, and checkpoints
+  /// save and restore its state.
   public let optimizer: any Optimizer
 
   /// `rng` drives shuffling and dropout; seed it once per run for reproducible results.
@@ -141,7 +186,6 @@ public final class Trainer {
   ) throws -> [EpochReport] {
     let batcher = Batcher(count: train.count, batchSize: config.batchSize)
     let schedule = config.learningRateSchedule
-    let parameters = model.parameters
     var reports: [EpochReport] = []
     for epoch in (resume?.epoch ?? 0)..<config.epochs {
       optimizer.learningRate = schedule.rate(epoch: epoch)

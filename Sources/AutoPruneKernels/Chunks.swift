@@ -11,6 +11,7 @@
 /// }
 /// ```
 public enum Chunks {
+  /// One chunk: sixteen floats, one AVX-512 register or two AVX2 ones.
   public typealias Vector = SIMD16<Float>
 
   /// Calls `body(offset, lanes)` for offsets 0, 16, 32, … below `count`; `lanes` is 16 but for

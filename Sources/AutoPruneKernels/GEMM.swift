@@ -50,7 +50,7 @@ public enum GEMM {
   }
 
   /// Checks `AUTOPRUNE_GEMM`: nil when unset or valid, else a message saying what is wrong.
-  public static var environmentProblem: String? {
+  package static var environmentProblem: String? {
     guard let value = environmentValue else { return nil }
     guard let chosen = GEMMBackend(rawValue: value) else {
       return "AUTOPRUNE_GEMM: unknown backend '\(value)' (choose from \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")))"

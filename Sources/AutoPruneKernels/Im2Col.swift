@@ -1,9 +1,13 @@
 /// Geometry of a 2-D convolution or pooling window over one NCHW image.
 public struct ConvGeometry: Sendable, Equatable {
+  /// The input image: channels, then height and width in pixels before padding.
   public let channels: Int, height: Int, width: Int
+  /// Window size in pixels.
   public let kernelHeight: Int, kernelWidth: Int
+  /// Step between windows and zeros added on each side, the same along both axes.
   public let stride: Int, padding: Int
 
+  /// The defaults give a stride-1 window without padding ("valid").
   public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
     self.channels = channels
     self.height = height
@@ -14,10 +18,13 @@ public struct ConvGeometry: Sendable, Equatable {
     self.padding = padding
   }
 
+  /// Window positions down the image; a last step that would overhang is dropped (PyTorch's floor rule).
   public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+  /// Window positions across the image, by the same rule as `outputHeight`.
   public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
   /// Rows of the column matrix: one per (channel, ky, kx).
   public var patchSize: Int { channels * kernelHeight * kernelWidth }
+  /// Output pixels per channel: the columns of the column matrix one image takes.
   public var outputPositions: Int { outputHeight * outputWidth }
 }
 

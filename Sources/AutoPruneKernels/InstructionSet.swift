@@ -40,6 +40,8 @@ public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertib
     set { precondition(ap_isa_select(newValue.rawValue) != 0, "\(newValue) kernels are not supported on this CPU") }
   }
 
+  /// The name `select(named:)` and `AUTOPRUNE_KERNELS` accept and `autoprune info` prints:
+  /// `avx512`, `avx2`, or `baseline` (`neon` on arm64).
   public var description: String { String(cString: ap_isa_name(rawValue)) }
 
   /// Selects the instruction set called `name` (as `description` prints it, `baseline` also on
@@ -73,7 +75,7 @@ public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertib
   }
 
   /// Applies `AUTOPRUNE_KERNELS` when set and not empty.
-  public static func applyEnvironment() throws(InstructionSetError) {
+  package static func applyEnvironment() throws(InstructionSetError) {
     guard let raw = getenv("AUTOPRUNE_KERNELS"), raw.pointee != 0 else { return }
     do {
       try select(named: String(cString: raw))
@@ -92,6 +94,7 @@ extension String {
 
 /// A kernel set named by the user that does not exist or does not run here.
 public struct InstructionSetError: Error, CustomStringConvertible {
+  /// What was asked for and which sets this machine runs, ready to show the user.
   public let message: String
   public var description: String { message }
 }

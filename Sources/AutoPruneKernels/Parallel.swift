@@ -5,6 +5,7 @@ import Synchronization
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
+  import Foundation  // ProcessInfo, for the core count where sched_getaffinity does not exist
 #endif
 
 /// A raw pointer that may cross into the closures `Parallel.forEach` runs on several threads.
@@ -12,12 +13,16 @@ import Synchronization
 /// Swift 6 rejects capturing raw pointers in concurrent closures; the kernels guarantee that
 /// concurrent tasks write disjoint ranges, so this one wrapper carries that promise.
 public struct SharedPointer<Element>: @unchecked Sendable {
+  /// The wrapped pointer; the caller keeps the memory alive while the parallel work runs.
   public let base: UnsafeMutablePointer<Element>
+  /// Wraps `base`, promising that concurrent users write disjoint elements.
   public init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+  /// Element `i` from `base`, unchecked like a raw pointer.
   @inline(__always) public subscript(i: Int) -> Element {
     get { base[i] }
     nonmutating set { base[i] = newValue }
   }
+  /// A plain pointer `offset` elements past `base`, for kernel code that takes raw pointers.
   @inline(__always) public static func + (p: SharedPointer, offset: Int) -> UnsafeMutablePointer<Element> {
     p.base + offset
   }

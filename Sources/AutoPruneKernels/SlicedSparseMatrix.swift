@@ -9,16 +9,23 @@
 /// slice so padding stays small, and there is one loop exit per slice instead of per row.
 /// Padding entries have weight 0 and read column 0, adding nothing.
 public struct SlicedSparseMatrix: Sendable {
+  /// Rows per slice. `multiply` unrolls its eight sums by hand, so this cannot change alone.
   public static let sliceHeight = 8
+  /// Rows of the matrix: the length of the output vector.
   public let rows: Int
+  /// Columns of the matrix: the length of the input vector.
   public let columnCount: Int
   /// Entry offset of each slice, plus the end.
   public let sliceStart: [Int32]
+  /// Input column of each entry, slice by slice (see the layout above); 0 for padding.
   public let columns: [Int32]
+  /// Weight of each entry, laid out like `columns`; 0 for padding, so padding adds nothing.
   public let values: [Float]
   /// Output row of each slot (`sliceHeight` per slice); -1 for the padding rows of the last slice.
   public let rowOfSlot: [Int32]
 
+  /// Keeps the non-zeros of a dense row-major `rows × columnCount` matrix (exact zeros only,
+  /// as pruning leaves them). Building reads the dense matrix twice, so build once, not per call.
   public init(dense: UnsafeBufferPointer<Float>, rows: Int, columns columnCount: Int) {
     precondition(dense.count == rows * columnCount, "dense matrix of \(dense.count) for \(rows)×\(columnCount)")
     let h = SlicedSparseMatrix.sliceHeight

@@ -1,12 +1,20 @@
 /// A sparse matrix in compressed sparse row form (CSR): for row `r`, `values[rowStart[r]..<rowStart[r+1]]`
 /// sit in columns `columns[…]`. Built from a dense row-major matrix, keeping the non-zeros.
 public struct SparseMatrix: Sendable {
+  /// Rows of the matrix, and of the product `multiply` writes.
   public let rows: Int
+  /// Columns of the matrix, and rows of the dense operand `multiply` reads.
   public let columnCount: Int
+  /// Offset of each row's first entry in `columns` and `values`, plus the total at the end
+  /// (`rows + 1` entries). `Int32`, as the kernels read it, caps a matrix at 2³¹ non-zeros.
   public let rowStart: [Int32]
+  /// Column of each non-zero, row by row, ascending within a row.
   public let columns: [Int32]
+  /// The non-zero values, in the order of `columns`.
   public let values: [Float]
 
+  /// Keeps the non-zeros of a dense row-major `rows × columnCount` matrix (exact zeros only,
+  /// as pruning leaves them).
   public init(dense: UnsafeBufferPointer<Float>, rows: Int, columns columnCount: Int) {
     precondition(dense.count == rows * columnCount, "dense matrix of \(dense.count) for \(rows)×\(columnCount)")
     var starts: [Int32] = [0]
@@ -26,6 +34,7 @@ public struct SparseMatrix: Sendable {
     values = vals
   }
 
+  /// Stored entries: the weights that survived pruning, and the multiply-adds per column of `multiply`.
   public var nonZeros: Int { values.count }
 
   /// `c[rows × n] = self · b[columnCount × n]` (both row-major), plus `bias[r]` on row `r` when

@@ -8,13 +8,20 @@ import Foundation
 /// ```
 public final class Adam: Optimizer {
   public var learningRate: Float
+  /// Decay per step of the running mean of gradients (first moment), in [0, 1).
   public let beta1: Float
+  /// Decay per step of the running mean of squared gradients (second moment), in [0, 1).
   public let beta2: Float
+  /// Added to `√v̂` in the denominator, so entries that never saw a gradient do not divide by zero.
   public let epsilon: Float
+  /// L2 coefficient λ: `λw` joins the gradient before the moments (PyTorch's `Adam`, not the
+  /// decoupled `AdamW`), skipped where `Parameter.weightDecayMask` is 0.
   public let weightDecay: Float
-  /// First and second moments by parameter name, and the shared step count.
+  /// Running mean of gradients per parameter name (`m`, before bias correction).
   public private(set) var firstMoments: [String: [Float]] = [:]
+  /// Running mean of squared gradients per parameter name (`v`, before bias correction).
   public private(set) var secondMoments: [String: [Float]] = [:]
+  /// Steps taken, one count for all parameters: the `t` of the bias correction `1 − βᵗ`.
   public private(set) var stepCount = 0
 
   public var state: OptimizerState {
@@ -27,6 +34,7 @@ public final class Adam: Optimizer {
     stepCount = state.steps
   }
 
+  /// The defaults are the paper's and PyTorch's.
   public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
     self.learningRate = learningRate
     self.beta1 = beta1
@@ -44,6 +52,9 @@ public final class Adam: Optimizer {
     for p in parameters where p.count > 0 {
       var m = firstMoments.removeValue(forKey: p.name) ?? [Float](repeating: 0, count: p.count)
       var v = secondMoments.removeValue(forKey: p.name) ?? [Float](repeating: 0, count: p.count)
+      // The loops below run over p.count entries of each buffer: a state restored from another
+      // model (same names, other shapes) must stop here, not write past its end.
+      precondition(m.count == p.count && v.count == p.count, "Adam: moments of \(p.name) hold \(m.count)/\(v.count) values, the parameter \(p.count)")
       // Gated parameters may exempt closed entries from decay (empty: decay everywhere).
       let decayMask = p.weightDecayMask?.storage ?? []
       decayMask.withUnsafeBufferPointer { dm in

@@ -9,13 +9,20 @@ import AutoPruneKernels
 /// The running averages are buffers, not parameters: saved with the weights (`running_mean`,
 /// `running_var`) and in checkpoints, but no optimizer touches them.
 public final class BatchNorm2D: Layer {
+  /// Channels C of the input `[N, C, H, W]`: one γ, β and pair of running statistics each.
   public let channels: Int
+  /// Added to the variance before the square root, so a constant channel does not divide by zero.
   public let epsilon: Float
+  /// Weight of the new batch in the running averages, `r = (1 − momentum)·r + momentum·batch`
+  /// (PyTorch's convention, the reverse of an optimizer's momentum).
   public let momentum: Float
+  /// γ, the per-channel scale, initially 1. Not prunable: a channel closes through `channelSource`.
   public let weight: Parameter
+  /// β, the per-channel shift, initially 0.
   public let bias: Parameter
   /// `running_mean` and `running_var`, as PyTorch names them.
   public let runningMean: Buffer
+  /// Running unbiased variance per channel, initially 1: what normalises in inference.
   public let runningVariance: Buffer
   /// The weight `[channels, …]` of the convolution this BatchNorm follows. A filter whose
   /// effective weights are all zero (pruned) has its channel closed here too: γ and β count as
@@ -39,6 +46,7 @@ public final class BatchNorm2D: Layer {
   private var normalized = Tensor(shape: [0])
   private var inverseStd: [Float] = []
 
+  /// The defaults are PyTorch's.
   public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
     self.channels = channels
     self.epsilon = epsilon

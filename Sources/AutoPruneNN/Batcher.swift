@@ -3,7 +3,9 @@
 /// The permutation of epoch `e` comes from the run's RNG; the last, smaller batch is kept
 /// (like `DataLoader(drop_last=False)`).
 public struct Batcher {
+  /// Samples in the dataset; batches hold indices in `0..<count`.
   public let count: Int
+  /// Samples per batch, clamped to `count` by `init`; an epoch's last batch may be smaller.
   public let batchSize: Int
 
   /// A batch size above `count` is one batch of everything (so no index arithmetic can
@@ -14,6 +16,7 @@ public struct Batcher {
     self.batchSize = min(batchSize, max(1, count))
   }
 
+  /// Batches per epoch, the last partial one included; 0 for an empty dataset.
   public var batchesPerEpoch: Int { count == 0 ? 0 : (count - 1) / batchSize + 1 }
 
   /// Index slices of one epoch, shuffled with `rng` (or in order when nil).

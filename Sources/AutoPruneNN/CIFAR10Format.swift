@@ -5,12 +5,19 @@ import Foundation
 /// green and blue planes, rows top to bottom). A directory holding the extracted
 /// `cifar-10-batches-bin/` folder works too.
 public enum CIFAR10Format {
+  /// The five training batches of 10,000 images each, loaded in this order.
   public static let trainFiles = (1...5).map { "data_batch_\($0).bin" }
+  /// The test batch of 10,000 images.
   public static let testFile = "test_batch.bin"
+  /// Image height and width in pixels.
   public static let side = 32
+  /// Red, green and blue planes.
   public static let channels = 3
+  /// Bytes per image record: one label byte, then 3 × 32 × 32 pixel bytes.
   public static let recordSize = 1 + 3 * 32 * 32
+  /// Labels run 0–9; a higher one fails the load.
   public static let classes = 10
+  /// Class names by label, as in the archive's `batches.meta.txt`.
   public static let labelNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
   /// Where batches may be: `directory` itself, or the `cifar-10-batches-bin` the archive
@@ -32,6 +39,8 @@ public enum CIFAR10Format {
     [name, name + ".gz"].map { (directory as NSString).appendingPathComponent($0) }.first(where: FileBytes.entryExists)
   }
 
+  /// True when `directory` or its `cifar-10-batches-bin` holds the test batch and the first
+  /// training batch; the other four are checked by `load`.
   public static func isPresent(in directory: String) -> Bool { batchDirectory(directory) != nil }
 
   /// True when `directory` (or its `cifar-10-batches-bin`) holds any CIFAR-10 batch file, so a

@@ -19,15 +19,22 @@ import AutoPruneKernels
 /// let conv1 = Conv2D(1, 20, kernelSize: 5, rng: rng)
 /// ```
 public final class Conv2D: Layer, InputGradientOptional {
+  /// Channels C of the input `[N, C, H, W]`.
   public let inputChannels: Int
+  /// Filters, and so the channels of the output.
   public let outputChannels: Int
+  /// Side k of the square kernel, in pixels.
   public let kernelSize: Int
+  /// Step between windows along both axes.
   public let stride: Int
+  /// Zero pixels added on every side of the input.
   public let padding: Int
+  /// `[out, C, k, k]`: the tensor pruning gates act on.
   public let weight: Parameter
   /// The bias; with `hasBias` false it stays zero and is not a parameter (not trained, saved or
   /// counted), as for convolutions followed by BatchNorm (`nn.Conv2d(…, bias=False)`).
   public let bias: Parameter
+  /// Whether `bias` is trained and saved: false where a BatchNorm follows, whose β would duplicate it.
   public let hasBias: Bool
   public var computesInputGradient = true
   private var cachedInput = Tensor(shape: [0])
@@ -37,6 +44,8 @@ public final class Conv2D: Layer, InputGradientOptional {
   /// 128 → 8.4 ms, 256 → 8.7, 512 → 9.7, 1024 → 10.4, 2048 → 13.2 (whole batch: 15).
   static let chunkColumns = 256
 
+  /// Draws the weights (and bias) from `rng` as `nn.Conv2d` initialises them, so the seed fixes
+  /// the starting model.
   public init(
     _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     bias hasBias: Bool = true, rng: RandomSource
@@ -58,6 +67,7 @@ public final class Conv2D: Layer, InputGradientOptional {
 
   public var parameters: [Parameter] { hasBias ? [weight, bias] : [weight] }
 
+  /// The window geometry for one sample `[C, H, W]`; traps when C is not `inputChannels`.
   public func geometry(for inputShape: [Int]) -> ConvGeometry {
     precondition(inputShape.count == 3 && inputShape[0] == inputChannels,
                  "Conv2D(\(inputChannels)→\(outputChannels)) got per-sample input \(inputShape)")
@@ -470,8 +480,10 @@ public struct ConvolutionEpilogue {
   public var shift: [Float]?
   /// Added before the ReLU; the convolution's output shape with the batch.
   public var residual: Tensor?
+  /// Clamps the outputs at zero, after the residual is added.
   public var relu: Bool
 
+  /// The defaults apply nothing: the plain convolution with its bias.
   public init(scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil, relu: Bool = false) {
     self.scale = scale
     self.shift = shift

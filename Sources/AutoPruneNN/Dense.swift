@@ -8,13 +8,19 @@ import AutoPruneKernels
 /// let fc1 = Dense(784, 300, rng: rng)
 /// ```
 public final class Dense: Layer, InputGradientOptional {
+  /// Features per input sample.
   public let inputSize: Int
+  /// Features per output sample: the units of the layer.
   public let outputSize: Int
+  /// `[out, in]`: the tensor pruning gates act on.
   public let weight: Parameter
+  /// `[out]`, never pruned.
   public let bias: Parameter
   public var computesInputGradient = true
   private var cachedInput = Tensor(shape: [0])
 
+  /// Draws weight and bias from `rng` as `nn.Linear` initialises them (U(±1/√in)), so the seed
+  /// fixes the starting model.
   public init(_ inputSize: Int, _ outputSize: Int, rng: RandomSource) {
     self.inputSize = inputSize
     self.outputSize = outputSize

@@ -1,9 +1,11 @@
 /// Inverted dropout: in training each element is zeroed with probability `p` and the rest
 /// scaled by `1/(1−p)`; identity in inference. The mask comes from the context's seeded RNG.
 public final class Dropout: Layer {
+  /// Chance `p` that an element is zeroed in training, in [0, 1).
   public let probability: Float
   private var mask: [Float] = []
 
+  /// Traps outside [0, 1): at 1 every element is dropped and the rescale divides by zero.
   public init(_ probability: Float) {
     precondition(probability >= 0 && probability < 1, "dropout probability must be in [0, 1)")
     self.probability = probability

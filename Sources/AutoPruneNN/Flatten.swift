@@ -2,6 +2,7 @@
 public final class Flatten: Layer {
   private var inputShape: [Int] = []
 
+  /// No settings: the batch dimension is kept and the rest merged, whatever the input shape.
   public init() {}
 
   public func outputShape(for inputShape: [Int]) -> [Int] { [inputShape.reduce(1, *)] }

@@ -10,6 +10,7 @@ public protocol Gate: AnyObject {
 }
 
 extension Gate {
+  /// Does nothing: a deterministic gate's mask is the same in training and evaluation.
   public func prepare(training: Bool, rng: RandomSource?) {}
 }
 

@@ -5,9 +5,12 @@ import Foundation
 /// Layout: magic `00 00 08 D` (D = number of dimensions), D big-endian UInt32 sizes, then the
 /// bytes in row-major order. Files may be gzip-compressed.
 public struct IDXArray: Equatable, Sendable {
+  /// Dimensions from the header: `[60000, 28, 28]` for MNIST's training images, `[60000]` for its labels.
   public let shape: [Int]
+  /// The elements in row-major order, as many as the product of `shape`.
   public let bytes: [UInt8]
 
+  /// An array to write with `encoded()` (fixtures, subsets); `bytes` is not checked against `shape`.
   public init(shape: [Int], bytes: [UInt8]) {
     self.shape = shape
     self.bytes = bytes

@@ -4,13 +4,20 @@ import Foundation
 /// Labelled images held as bytes (`[count, channels, height, width]`, NCHW), normalised to
 /// Float only when a batch is made, so full Fashion-MNIST costs 47 MB rather than 188 MB.
 public struct ImageDataset: Sendable {
+  /// Raw bytes 0–255, `count × imageSize` of them in NCHW order; `batch` normalises them.
   public let pixels: [UInt8]
+  /// Class of each image, in `0..<classes` (the loaders check; `init` does not).
   public let labels: [Int]
+  /// 1 for grey images (MNIST), 3 for colour ones (CIFAR-10, RGB planes).
   public let channels: Int
+  /// Image height in pixels, the same for every image.
   public let height: Int
+  /// Image width in pixels, the same for every image.
   public let width: Int
+  /// Number of classes: the width of a classifier's output (10 for MNIST and CIFAR-10).
   public let classes: Int
 
+  /// Traps unless `pixels` holds exactly one image per label.
   public init(pixels: [UInt8], labels: [Int], channels: Int, height: Int, width: Int, classes: Int) {
     precondition(pixels.count == labels.count * channels * height * width, "pixel count does not match labels")
     self.pixels = pixels
@@ -21,8 +28,11 @@ public struct ImageDataset: Sendable {
     self.classes = classes
   }
 
+  /// Images in the set, one per label.
   public var count: Int { labels.count }
+  /// Bytes per image (floats, once batched): `channels × height × width`.
   public var imageSize: Int { channels * height * width }
+  /// One image's shape without the batch, `[C, H, W]`: the input shape a model is built for.
   public var sampleShape: [Int] { [channels, height, width] }
 
   /// Images `indices` as a `[n, C, H, W]` tensor normalised with `normalization`, and labels.
@@ -70,16 +80,23 @@ public struct ImageDataset: Sendable {
 /// Per-dataset input normalisation `(x/255 − mean) / std`: one value for all channels, or one
 /// per channel (colour images: `channelMeans`, `channelStds`).
 public struct Normalization: Codable, Equatable, Sendable {
+  /// Mean of the pixels scaled to [0, 1]. With per-channel values it is their average, used only
+  /// for images whose channel count they do not match.
   public var mean: Float
+  /// Standard deviation of the pixels scaled to [0, 1]; averaged like `mean` when per channel.
   public var std: Float
+  /// Per-channel means, nil for one shared pair; used when their count matches the images' channels.
   public var channelMeans: [Float]?
+  /// Per-channel standard deviations, paired with `channelMeans`.
   public var channelStds: [Float]?
 
+  /// One pair for every channel. Nothing checks that `std` is non-zero, and it divides.
   public init(mean: Float, std: Float) {
     self.mean = mean
     self.std = std
   }
 
+  /// One pair per channel; `mean` and `std` become their averages.
   public init(channelMeans: [Float], channelStds: [Float]) {
     precondition(channelMeans.count == channelStds.count && !channelMeans.isEmpty, "one mean and one std per channel")
     mean = channelMeans.reduce(0, +) / Float(channelMeans.count)

@@ -26,9 +26,13 @@ extension ImageDataset {
 /// zero-padded by `padding` on every side, and a horizontal flip with probability ½. Drawn from
 /// the run's random source, so a seed fixes every crop.
 public struct Augmentation: Codable, Equatable, Sendable {
+  /// Largest shift in pixels along each axis: offsets are drawn from −padding … padding, the
+  /// uncovered border black.
   public var padding: Int
+  /// Whether to mirror each image left–right with probability ½.
   public var flip: Bool
 
+  /// The defaults are He et al.'s CIFAR setting: shifts up to 4 pixels and flips.
   public init(padding: Int = 4, flip: Bool = true) {
     precondition(padding >= 0, "augmentation padding must be ≥ 0")
     self.padding = padding

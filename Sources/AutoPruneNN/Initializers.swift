@@ -11,6 +11,7 @@ public enum Initializer {
     uniform(&t, bound: fanIn > 0 ? 1 / Float(fanIn).squareRoot() : 0, rng: rng)
   }
 
+  /// Fills `t` with U(−bound, bound) draws from `rng` in element order, so the seed fixes every value.
   public static func uniform(_ t: inout Tensor, bound: Float, rng: RandomSource) {
     for i in 0..<t.count { t[i] = rng.uniform(-bound, bound) }
   }

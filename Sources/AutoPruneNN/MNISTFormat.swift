@@ -3,10 +3,15 @@ import Foundation
 /// Loads a directory in the MNIST layout (the four standard IDX file names, `.gz` or not), as
 /// shipped for MNIST, Fashion-MNIST and KMNIST.
 public enum MNISTFormat {
+  /// Training images: 60,000 of 28 × 28 pixels in the standard sets.
   public static let trainImages = "train-images-idx3-ubyte"
+  /// Training labels, one byte each.
   public static let trainLabels = "train-labels-idx1-ubyte"
+  /// Test images: 10,000 of 28 × 28 pixels in the standard sets.
   public static let testImages = "t10k-images-idx3-ubyte"
+  /// Test labels, one byte each.
   public static let testLabels = "t10k-labels-idx1-ubyte"
+  /// Classes of every dataset in this layout; a label at or above it fails the load.
   public static let classes = 10
 
   /// True when `directory` holds all four files (compressed or not).

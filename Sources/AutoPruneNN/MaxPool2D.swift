@@ -5,12 +5,17 @@ import AutoPruneKernels
 /// Shapes: x is `[N, C, H, W]`, y is `[N, C, OH, OW]` with `OH = (H − k) / s + 1`.
 /// Ties go to the first maximum in row-major window order, as in PyTorch.
 public final class MaxPool2D: Layer {
+  /// Side k of the square window, in pixels.
   public let kernelSize: Int
+  /// Step between windows; `kernelSize` unless given (windows that do not overlap).
   public let stride: Int
   private var argmax: [Int32] = []
   private var inputShape: [Int] = []
 
+  /// `stride` nil means `kernelSize`, as PyTorch defaults. There is no padding: rows and columns
+  /// that do not fill a last window are dropped.
   public init(_ kernelSize: Int, stride: Int? = nil) {
+    precondition(kernelSize > 0 && (stride ?? kernelSize) > 0, "MaxPool2D: kernel size and stride must be positive")
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize
   }

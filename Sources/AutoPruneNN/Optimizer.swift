@@ -14,9 +14,13 @@ public protocol Optimizer: AnyObject {
 /// An optimizer's memory between steps: per-parameter buffers by slot and parameter name
 /// (`"momentum"` → `"fc1.weight"` → values) and the number of steps taken.
 public struct OptimizerState: Equatable, Sendable {
+  /// Per-parameter arrays by slot, then parameter name (`"first_moment"` → `"conv1.weight"` →
+  /// values), each as long as its parameter.
   public var slots: [String: [String: [Float]]]
+  /// Steps taken, which Adam's bias correction depends on; SGD keeps 0.
   public var steps: Int
 
+  /// A state as read back from a checkpoint, for `Optimizer.restore(_:)`.
   public init(slots: [String: [String: [Float]]], steps: Int) {
     self.slots = slots
     self.steps = steps

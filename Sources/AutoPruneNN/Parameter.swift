@@ -5,10 +5,16 @@ import AutoPruneKernels
 /// Layers compute with `effective` — `value ⊙ gate.mask` when a pruning gate is attached, else
 /// `value` itself — and accumulate `∂L/∂effective` into `grad`; optimizers update `value`.
 public final class Parameter {
+  /// Full dotted name (`fc1.weight`): the key for checkpoints, optimizer state and export.
+  /// `Sequential` prefixes it with the layer's name when the layer is added.
   public var name: String
+  /// The trained weights before any mask; replacing or mutating them invalidates `effective`
+  /// and bumps `version`.
   public var value: Tensor {
     didSet { changed() }
   }
+  /// `∂L/∂effective`, shaped like `value`. Backward adds into it, so call `zeroGrad()` before
+  /// each batch.
   public var grad: Tensor
   /// True for weights a pruning method may gate; false for biases.
   public let prunable: Bool
@@ -33,6 +39,7 @@ public final class Parameter {
     version &+= 1
   }
 
+  /// Starts with a zero gradient and no gate.
   public init(name: String, value: Tensor, prunable: Bool) {
     self.name = name
     self.value = value
@@ -40,9 +47,12 @@ public final class Parameter {
     self.prunable = prunable
   }
 
+  /// `value`'s shape, such as `[out, in]` for a Dense weight.
   public var shape: [Int] { value.shape }
+  /// Elements of `value`: what parameter counts and sparsity figures count.
   public var count: Int { value.count }
 
+  /// Clears `grad` for the next backward, which accumulates into it.
   public func zeroGrad() { grad.zero() }
 
   /// The tensor layers compute with: `value ⊙ mask`, recomputed only after `value` or the mask
@@ -75,9 +85,12 @@ public final class Parameter {
 /// A layer's non-trainable state that is saved with the weights, like PyTorch's buffers
 /// (BatchNorm's `running_mean`): no gradient, no optimizer, no pruning gate.
 public final class Buffer {
+  /// Full dotted name (`bn1.running_mean`), prefixed by `Sequential` like a parameter's.
   public var name: String
+  /// The saved values; the owning layer updates them during training forwards.
   public var value: Tensor
 
+  /// A buffer under its local name (`running_mean`): `Sequential` adds the layer's name.
   public init(name: String, value: Tensor) {
     self.name = name
     self.value = value

@@ -3,10 +3,14 @@ import AutoPruneKernels
 /// Average pooling over NCHW images with a square window and no padding, like
 /// `nn.AvgPool2d(k, stride: s)`: `[N, C, H, W] → [N, C, (H − k)/s + 1, (W − k)/s + 1]`.
 public final class AvgPool2D: Layer {
+  /// Side k of the square window, in pixels.
   public let kernelSize: Int
+  /// Step between windows; `kernelSize` unless given (windows that do not overlap).
   public let stride: Int
   private var inputShape: [Int] = []
 
+  /// `stride` nil means `kernelSize`, as PyTorch defaults. There is no padding: rows and columns
+  /// that do not fill a last window are dropped.
   public init(_ kernelSize: Int, stride: Int? = nil) {
     precondition(kernelSize > 0, "AvgPool2D needs a positive kernel size")
     self.kernelSize = kernelSize
@@ -80,6 +84,7 @@ public final class AvgPool2D: Layer {
 public final class GlobalAvgPool2D: Layer {
   private var inputShape: [Int] = []
 
+  /// No settings: the window is the whole plane, whatever its size.
   public init() {}
 
   public func outputShape(for s: [Int]) -> [Int] { [s[0]] }

@@ -27,6 +27,8 @@ public final class RandomSource: RandomNumberGenerator {
 
   deinit { words.deallocate() }
 
+  /// Expands `seed` into the four state words with SplitMix64, as xoshiro's authors advise, so
+  /// nearby seeds give unrelated streams.
   public init(seed: UInt64) {
     var s = seed
     func splitMix() -> UInt64 {
@@ -39,6 +41,8 @@ public final class RandomSource: RandomNumberGenerator {
     state = (splitMix(), splitMix(), splitMix(), splitMix())
   }
 
+  /// The next 64 random bits (xoshiro256**). Also what makes this a `RandomNumberGenerator`,
+  /// usable with the standard library's `shuffled(using:)`.
   @inline(__always)
   public func next() -> UInt64 {
     let s = words

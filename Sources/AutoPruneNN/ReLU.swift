@@ -4,6 +4,7 @@ import AutoPruneKernels
 public final class ReLU: Layer {
   private var cachedOutput = Tensor(shape: [0])
 
+  /// No settings. Training keeps the output rather than the input: `y > 0` exactly where `x > 0`.
   public init() {}
 
   public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }

@@ -5,10 +5,13 @@
 /// Parameters are named as the block's sub-layers (`conv1.weight`, `shortcut.0.weight`), so a
 /// ResNet's names match PyTorch's CIFAR implementations (`layer1.0.conv1.weight`).
 public final class Residual: Layer {
+  /// The main path, its layers named as the block's (`conv1`, `bn1`, …).
   public let body: Sequential
   /// Nil for the identity.
   public let shortcut: Sequential?
 
+  /// Shortcut layers get a `shortcut.` prefix, so pass `0`, `1` for PyTorch's
+  /// `shortcut.0.weight`; a nil shortcut is the identity.
   public init(_ body: [(String, any Layer)], shortcut: [(String, any Layer)]? = nil) {
     self.body = Sequential(body)
     self.shortcut = shortcut.map { layers in Sequential(layers.map { ("shortcut.\($0.0)", $0.1) }) }

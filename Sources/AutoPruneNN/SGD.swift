@@ -9,8 +9,11 @@ import AutoPruneKernels
 /// ```
 public final class SGD: Optimizer {
   public var learningRate: Float
+  /// μ in the update above; 0 keeps no buffer (plain SGD).
   public let momentum: Float
+  /// Steps along `d + μb` instead of `b` (Sutskever et al.'s form, as PyTorch); needs `momentum` > 0.
   public let nesterov: Bool
+  /// λ in the update: L2 added to the gradient, skipped where `Parameter.weightDecayMask` is 0.
   public let weightDecay: Float
   /// Momentum buffers by parameter name.
   public private(set) var buffers: [String: [Float]] = [:]
@@ -19,6 +22,7 @@ public final class SGD: Optimizer {
 
   public func restore(_ state: OptimizerState) { buffers = state.slots["momentum"] ?? [:] }
 
+  /// Traps on `nesterov` without momentum (PyTorch raises there too): the update would be plain SGD.
   public init(learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
     precondition(!nesterov || momentum > 0, "Nesterov momentum requires momentum > 0")
     self.learningRate = learningRate
@@ -33,6 +37,9 @@ public final class SGD: Optimizer {
       let lr = learningRate, mu = momentum, wd = weightDecay, nesterov = nesterov
       let fresh = buffers[p.name] == nil
       var buffer = buffers.removeValue(forKey: p.name) ?? (mu != 0 ? [Float](repeating: 0, count: count) : [])
+      // The loop below runs over `count` entries of the buffer: a state restored from another
+      // model (same names, other shapes) must stop here, not write past its end.
+      precondition(mu == 0 || buffer.count == count, "SGD: the momentum buffer of \(p.name) holds \(buffer.count) values, the parameter \(count)")
       // Gated parameters may exempt closed entries from decay (empty: decay everywhere).
       let decayMask = p.weightDecayMask?.storage ?? []
       decayMask.withUnsafeBufferPointer { dm in

@@ -3,9 +3,12 @@ import AutoPruneKernels
 /// Keeps the listed features of `[N, F]` in the listed order: `[N, k]`. A thinned network uses it
 /// to drop the input pixels its first layer no longer reads.
 public final class SelectFeatures: Layer {
+  /// Input features kept, in output order; each in `0..<inputSize` (repeats add up in backward).
   public let indices: [Int]
+  /// Features F per input sample, before selection.
   public let inputSize: Int
 
+  /// Traps on an index outside `0..<inputSize`.
   public init(_ indices: [Int], of inputSize: Int) {
     precondition(indices.allSatisfy { $0 >= 0 && $0 < inputSize }, "feature index outside 0..<\(inputSize)")
     self.indices = indices

@@ -6,8 +6,12 @@
 /// let logits = net(x)
 /// ```
 public final class Sequential: Layer {
+  /// The stack in order, each layer with its name: the prefix of its parameter and buffer names
+  /// and the key `layer(named:)` looks up.
   public let layers: [(name: String, layer: any Layer)]
 
+  /// Prefixes each layer's parameter and buffer names with the layer's name, once (a name
+  /// already prefixed stays). It renames the shared `Parameter` objects themselves.
   public init(_ layers: [(String, any Layer)]) {
     self.layers = layers.map { (name: $0.0, layer: $0.1) }
     for (name, layer) in self.layers {

@@ -6,7 +6,11 @@
 /// let y = Tensor(shape: [3], values: [1, 2, 3])
 /// ```
 public struct Tensor: Equatable, Sendable {
+  /// Dimensions, batch first where there is one; changed only through `reshape`, so it always
+  /// matches the element count.
   public private(set) var shape: [Int]
+  /// The elements in row-major order. Writable for speed: keep its count equal to the product of
+  /// `shape`, which nothing checks.
   public var storage: [Float]
 
   /// A zero-filled tensor.
@@ -40,8 +44,10 @@ public struct Tensor: Equatable, Sendable {
     }
   }
 
+  /// Elements: the product of `shape`.
   public var count: Int { storage.count }
 
+  /// The element at flat row-major index `i`.
   @inlinable public subscript(i: Int) -> Float {
     get { storage[i] }
     set { storage[i] = newValue }
@@ -52,15 +58,18 @@ public struct Tensor: Equatable, Sendable {
     Tensor(shape: newShape, values: storage)
   }
 
+  /// `reshaped(_:)` in place; traps when the element count would change.
   public mutating func reshape(_ newShape: [Int]) {
     precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
     shape = newShape
   }
 
+  /// Read access to the elements without copying (valid only inside `body`).
   @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
     try storage.withUnsafeBufferPointer(body)
   }
 
+  /// Write access to the elements (valid only inside `body`); copies them first when shared.
   @inlinable public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
   ) rethrows -> R {
@@ -72,6 +81,8 @@ public struct Tensor: Equatable, Sendable {
     try storage.withUnsafeBufferPointer { try body($0.baseAddress!) }
   }
 
+  /// Mutable pointer to the first element, for kernels (valid only inside `body`); copies the
+  /// elements first when shared.
   @inlinable public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
     try storage.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
   }

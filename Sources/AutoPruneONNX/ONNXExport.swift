@@ -4,6 +4,7 @@ import Foundation
 import ONNXProto
 import SwiftProtobuf
 
+/// Why a network cannot be exported; the message names the layer at fault.
 public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
   case unsupportedLayer(String)
 
@@ -20,8 +21,13 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
 /// initializers with the masks applied. The graph takes normalised images `input`
 /// `[N, C, H, W]` (the normalisation is in the model's metadata) and returns `logits`.
 public enum ONNXExport {
+  /// The ONNX operator set the nodes follow (ONNX 1.8, IR version 7): a runtime must support at
+  /// least this one.
   public static let opset: Int64 = 13
 
+  /// The ONNX model of `network` for one sample of `inputShape` (`[C, H, W]` or `[features]`),
+  /// with a symbolic batch `N`. The normalisation goes into the metadata, not the graph, so
+  /// callers feed normalised images. Throws at the first layer with no ONNX mapping.
   public static func model(
     network: Sequential, inputShape: [Int], normalization: Normalization, name: String
   ) throws -> Onnx_ModelProto {

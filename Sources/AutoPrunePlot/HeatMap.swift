@@ -2,15 +2,22 @@
 /// grouped by colour level into one path per level (16 levels), which keeps a 28 × 28 map to a
 /// few kilobytes of SVG.
 public struct HeatMap {
+  /// Heading above the grid, and the SVG's accessible name.
   public var title: String
+  /// Cells down the grid (28 for the input pixels of an MNIST network).
   public let rows: Int
+  /// Cells across the grid.
   public let columns: Int
   /// Row-major values; non-finite cells are left blank.
   public let values: [Double]
+  /// Side of a cell in CSS pixels, so the grid is `columns · cell` by `rows · cell`.
   public var cell: Double = 10
+  /// What the colours measure, written beside the colour bar (e.g. `links`).
   public var legendLabel: String
+  /// Colour steps: one path each keeps the SVG small, and 16 still show a gradient.
   public static let levels = 16
 
+  /// Traps unless `values` holds `rows × columns` entries.
   public init(title: String, rows: Int, columns: Int, values: [Double], legendLabel: String) {
     precondition(values.count == rows * columns, "heat-map of \(rows)×\(columns) needs \(rows * columns) values, got \(values.count)")
     self.title = title
@@ -23,10 +30,18 @@ public struct HeatMap {
   static let top = 28.0
 
   /// Colour level of a value between the finite minimum and maximum (0 … levels − 1).
-  public func level(_ v: Double) -> Int? {
-    guard v.isFinite else { return nil }
+  public func level(_ v: Double) -> Int? { level(v, range: range) }
+
+  /// The smallest and largest finite value (0…0 when none is), found once per render: a
+  /// 300 × 784 map must not rescan its values for every cell.
+  private var range: (lo: Double, hi: Double) {
     let finite = values.filter(\.isFinite)
-    let lo = finite.min() ?? 0, hi = finite.max() ?? 0
+    return (finite.min() ?? 0, finite.max() ?? 0)
+  }
+
+  private func level(_ v: Double, range: (lo: Double, hi: Double)) -> Int? {
+    guard v.isFinite else { return nil }
+    let (lo, hi) = range
     guard hi > lo else { return 0 }
     return min(HeatMap.levels - 1, Int((v - lo) / (hi - lo) * Double(HeatMap.levels)))
   }
@@ -34,18 +49,20 @@ public struct HeatMap {
   /// Top-left corner of cell (r, c).
   public func origin(row r: Int, column c: Int) -> (x: Double, y: Double) { (Double(c) * cell, HeatMap.top + Double(r) * cell) }
 
+  /// Width in CSS pixels: the grid and 90 pixels for the colour bar and its labels.
   public var width: Double { Double(columns) * cell + 90 }
+  /// Height in CSS pixels: the title and the grid.
   public var height: Double { HeatMap.top + Double(rows) * cell + 8 }
 
+  /// The map as inline SVG; `idPrefix` keeps its ids apart from other charts' on the page.
   public func render(idPrefix: String) -> String {
     var svg = SVG(width: width, height: height, idPrefix: idPrefix)
     svg.text(title, x: 0, y: 18, cssClass: "title")
-    let finite = values.filter(\.isFinite)
-    let lo = finite.min() ?? 0, hi = finite.max() ?? 0
+    let (lo, hi) = range
     var paths = [String](repeating: "", count: HeatMap.levels)
     for r in 0..<rows {
       for c in 0..<columns {
-        guard let k = level(values[r * columns + c]) else { continue }
+        guard let k = level(values[r * columns + c], range: (lo, hi)) else { continue }
         let o = origin(row: r, column: c)
         paths[k] += "M\(SVG.number(o.x)) \(SVG.number(o.y))h\(SVG.number(cell))v\(SVG.number(cell))h\(SVG.number(-cell))z"
       }

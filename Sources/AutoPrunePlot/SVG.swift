@@ -1,13 +1,17 @@
 /// A small SVG writer: elements are appended as text, attribute values escaped, numbers written
 /// with at most two decimals (pixel precision) so pages stay small.
 public struct SVG {
+  /// Width in CSS pixels: the viewBox's and the drawn size's (a page may scale it down).
   public let width: Double
+  /// Height in CSS pixels, like `width`.
   public let height: Double
+  /// Markup appended so far, one element per entry; `render` wraps it in the `<svg>` element.
   public private(set) var body: [String] = []
   private var nextID = 0
   /// Prefix for ids (clip paths) so several charts can share one HTML page.
   public let idPrefix: String
 
+  /// An empty document; `idPrefix` must be unique on the page (see `idPrefix`).
   public init(width: Double, height: Double, idPrefix: String) {
     self.width = width
     self.height = height
@@ -36,14 +40,19 @@ public struct SVG {
   /// Appends raw markup made by another writer.
   public mutating func raw(_ markup: String) { body.append(markup) }
 
+  /// Appends escaped text with its baseline at (x, y). `anchor` is SVG's `text-anchor` (`start`,
+  /// `middle`, `end`); `cssClass` picks a style of the report's stylesheet (`title`, `tick`, …).
   public mutating func text(_ string: String, x: Double, y: Double, anchor: String = "start", cssClass: String = "label", extra: [(String, String)] = []) {
     element("text", [("x", SVG.number(x)), ("y", SVG.number(y)), ("text-anchor", anchor), ("class", cssClass)] + extra, content: SVG.escape(string))
   }
 
+  /// Appends a line; colour and width come from the page's CSS through `cssClass`.
   public mutating func line(x1: Double, y1: Double, x2: Double, y2: Double, cssClass: String) {
     element("line", [("x1", SVG.number(x1)), ("y1", SVG.number(y1)), ("x2", SVG.number(x2)), ("y2", SVG.number(y2)), ("class", cssClass)])
   }
 
+  /// Appends a rectangle; a negative width or height becomes 0, so a bar of a negative value
+  /// vanishes instead of making the SVG invalid.
   public mutating func rect(x: Double, y: Double, width: Double, height: Double, attributes: [(String, String)]) {
     element("rect", [("x", SVG.number(x)), ("y", SVG.number(y)), ("width", SVG.number(max(0, width))), ("height", SVG.number(max(0, height)))] + attributes)
   }

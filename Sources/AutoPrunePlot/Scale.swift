@@ -3,14 +3,18 @@ import Foundation
 /// Maps data values onto a pixel span, linearly or by powers of ten, and chooses the tick values
 /// a reader expects (1, 2, 5 × 10ⁿ steps; whole decades on a log scale).
 public struct Scale: Equatable, Sendable {
+  /// Linear, or base-10 logarithmic for values that span decades (losses, parameter counts).
   public enum Kind: Equatable, Sendable { case linear, log }
 
+  /// Whether pixel positions are linear in the value or in its log₁₀.
   public let kind: Kind
   /// Data interval; `lower < upper` (and both > 0 on a log scale).
   public let lower: Double
+  /// Top of the data interval (see `lower`).
   public let upper: Double
   /// Pixel positions of `lower` and `upper` (`start > end` for a y axis drawn upwards).
   public let start: Double
+  /// Pixel position of `upper` (see `start`).
   public let end: Double
 
   /// A scale over `lower…upper`. A degenerate interval is widened (by ±0.5, or ×/÷ √10 on a log

@@ -1,6 +1,7 @@
 /// A chart of lines and/or marker series over two scales, with axes, ticks, grid, a clipped plot
 /// area and a legend. Renders to standalone SVG.
 public struct XYChart {
+  /// Point shapes: filled in the series colour, except `plus`, `cross` and `ring`, which are stroked.
   public enum Marker: CaseIterable, Sendable {
     case circle, square, triangle, diamond, triangleDown, plus, cross
     /// An open circle around a point, to single out points another series draws.
@@ -10,18 +11,30 @@ public struct XYChart {
     public static let shapes: [Marker] = [.circle, .square, .triangle, .diamond, .triangleDown, .plus, .cross]
   }
 
+  /// One set of points, drawn as a line, as markers, or both.
   public struct Series {
+    /// Legend entry; an empty name leaves the series out of the legend (and when every name is
+    /// empty, no legend column is kept).
     public var name: String
+    /// Any CSS colour, for the line and the markers (`Palette.color(_:)` gives distinguishable ones).
     public var color: String
+    /// Data in drawing order; a non-finite point (or one ≤ 0 on a log axis) breaks the line.
     public var points: [(x: Double, y: Double)]
+    /// Whether to join the points with a line.
     public var line: Bool
+    /// Shape drawn at each point inside the plot area; nil for none.
     public var marker: Marker?
+    /// Draws the line dashed (5 pixels on, 4 off), as for a reference or baseline.
     public var dashed: Bool
     /// Draws the line as steps (horizontal then vertical), as a Pareto front is drawn.
     public var steps: Bool
     /// Text beside each point (same order as `points`), e.g. run names.
     public var labels: [String]?
 
+    /// Point `i`'s label, nil past the end of `labels` (fewer labels than points is allowed).
+    func label(_ i: Int) -> String? { labels.flatMap { i < $0.count ? $0[i] : nil } }
+
+    /// A solid line without markers unless told otherwise.
     public init(
       name: String, color: String, points: [(x: Double, y: Double)], line: Bool = true, marker: Marker? = nil, dashed: Bool = false,
       steps: Bool = false, labels: [String]? = nil
@@ -39,24 +52,36 @@ public struct XYChart {
 
   /// Where the plot area sits and how data maps into it.
   public struct Layout {
+    /// Edges of the plot area in pixels from the SVG's top-left corner.
     public let left: Double, right: Double, top: Double, bottom: Double
+    /// Data-to-pixel scales; `y` runs from `bottom` up to `top`.
     public let x: Scale, y: Scale
   }
 
+  /// Heading above the plot, and the SVG's accessible name.
   public var title: String
+  /// Axis title under the x axis (say the unit).
   public var xLabel: String
+  /// Axis title beside the y axis, drawn rotated (say the unit).
   public var yLabel: String
+  /// Linear or log x axis; a log axis skips points at x ≤ 0.
   public var xKind: Scale.Kind = .linear
+  /// Linear or log y axis; a log axis skips points at y ≤ 0.
   public var yKind: Scale.Kind = .linear
   /// Fixed data intervals (default: fitted to the points).
   public var xDomain: (Double, Double)?
+  /// Fixed y interval `(lower, upper)`; nil fits the points.
   public var yDomain: (Double, Double)?
+  /// Width in CSS pixels, the 150-pixel legend column included when a series has a name.
   public var width: Double = 560
+  /// Height in CSS pixels.
   public var height: Double = 320
+  /// Drawn in order, so later series lie on top.
   public var series: [Series] = []
   /// Formats y tick labels (default: the scale's own), e.g. as percentages.
   public var yTickFormat: ((Double) -> String)?
 
+  /// An empty chart with linear axes at the default size; add `series` before rendering.
   public init(title: String, xLabel: String, yLabel: String) {
     self.title = title
     self.xLabel = xLabel
@@ -67,6 +92,7 @@ public struct XYChart {
   /// Width kept for the legend on the right when a series has a name.
   static let legendWidth = 150.0
 
+  /// The plot area and scales `render` uses, fitted to the series unless a domain is fixed.
   public func layout() -> Layout {
     let legend = series.contains { !$0.name.isEmpty } ? XYChart.legendWidth : 0
     let left = XYChart.margin.left, right = width - XYChart.margin.right - legend
@@ -79,6 +105,7 @@ public struct XYChart {
     return Layout(left: left, right: right, top: top, bottom: bottom, x: x, y: y)
   }
 
+  /// The chart as SVG; `idPrefix` makes the id of its clip path unique on the page.
   public func render(idPrefix: String) -> String {
     var svg = SVG(width: width, height: height, idPrefix: idPrefix)
     let l = layout()
@@ -112,9 +139,9 @@ public struct XYChart {
       if let marker = s.marker {
         for (i, p) in s.points.enumerated() where l.x.contains(p.x) && l.y.contains(p.y) {
           let x = l.x.position(p.x), y = l.y.position(p.y)
-          data.raw(XYChart.marker(marker, x: x, y: y, color: s.color, title: s.labels?[i] ?? s.name))
+          data.raw(XYChart.marker(marker, x: x, y: y, color: s.color, title: s.label(i) ?? s.name))
           // Labels go outside the clip (drawn below) so they are never cut at the frame.
-          if let label = s.labels?[i] { labels.append((label, x, y)) }
+          if let label = s.label(i) { labels.append((label, x, y)) }
         }
       }
     }

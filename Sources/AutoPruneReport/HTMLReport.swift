@@ -19,6 +19,8 @@ public enum HTMLReport {
     return (records, html.utf8.count)
   }
 
+  /// The whole page for `runs`, in their order: overview table, compression–accuracy chart (when a
+  /// run has both figures) and one card per run. `write` saves it; tests read it directly.
   public static func page(_ runs: [RunRecord], title: String = "AutoPrune report") -> String {
     var body = "<header><h1>\(SVG.escape(title))</h1><p class=\"muted\">\(runs.count) run\(runs.count == 1 ? "" : "s")"
     let unfinished = runs.filter { !$0.finished }.count

@@ -5,30 +5,44 @@ import Foundation
 /// the recipe that made it, and from its model file the surviving input connections of a first
 /// dense layer on 28 × 28 images.
 public struct RunRecord {
+  /// The run's directory as given or found by `discover`, where its files are read.
   public let directory: String
   /// Short name: the path relative to the common parent of all runs reported.
   public var name: String
   /// Nil while the run is going (or after it was killed): only its log exists.
   public let summary: RunSummary?
+  /// The lines of `log.jsonl` that could be read, in file order; empty without a log.
   public let epochs: [EpochRecord]
+  /// `recipe.yaml` of the run's directory, else of its parent (a sweep's shared recipe); nil without one.
   public let recipe: String?
   /// Per input pixel, how many first-layer connections survive (LeNet-300-100 models only).
   public let inputConnections: [Double]?
 
+  /// Model name from the summary (`lenet300`, `lenet5`, …); nil until the run finishes.
   public var model: String? { summary?.model }
+  /// Pruning method from the summary: `dense` for a finished `train` run, `unknown` while a run has no summary.
   public var method: String { summary?.method ?? (summary?.command == "train" ? "dense" : "unknown") }
+  /// Final test accuracy in [0, 1]: the summary's, else the last logged epoch's.
   public var testAccuracy: Double? { summary?.testAccuracy ?? epochs.last?.testAccuracy }
+  /// Test accuracy in [0, 1] of the dense model pruning started from; nil for training runs,
+  /// pruning from scratch, and unfinished runs.
   public var denseAccuracy: Double? { summary?.denseTestAccuracy }
+  /// Weights / weights kept (≥ 1): the summary's, 1 for a finished `train` run, else the last
+  /// logged epoch's.
   public var compression: Double? {
     if let c = summary?.compression { return c }
     if summary?.command == "train" { return 1 }
     return epochs.last?.compression
   }
+  /// Multiply-adds kept / dense multiply-adds, in [0, 1]: the summary's, else the last logged epoch's.
   public var flopsFraction: Double? { summary?.flopsFraction ?? epochs.last?.flopsFraction }
+  /// Surviving widths such as `784-112-43-10`: the summary's, else the last logged epoch's.
   public var architecture: String? { summary?.architecture ?? epochs.last?.architecture }
+  /// The command that reruns this run, from the summary; nil until the run finishes.
   public var commandLine: String? { summary?.commandLine }
   /// Finished: the summary exists (a run still going, or killed, has only its log).
   public var finished: Bool { summary != nil }
+  /// One row per prunable layer in forward order, from the summary; empty until the run finishes.
   public var perLayer: [LayerRecord] { summary?.perLayer ?? [] }
 
   /// Reads `directory`; `warnings` collects lines of the log that could not be read.
@@ -128,16 +142,15 @@ public struct RunRecord {
   }
 }
 
+/// Why no report could be made; each message names the path at fault.
 public enum ReportError: Error, CustomStringConvertible, Equatable {
   case notADirectory(String)
   case noRuns(String)
-  case unreadable(String, String)
 
   public var description: String {
     switch self {
     case .notADirectory(let p): return "\(p): not a directory"
     case .noRuns(let p): return "\(p): no runs found (a run directory holds log.jsonl or summary.json)"
-    case .unreadable(let p, let why): return "\(p): \(why)"
     }
   }
 }

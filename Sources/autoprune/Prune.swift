@@ -190,7 +190,9 @@ struct Prune: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var width: WidthOption
 
-  @Option(help: "Method: autoprune (default) or a baseline: magnitude (one-shot global), magnitude-layerwise, iterative (Han et al.), gradual (Zhu & Gupta), dns (dynamic network surgery), l0 (hard-concrete gates, --granularity weight|unit), targeted-dropout (pruned at the end of the pruning phase), random, scratch (retrain the masks of --masks from random weights).")
+  @Option(help: ArgumentHelp(
+    "Method: autoprune (default) or a baseline by name: \(PruningMethodRegistry.standard.names.dropFirst().joined(separator: ", ")).",
+    discussion: PruningMethodRegistry.standard.entries.map { "\($0.name): \($0.help)" }.joined(separator: "\n")))
   var method = "autoprune"
 
   @Option(parsing: .unconditional, help: "Target fraction of weights pruned, for magnitude, iterative, gradual and random.")

@@ -427,10 +427,18 @@ final class CLITests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("never")))
   }
 
-  func testInfoNamesBackendAndThreads() throws {
-    let r = try autoprune(["info", "--threads", "1"])
-    XCTAssertEqual(r.status, 0, r.stderr)
-    XCTAssertTrue(r.stdout.contains("GEMM backend"))
-    XCTAssertTrue(r.stdout.contains("threads             1 of"))
+  /// `info` reports the settings the tool computes with: the thread count asked for, a GEMM
+  /// backend and a kernel set this CPU runs.
+  func testInfoReportsTheThreadsBackendAndKernelsInUse() throws {
+    for threads in [1, 2] {
+      let r = try autoprune(["info", "--threads", "\(threads)", "--json"])
+      XCTAssertEqual(r.status, 0, r.stderr)
+      let json = try r.lastJSON()
+      XCTAssertEqual(json["threads"] as? Int, threads)
+      XCTAssertTrue(["builtin", "blas"].contains(json["gemm"] as? String ?? ""), "\(json)")
+      let supported = try XCTUnwrap(json["kernels_supported"] as? [String])
+      XCTAssertTrue(supported.contains(json["kernels"] as? String ?? ""), "\(json)")
+      XCTAssertTrue(r.stdout.contains("\(threads) of"), r.stdout)
+    }
   }
 }

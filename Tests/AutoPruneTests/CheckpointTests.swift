@@ -68,7 +68,9 @@ final class CheckpointTests: XCTestCase {
   /// Runs 1 dense + 3 prune + 2 fine-tune epochs (6 steps each), optionally with checkpoints
   /// every 4 steps, stopping (as a crash would) at the end of `stopAt`; returns every parameter
   /// and mask.
-  private func run(_ name: String, checkpoints: Bool, resume: Bool, stopAt: (phase: String, epoch: Int)?) throws -> [String: [Float]] {
+  private func run(
+    _ name: String, checkpoints: Bool, resume: Bool, stopAt: (phase: String, epoch: Int)?, policy: CheckpointPolicy = .steps(4)
+  ) throws -> [String: [Float]] {
     let train = data(240, seed: 1), test = data(60, seed: 2)
     var config = TrainingConfig()
     config.batchSize = 40
@@ -80,7 +82,7 @@ final class CheckpointTests: XCTestCase {
     let normalization = Normalization.fitted(to: train)
     let resumed = resume ? try Checkpoint.read(directory: directory.path) : nil
     let session = try CheckpointSession(
-      directory: checkpoints ? directory.path : nil, policy: .steps(4), arguments: ["prune"], log: nil, resumed: resumed,
+      directory: checkpoints ? directory.path : nil, policy: policy, arguments: ["prune"], log: nil, resumed: resumed,
       stepsPerEpoch: 6, stages: [("dense", 1), ("prune", 3), ("finetune", 2)])
     try session.restoreModel(model.parameters, rng: rng)
     config.epochs = 1
@@ -118,6 +120,18 @@ final class CheckpointTests: XCTestCase {
           XCTAssertTrue(resumed[key] == values, "\(name), stopped after \(stop): \(key) differs after resuming")
         }
       }
+    }
+  }
+
+  /// With a checkpoint every epoch, a run stopped inside the first fine-tuning epoch resumes
+  /// from the one written after the pruning phase's last epoch (a position at the stage's end).
+  func testARunResumesFromTheCheckpointAtTheEndOfAStage() throws {
+    for name in ["autoprune", "magnitude"] {
+      let straight = try run(name, checkpoints: false, resume: false, stopAt: nil)
+      XCTAssertThrowsError(try run(name, checkpoints: true, resume: false, stopAt: ("finetune", 1), policy: .epochs(1)))
+      XCTAssertEqual(try Checkpoint.read(directory: directory.path).int("position.epoch"), 3, "the prune stage's end")
+      let resumed = try run(name, checkpoints: true, resume: true, stopAt: nil, policy: .epochs(1))
+      for (key, values) in straight { XCTAssertTrue(resumed[key] == values, "\(name): \(key) differs after resuming") }
     }
   }
 
@@ -186,7 +200,7 @@ final class CheckpointTests: XCTestCase {
     XCTAssertThrowsError(try state(lossSum: .nan).position("position", samples: 3))
     XCTAssertThrowsError(try state(correct: -1).position("position", samples: 3))
     // An epoch past the stage's end, or a step past the epoch's: refused by the session.
-    for (epoch, step) in [(999_999_999_999, 2), (Int.max, 0), (0, 99)] {
+    for (epoch, step) in [(999_999_999_999, 2), (Int.max, 0), (0, 99), (2, 1), (3, 0)] {
       XCTAssertThrowsError(
         try CheckpointSession(
           directory: nil, policy: .never, arguments: ["train"], log: nil, resumed: state(epoch: epoch, step: step),
@@ -195,6 +209,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue("\(error)".contains("the dense stage has 2 epochs of 3 steps"), "\(error)")
       }
     }
+    // The stage's end, (2, 0), is where a checkpoint after its last epoch stands.
+    XCTAssertNoThrow(try CheckpointSession(
+      directory: nil, policy: .never, arguments: ["train"], log: nil, resumed: state(epoch: 2, step: 0), stepsPerEpoch: 3, stages: [("dense", 2)]))
     // Non-finite parameter values in a checkpoint are refused, not trained on.
     var weights = state()
     weights.put("w", [1, .nan], shape: [2])

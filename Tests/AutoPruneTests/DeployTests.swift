@@ -96,6 +96,20 @@ final class DeployTests: XCTestCase {
     }
   }
 
+  /// A network whose first dense layer reads its input directly (no Flatten before it) still
+  /// gets the feature selection in front of its thinned first layer.
+  func testAFirstDenseLayerWithoutFlattenSelectsItsFeatures() throws {
+    let rng = RandomSource(seed: 12)
+    let model = Model(network: Sequential([("fc1", Dense(6, 4, rng: rng)), ("relu", ReLU()), ("fc2", Dense(4, 2, rng: rng))]),
+                      inputShape: [6], name: "flat-mlp")
+    _ = removeUnits(model, rows: [:], columns: ["fc1": [0, 3]])
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.inputFeatures, [1, 2, 4, 5])
+    XCTAssertEqual(thinned.architecture, PruningReport(model: model).architecture)
+    let x = Tensor(shape: [3, 6], values: (0..<18).map { Float($0) / 7 - 1 })
+    XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
+  }
+
   func testSelectFeaturesGathersAndScattersExactly() {
     let select = SelectFeatures([2, 0], of: 3)
     let y = select.forward(Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), context: .inference)

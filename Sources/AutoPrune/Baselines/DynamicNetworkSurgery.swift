@@ -12,16 +12,21 @@ import Foundation
 /// deterministic).
 public final class DynamicNetworkSurgery {
   public let layers: [PrunableLayer]
+  /// One `MaskGate` per layer with `maskedWeightsLearn` on: cut weights keep their gradient.
   public let gates: [MaskGate]
   /// `(a, b)` per layer.
   public internal(set) var thresholds: [(cut: Float, splice: Float)]
+  /// Optimizer steps between mask updates (default 1: every step).
   public let interval: Int
   var step = 0
 
+  /// DNS on every Dense and Conv2D layer of `model`, thresholds set by `c` from its weights now.
   public convenience init(model: Model, c: Float, interval: Int = 1) {
     self.init(layers: PrunableLayer.discover(in: model), c: c, interval: interval)
   }
 
+  /// Thresholds from the layers' weights now (pretrained ones, in the paper's setting), then a
+  /// first cut.
   public init(layers: [PrunableLayer], c: Float, interval: Int = 1) {
     self.layers = layers
     self.interval = max(1, interval)
@@ -64,5 +69,6 @@ public final class DynamicNetworkSurgery {
     for gate in gates { gate.applyWeightRule() }
   }
 
+  /// Removes every gate: the layers compute with their plain weights again.
   public func detach() { for gate in gates { gate.detach() } }
 }

@@ -10,13 +10,20 @@ import Foundation
 /// the expected number of non-zero gates. Weights get the chain-rule gradient `g·z`; `log α`
 /// is trained with its own Adam. β = 2/3, γ = −0.1, ζ = 1.1 as in the paper.
 public final class L0Gate: Gate {
+  /// Temperature β of the hard-concrete distribution.
   public static let beta: Float = 2.0 / 3.0
+  /// Lower end γ of the stretch: below 0, so a gate can be exactly 0.
   public static let gamma: Float = -0.1
+  /// Upper end ζ of the stretch: above 1, so a gate can be exactly 1.
   public static let zeta: Float = 1.1
 
+  /// The Dense or Conv2D layer whose weight (and, per unit, bias) the gates multiply.
   public let layer: PrunableLayer
+  /// One gate per output unit (its row and bias) instead of one per weight.
   public let perUnit: Bool
+  /// Weight λ of the expected-L0 term in log α's gradient.
   public var lambda: Float
+  /// log α per gate, the hard-concrete location: the larger, the likelier the gate is open.
   public private(set) var logAlpha: [Float]
   /// Gate values of the current forward pass.
   public private(set) var z: [Float]
@@ -163,6 +170,7 @@ public final class L0Gate: Gate {
   /// Expected number of non-zero gates (the L0 penalty without λ).
   public var expectedL0: Float { logAlpha.reduce(0) { $0 + L0Gate.probabilityNonZero($1) } }
 
+  /// Removes the gate from the layer's parameters.
   public func detach() {
     layer.weight.gate = nil
     if perUnit { layer.bias.gate = nil }
@@ -173,8 +181,11 @@ public final class L0Gate: Gate {
 /// classifier's outputs).
 public final class L0Pruning: PruningMethod {
   public let layers: [PrunableLayer]
+  /// One gate per layer; with `perUnit` the classifier has none (its outputs are the classes).
   public let gates: [L0Gate]
+  /// λ shared by every gate (what `summary` reports).
   public let lambda: Float
+  /// L0 gates on every Dense and Conv2D layer of `model`; `learningRate` is log α's Adam rate.
   public init(model: Model, perUnit: Bool, lambda: Float, learningRate: Float) {
     let found = PrunableLayer.discover(in: model)
     layers = found

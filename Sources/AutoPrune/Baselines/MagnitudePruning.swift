@@ -17,13 +17,17 @@ public final class MagnitudePruning {
     case layerwise
   }
 
+  /// Every Dense and Conv2D layer, in forward order.
   public let layers: [PrunableLayer]
+  /// One `MaskGate` per layer, pruned weights frozen (prune-and-retrain).
   public let gates: [MaskGate]
 
+  /// Open gates on every Dense and Conv2D layer of `model`.
   public convenience init(model: Model) {
     self.init(layers: PrunableLayer.discover(in: model))
   }
 
+  /// Open gates on `layers`.
   public init(layers: [PrunableLayer]) {
     self.layers = layers
     gates = layers.map { MaskGate(layer: $0) }
@@ -98,10 +102,12 @@ public final class MagnitudePruning {
     for gate in gates { gate.save(into: &state, prefix: "\(prefix).\(gate.layer.name)") }
   }
 
+  /// Restores the masks `save` wrote.
   public func restore(from state: TrainingState, prefix: String) throws {
     for gate in gates { try gate.restore(from: state, prefix: "\(prefix).\(gate.layer.name)") }
   }
 
+  /// Removes every gate: the layers compute with their plain weights again.
   public func detach() { for gate in gates { gate.detach() } }
 
   /// Indices of the `count` largest values (ties → lower index first).
@@ -115,12 +121,19 @@ public final class MagnitudePruning {
 /// Zhu & Gupta's gradual schedule: `s_t = s_f + (s_i − s_f)·(1 − (t − t0)/(n·Δt))³` for
 /// `t0 ≤ t ≤ t0 + n·Δt`, pruning by magnitude every `Δt` steps.
 public struct GradualSchedule: Equatable, Sendable {
+  /// `s_i`, the sparsity at `startStep` (default 0).
   public var initialSparsity: Float
+  /// `s_f`, reached after `n` intervals and kept from then on.
   public var finalSparsity: Float
+  /// `t0`, the step of the first update (default 0).
   public var startStep: Int
+  /// `Δt`, steps between updates (at least 1).
   public var interval: Int
+  /// `n`, the intervals the ramp spans (at least 1): masks are recomputed n + 1 times, at t0 and
+  /// after each interval.
   public var updates: Int
 
+  /// A schedule; `interval` and `updates` below 1 count as 1.
   public init(initialSparsity: Float = 0, finalSparsity: Float, startStep: Int = 0, interval: Int, updates: Int) {
     self.initialSparsity = initialSparsity
     self.finalSparsity = finalSparsity

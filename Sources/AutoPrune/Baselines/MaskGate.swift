@@ -7,12 +7,16 @@ import AutoPruneNN
 /// where they were, as in prune-and-retrain), true gives `g` (dynamic network surgery's
 /// "splicing": a pruned weight keeps learning and may come back).
 public final class MaskGate: Gate {
+  /// The layer whose weight (and, after `setBiasMask`, bias) the masks cover.
   public let layer: PrunableLayer
+  /// 0/1 per weight (1 kept), in the weight's shape; all ones at first.
   public private(set) var mask: Tensor
   /// Mask of the bias; nil keeps every bias entry.
   public private(set) var biasMask: Tensor?
+  /// See above: false gives `g · mask`, true gives `g` (splicing).
   public var maskedWeightsLearn: Bool
 
+  /// An open gate on `layer`'s weight; the bias stays unmasked until `setBiasMask`.
   public init(layer: PrunableLayer, maskedWeightsLearn: Bool = false) {
     self.layer = layer
     self.maskedWeightsLearn = maskedWeightsLearn
@@ -20,6 +24,7 @@ public final class MaskGate: Gate {
     layer.weight.gate = self
   }
 
+  /// The layer's weight, the parameter `mask` covers.
   public var weight: Parameter { layer.weight }
 
   public func mask(for parameter: Parameter) -> Tensor? {
@@ -50,6 +55,7 @@ public final class MaskGate: Gate {
     state.put("\(prefix).masked_weights_learn", bool: maskedWeightsLearn)
   }
 
+  /// Restores the masks and the gradient rule `save` wrote.
   public func restore(from state: TrainingState, prefix: String) throws {
     setMask(Tensor(shape: mask.shape, values: try state.floats("\(prefix).mask", count: mask.count)))
     if state.has("\(prefix).bias_mask") {
@@ -68,6 +74,7 @@ public final class MaskGate: Gate {
     if let biasMask { layer.bias.grad.multiply(by: biasMask) }
   }
 
+  /// Removes the gate from the weight (and the bias when it covers it).
   public func detach() {
     weight.gate = nil
     if biasMask != nil { layer.bias.gate = nil }

@@ -6,13 +6,19 @@ import AutoPruneNN
 /// evaluation uses every weight. `freeze()` prunes the candidates for good (the fine-tuning
 /// phase then trains with that fixed mask).
 public final class TargetedDropoutGate: Gate {
+  /// The gated layer; only its weight is dropped, never its bias.
   public let layer: PrunableLayer
+  /// γ: the fraction of the layer's weights, smallest magnitude first, that are candidates (and
+  /// are pruned in the end).
   public let targetFraction: Float
+  /// α: the probability a candidate is dropped at a training step.
   public let dropRate: Float
+  /// This step's mask: drawn per training step, all ones for evaluation, final after `prune()`.
   public private(set) var mask: Tensor
   /// When true the mask is the final pruning mask and no longer resampled.
   public private(set) var pruned = false
 
+  /// An open gate on `layer`'s weight.
   public init(layer: PrunableLayer, targetFraction: Float, dropRate: Float) {
     self.layer = layer
     self.targetFraction = targetFraction
@@ -72,6 +78,7 @@ public final class TargetedDropoutGate: Gate {
     state.put("\(prefix).pruned", bool: pruned)
   }
 
+  /// Restores a `save`; an unpruned gate redraws its mask at the next `prepare` anyway.
   public func restore(from state: TrainingState, prefix: String) throws {
     mask = Tensor(shape: mask.shape, values: try state.floats("\(prefix).mask", count: mask.count))
     pruned = try state.bool("\(prefix).pruned")
@@ -85,8 +92,10 @@ public final class TargetedDropoutGate: Gate {
 /// Targeted dropout on every prunable layer, as a pruning method.
 public final class TargetedDropout: PruningMethod {
   public let layers: [PrunableLayer]
+  /// One gate per prunable layer, each choosing its own candidates.
   public let gates: [TargetedDropoutGate]
 
+  /// Targeted dropout on every Dense and Conv2D layer of `model`, with the same γ and α for all.
   public init(model: Model, targetFraction: Float, dropRate: Float) {
     layers = PrunableLayer.discover(in: model)
     gates = layers.map { TargetedDropoutGate(layer: $0, targetFraction: targetFraction, dropRate: dropRate) }
@@ -94,6 +103,7 @@ public final class TargetedDropout: PruningMethod {
 
   public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
   public func afterBackward() { for gate in gates { gate.afterBackward() } }
+  /// Prunes each layer's candidates for good: fine-tuning trains under that fixed mask.
   public func freeze() { for gate in gates { gate.prune() } }
 
   public var summary: String {

@@ -38,17 +38,23 @@ public enum CheckpointPolicy: Equatable, Sendable {
 /// fsync, then a rename over the previous one, so a crash at any moment leaves the last good
 /// checkpoint whole.
 public enum Checkpoint {
+  /// The checkpoint's name inside the run directory; the run removes it when it finishes.
   public static let fileName = "checkpoint.safetensors"
+  /// The `checkpoint_format` metadata value; `read` refuses any other (a layout this version
+  /// cannot restore).
   public static let format = "autoprune-checkpoint-1"
 
+  /// Where the checkpoint of `directory` lives.
   public static func path(in directory: String) -> String {
     URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
   }
 
+  /// True when `directory` holds a checkpoint: a run that stopped before its end.
   public static func exists(in directory: String) -> Bool {
     FileManager.default.fileExists(atPath: path(in: directory))
   }
 
+  /// Writes `state` atomically, stamped with `format`.
   public static func write(_ state: TrainingState, directory: String) throws {
     var metadata = state.scalars
     metadata["checkpoint_format"] = format

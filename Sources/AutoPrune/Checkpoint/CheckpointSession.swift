@@ -6,15 +6,21 @@ import Foundation
 /// where to start. The epoch reports of finished stages travel in the checkpoint, so the final
 /// summary of a resumed run is the one an uninterrupted run writes.
 public final class CheckpointSession {
+  /// The run directory checkpoints go to; nil writes none (the policy is then `never`).
   public let directory: String?
+  /// When checkpoints are due (`never` without a directory).
   public let policy: CheckpointPolicy
   /// The command's arguments (without `--resume`), stored so `--resume DIR` alone can go on.
   public let arguments: [String]
+  /// The run log, whose length and clock every checkpoint records for a resume.
   public let log: RunLog?
+  /// The checkpoint a resumed run starts from; nil for a new run.
   public let resumed: TrainingState?
+  /// Optimizer steps in one epoch, for the run's global step count.
   public let stepsPerEpoch: Int
   /// Stages in run order with their epochs (global step and epoch counts come from them).
   public let stages: [(name: String, epochs: Int)]
+  /// Epoch reports per stage name, those the checkpoint carried included.
   public private(set) var reports: [String: [EpochReport]] = [:]
   /// Figures a command computed before the checkpoint and needs at the end (the dense model's
   /// accuracy, which the restored, already pruned model can no longer give).
@@ -32,6 +38,8 @@ public final class CheckpointSession {
     case resume(TrainingPosition)
   }
 
+  /// A session for a run of `stages`. With `resumed`, its reports, remembered values and position
+  /// are read and checked first; an error names the entry at fault.
   public init(
     directory: String?, policy: CheckpointPolicy, arguments: [String], log: RunLog?, resumed: TrainingState?,
     stepsPerEpoch: Int, stages: [(name: String, epochs: Int)]
@@ -59,7 +67,8 @@ public final class CheckpointSession {
       // The position must lie inside its stage, or the training loop's ranges (and anything
       // printed from it) would trap; checked here, before anything reads it.
       let epoch = try resumed.int("position.epoch"), step = try resumed.int("position.step")
-      guard (0..<stage.epochs).contains(epoch), (0...stepsPerEpoch).contains(step) else {
+      // A checkpoint written after a stage's last epoch stands at (epochs, 0): the stage is done.
+      guard (0..<stage.epochs).contains(epoch) && (0...stepsPerEpoch).contains(step) || (epoch == stage.epochs && step == 0) else {
         throw CheckpointError.badValue(
           resumed.source, entry: "position", value: "epoch \(epoch), step \(step) (the \(name) stage has \(stage.epochs) epochs of \(stepsPerEpoch) steps)")
       }
@@ -175,8 +184,8 @@ public final class CheckpointSession {
 /// Dense training as a checkpointed stage named `dense` (used by `train` and by `prune`'s
 /// pretraining), after `CheckpointSession.restoreModel`: restores the optimizer when the
 /// checkpoint is inside it, skips it when the checkpoint is past it.
-public enum DenseStage {
-  public static func run(
+package enum DenseStage {
+  package static func run(
     _ trainer: Trainer, train: ImageDataset, test: ImageDataset, session: CheckpointSession,
     onEpoch: @escaping (EpochReport) throws -> Void
   ) throws {

@@ -31,16 +31,19 @@ public enum InferenceForm: String, CaseIterable, Sendable {
 
 /// A model in one inference form.
 public struct DeployedModel {
+  /// `masked`, `thinned` or `sparse`: the form `deploy` built.
   public let form: InferenceForm
   /// Logits of a normalised batch `[N, C, H, W]`.
   public let forward: (Tensor) -> Tensor
   /// Weights of the Dense and Conv2D layers this form stores (non-zeros for the sparse form).
   public let storedWeights: Int
+  /// One line saying what the model became (`thinned: 784-112-43-10, … parameters (of …)`).
   public let description: String
 }
 
 /// A form a model cannot take.
 public struct InferenceFormError: Error, CustomStringConvertible, Equatable {
   public let description: String
+  /// An error with the message `description`.
   public init(_ description: String) { self.description = description }
 }

@@ -14,10 +14,13 @@ public final class SparseNetwork {
   }
 
   private let steps: [Step]
+  /// `[channels, height, width]` of one sample, as the model takes it.
   public let inputShape: [Int]
   /// Stored non-zero weights over all layers.
   public let nonZeros: Int
 
+  /// The sparse form of `model` under its current masks. Only the top-level chain is converted:
+  /// a residual block would run dense as it is (`InferenceForm.sparse` refuses such models).
   public init(_ model: Model) {
     inputShape = model.inputShape
     var steps: [Step] = []

@@ -6,6 +6,8 @@ import Foundation
 /// layer) only the input features it still reads. No masks, no gates: what it computes is the
 /// masked model's output.
 public struct ThinnedModel {
+  /// The thinned layers, named as in the original, with a `select` layer after the Flatten when
+  /// the first dense layer reads only some input features.
   public let network: Sequential
   /// Per-sample input shape (the original model's).
   public let inputShape: [Int]
@@ -22,9 +24,11 @@ public struct ThinnedModel {
     return (inputs + units.map(\.kept)).map(String.init).joined(separator: "-")
   }
 
+  /// Values in the thinned network's parameters: what it stores.
   public var parameterCount: Int { network.parameters.reduce(0) { $0 + $1.count } }
 }
 
+/// Why a network cannot be thinned; the message names the layer.
 public enum ThinningError: Error, CustomStringConvertible, Equatable {
   case unsupportedLayer(String)
   case nothingLeft(String)
@@ -37,6 +41,7 @@ public enum ThinningError: Error, CustomStringConvertible, Equatable {
   }
 }
 
+/// Rebuilds pruned models without their dead units (see `ThinnedModel`).
 public enum Thinning {
   /// Builds the thinned network of `model` from its effective (masked) weights, without the
   /// units `ChannelGraph.liveness()` finds dead (the units `PruningReport` counts as dead). A
@@ -46,6 +51,7 @@ public enum Thinning {
     try thin(network: model.network, inputShape: model.inputShape)
   }
 
+  /// `thin(_:)` for a network outside a `Model` (per-sample input `inputShape`).
   public static func thin(network: Sequential, inputShape: [Int]) throws -> ThinnedModel {
     let graph = ChannelGraph(network: network, inputShape: inputShape)
     let prunable = graph.layers
@@ -110,13 +116,12 @@ public enum Thinning {
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
         } else if let p = prunable.firstIndex(where: { $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight }) {
+          // Right before the first dense layer (after its Flatten, if any), which then reads only
+          // the selected features.
+          if p == 0, let inputFeatures { layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns))) }
           layers.append((name, thinned(layer, p)))
         } else {
           layers.append((name, layer))
-          // Before the first dense layer, which then reads only the selected features.
-          if layer is Flatten, let inputFeatures, prefix.isEmpty, !layers.contains(where: { $0.1 is Dense || $0.1 is Conv2D }) {
-            layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns)))
-          }
         }
       }
       return layers

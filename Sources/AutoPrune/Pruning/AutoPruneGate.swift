@@ -26,20 +26,33 @@ import Foundation
 /// `penaltyOnly` scope applies `s'` to the penalty term alone, so below zero the penalty is
 /// damped while the data term is not — the asymmetry the paper's STE argument needs.
 public final class AutoPruneGate: Gate {
+  /// The layer's parameter prefix (`fc1`); names the gate's state in checkpoints and saved files.
   public let layerName: String
+  /// The layer's weight `W`, `rows × columns` once a conv filter is flattened.
   public let weight: Parameter
+  /// The layer's bias, masked with its output unit when the gate has an `output` axis.
   public let bias: Parameter?
+  /// Output units (neurons or filters) of `W`.
   public let rows: Int
+  /// Weights per output unit (inputs × kernel area).
   public let columns: Int
+  /// Consecutive columns one input gate covers (a conv's kernel area, 1 for a dense layer).
   public let inputGroup: Int
+  /// The switches the gate steps by; `AutoPrunePruning` fills in `phaseSteps`.
   public var options: AutoPruneOptions
   /// Penalty multipliers `ρ` per gate on each axis (1 for `count`).
   let elementPenalty: Float
   let outputPenalty: Float
   let inputPenalty: Float
 
+  /// Auxiliary parameters `m`, one per weight (`rows × columns`, row-major); nil without the
+  /// element axis. Values set from outside (any axis) reach the mask at `refreshMasks()`.
   public var element: [Float]?
+  /// Auxiliary parameters `m`, one per output unit; nil without the output axis. A unit closes
+  /// with its row of `W` and its bias.
   public var output: [Float]?
+  /// Auxiliary parameters `m`, one per input feature (`columns / inputGroup`); nil without the
+  /// input axis.
   public var input: [Float]?
   /// When true, `update` leaves `m` alone (fine-tuning with M frozen).
   public var frozen = false
@@ -49,8 +62,9 @@ public final class AutoPruneGate: Gate {
   /// Mean of `|g|` over the layer, for the relative μ scales: a running mean on the step clock,
   /// the plain mean over the phase's first twentieth on the phase clock.
   public private(set) var meanAbsGradient: Float = 0
-  /// Phase clock: mean `|data term|` per gate of the output and input axes (same window).
+  /// Phase clock: mean `|data term|` per gate of the output axis (same window).
   public private(set) var meanAbsOutputData: Float = 0
+  /// Phase clock: mean `|data term|` per gate of the input axis (same window).
   public private(set) var meanAbsInputData: Float = 0
   /// `muScale = networkRelative`: the geometric mean of the gated layers' scales above, per
   /// axis (set by `AutoPrunePruning` after each step; empty before the first).
@@ -121,9 +135,12 @@ public final class AutoPruneGate: Gate {
 
   @inline(__always) static func h(_ m: Float) -> Float { m > 0 ? 1 : 0 }
 
-  /// Output-unit mask (1 open) and input-feature mask, for accounting and thinning.
+  /// Output-unit gates (true open), every unit open without an output axis. This is the gate's
+  /// own view: accounting and thinning go by `ChannelGraph`, which also drops units nothing reads.
   public var outputOpen: [Bool] { output?.map { $0 > 0 } ?? [Bool](repeating: true, count: rows) }
+  /// Input-feature mask (true open), every feature open without an input axis.
   public var inputOpen: [Bool] { input?.map { $0 > 0 } ?? [Bool](repeating: true, count: columns / inputGroup) }
+  /// The expanded 0/1 mask of `W` (product of the open gates on every axis), as the layer uses it.
   public var weightMaskValues: Tensor { weightMask }
 
   /// The auxiliary step for one gate: returns the new `m`.

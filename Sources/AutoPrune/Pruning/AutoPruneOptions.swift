@@ -13,6 +13,7 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
   /// `s'(m) = sigmoid(β·m)`, the derivative of `softplus(β·m)/β`.
   case softplus(Float)
 
+  /// `s'(m)`, the factor that stands in for `h'(m)` in the auxiliary gradient.
   @inline(__always)
   public func derivative(_ m: Float) -> Float {
     switch self {
@@ -59,9 +60,18 @@ public enum STE: Equatable, Sendable, CustomStringConvertible {
 /// phase's step count, μ relative to the network's gradient scale); `stepClock` gives the paper's
 /// per-step rule with METHOD's original numbers (μ 1e-4 absolute, η_M 10).
 public struct AutoPruneOptions: Equatable, Sendable {
+  /// The data term's factor per weight: `sgn(w)` (`sign`, METHOD's sensitivity consistency: a
+  /// gate's speed does not depend on its weight's size) or `w` (`magnitude`, the ablation).
   public enum Sensitivity: String, Sendable, CaseIterable { case sign, magnitude }
+  /// The weight gradient under a closed gate: `g` (`recoverable`, METHOD's default: a pruned
+  /// weight keeps learning, so it is still useful when its gate reopens) or `g·h(m)` (`frozen`,
+  /// plain chain rule, the ablation).
   public enum MaskedWeights: String, Sendable, CaseIterable { case recoverable, frozen }
+  /// Whether W's weight decay reaches weights under a closed gate: `skip` (default: decay would
+  /// only shrink a masked weight and destroy its recoverability) or `apply` (the ablation).
   public enum ClosedGateDecay: String, Sendable, CaseIterable { case skip, apply }
+  /// What one gate adds to `R_M`: 1 (`count`, METHOD's `Σ h(m)`), the weights it covers
+  /// (`params`), or the multiply-adds it removes (`flops`, to pursue a FLOPs target).
   public enum PenaltyWeighting: String, Sendable, CaseIterable { case count, params, flops }
   /// What μ is measured in: gradient units (`absolute`, METHOD's), the layer's own gradient
   /// scale (`gradientRelative`: every layer prunes its own below-average gates alike), or the
@@ -100,19 +110,29 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// METHOD's "small random positive" start: each m drawn from U(m0·(1−spread), m0·(1+spread))
   /// with `m0Seed` (0: every m starts at m0).
   public var m0Spread: Float = 0
+  /// Seed of the random start (`m0Spread > 0`); `PruningRun.prune` sets it to the run's seed.
   public var m0Seed: UInt64 = 1
   /// Momentum of the auxiliary parameters' own SGD (METHOD's default: plain SGD, 0).
   public var auxiliaryMomentum: Float = 0
+  /// `s'(m)`; default leaky-ReLU with α = 0.1, METHOD's (see `AutoPruneGate` on what the STE
+  /// changes under each `steScope`).
   public var ste = STE.leakyReLU(0.1)
+  /// Which terms `s'(m)` multiplies (default `both`, METHOD's formula).
   public var steScope = STEScope.both
+  /// `sign` (default) or `magnitude`; see `Sensitivity`.
   public var sensitivity = Sensitivity.sign
   /// When off, the data term drops its `sgn(w)` coupling and uses `g` alone, so a gate no
   /// longer moves with the direction gradient descent moves `|w|`.
   public var correlationConsistency = true
+  /// `recoverable` (default) or `frozen`; see `MaskedWeights`.
   public var maskedWeights = MaskedWeights.recoverable
+  /// `skip` (default) or `apply`; see `ClosedGateDecay`.
   public var weightDecayOnClosedGates = ClosedGateDecay.skip
+  /// `count` (default) or a charge by `params` or `flops`; see `PenaltyWeighting`.
   public var penaltyWeighting = PenaltyWeighting.count
+  /// Default `networkRelative`, so one μ serves layers and models whose gradients differ in size.
   public var muScale = MuScale.networkRelative
+  /// Default `phase`: gate steps sized from the pruning phase's length; see `GateClock`.
   public var clock = GateClock.phase
   /// Phase clock: how far, in units of m0, the penalty alone moves a gate over the pruning
   /// phase at the starting μ (2: a gate with no data signal closes half-way); with a target,
@@ -130,6 +150,7 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var budgetBy: Float = 0.5
   /// When set, μ is adapted so the kept fraction of weights (or FLOPs) approaches this value.
   public var targetKeptFraction: Float?
+  /// The target counts multiply-adds kept (`flopsFraction`) instead of weights kept.
   public var targetIsFLOPs = false
   /// Step clock with a target: freeze every gate the first time the kept fraction reaches it,
   /// so W trains on under fixed masks for the rest of the pruning phase. Without it μ only
@@ -143,6 +164,7 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// METHOD's original absolute μ for the step clock.
   public static let defaultAbsoluteMu: Float = 1e-4
 
+  /// The phase clock's defaults (see the properties); `stepClock` gives METHOD's per-step rule.
   public init() {}
 
   /// The paper's per-step rule with METHOD's original defaults (μ 1e-4 absolute, η_M 10).

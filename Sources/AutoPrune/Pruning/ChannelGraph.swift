@@ -6,18 +6,22 @@ import AutoPruneNN
 /// units are alive is decided here, by one rule, for accounting (`PruningReport`), thinning,
 /// sparse inference and export alike, so the report and the thinned network agree on every unit.
 public struct ChannelGraph {
+  /// Every Dense and Conv2D layer in forward order, with the channel spaces it writes and reads.
   public let layers: [PrunableLayer]
   /// Space → indices of the layers writing it (several for a residual stream).
   public let writers: [Int: [Int]]
   /// Space → indices of the layers reading it.
   public let readers: [Int: [Int]]
 
+  /// The graph of `model`'s layers.
   public init(model: Model) { self.init(layers: PrunableLayer.discover(in: model)) }
 
+  /// The graph of `network`'s layers (per-sample input `inputShape`).
   public init(network: Sequential, inputShape: [Int]) {
     self.init(layers: PrunableLayer.discover(in: network, inputShape: inputShape))
   }
 
+  /// The graph of layers from `PrunableLayer.discover` (spaces already merged).
   public init(layers: [PrunableLayer]) {
     self.layers = layers
     var writers: [Int: [Int]] = [:], readers: [Int: [Int]] = [:]
@@ -104,6 +108,7 @@ public struct ChannelGraph {
 
 /// The alive units of a `ChannelGraph` under its current masks.
 public struct Liveness {
+  /// The graph the liveness was computed on.
   public let graph: ChannelGraph
   /// Space → alive channels, for every space but the network input and the classes.
   public let channels: [Int: [Bool]]

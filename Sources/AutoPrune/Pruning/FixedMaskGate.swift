@@ -4,6 +4,7 @@ import AutoPruneNN
 public final class FixedMaskGate: Gate {
   private var masks: [ObjectIdentifier: Tensor] = [:]
 
+  /// A gate with no masks yet; `attach` adds one per parameter.
   public init() {}
 
   /// Attaches `mask` (the parameter's shape) to `parameter`.

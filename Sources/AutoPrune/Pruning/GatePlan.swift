@@ -5,6 +5,7 @@ public struct GatePlan: Equatable, Sendable {
   /// Layer name → the axes of its gate.
   public var axes: [String: Set<AutoPruneGate.Axis>]
 
+  /// A plan from `axes` as it is; `check(against:)` finds names the model lacks.
   public init(_ axes: [String: Set<AutoPruneGate.Axis>]) { self.axes = axes }
 
   /// Parses `NAME=AXES,…`; a layer named twice, an unknown axis or an empty entry is an error
@@ -43,5 +44,6 @@ public struct GatePlan: Equatable, Sendable {
 /// A gate plan that cannot be read or does not fit the model.
 public struct GatePlanError: Error, CustomStringConvertible, Equatable {
   public let description: String
+  /// An error with the message `description`.
   public init(_ description: String) { self.description = description }
 }

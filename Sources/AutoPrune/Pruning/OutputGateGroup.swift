@@ -6,6 +6,7 @@
 /// each member's gate would have: data terms and penalties add up, then one step (METHOD.md's
 /// rule with the STE's slope at the shared `m`).
 public final class OutputGateGroup {
+  /// The tied gates in forward order; the shared `m` is each one's `output`.
   public let members: [AutoPruneGate]
   private var data: [Float]
   private var penalty: Float = 0
@@ -62,6 +63,7 @@ public final class OutputGateGroup {
     if let velocity { state.put("\(prefix).velocity", velocity) }
   }
 
+  /// Restores the momentum buffer `save` wrote (none when it wrote none).
   public func restore(from state: TrainingState, prefix: String) throws {
     let key = "\(prefix).velocity"
     velocity = state.has(key) ? try state.floats(key, count: data.count) : nil

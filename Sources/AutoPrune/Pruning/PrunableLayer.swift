@@ -13,8 +13,11 @@ public struct PrunableLayer {
   /// The space of the network's input (never pruned; a first dense layer selects features instead).
   public static let networkInput = 0
 
+  /// The layer's parameter prefix (`fc1`, `layer1.0.conv1`), the name gates and reports use.
   public let name: String
+  /// `W`, `[rows, columns]` for a dense layer, `[rows, inputs, k, k]` for a convolution.
   public let weight: Parameter
+  /// One per unit; for a convolution built without a bias, a zero vector that is not a parameter.
   public let bias: Parameter
   /// Output units (neurons or filters).
   public let rows: Int
@@ -28,6 +31,7 @@ public struct PrunableLayer {
   public let positions: Int
   /// Input features per channel of `inputSpace` (spatial size after a Flatten, else 1).
   public let inputsPerUpstreamUnit: Int
+  /// True for a Conv2D (then `columnsPerInput` is the kernel area), false for a Dense layer.
   public let isConvolution: Bool
   /// The BatchNorm right after this convolution, if any: it costs one multiply-add per output
   /// element, and closes the channels of pruned filters when this layer's weight is its
@@ -38,6 +42,7 @@ public struct PrunableLayer {
   /// The channel space its inputs come from (`networkInput` for the network's input).
   public var inputSpace: Int
 
+  /// True when the layer reads the network's input (pixels or, after a Flatten, features).
   public var readsNetworkInput: Bool { inputSpace == PrunableLayer.networkInput }
 
   /// The prunable layers of `model` in forward order.

@@ -18,13 +18,19 @@ public enum Granularity: String, CaseIterable, Sendable {
 /// trainer.fit(train: train, test: test, afterBackward: pruning.afterBackward)
 /// ```
 public final class AutoPrunePruning {
+  /// Every Dense and Conv2D layer of the network, gated or not, in forward order (accounting
+  /// counts them all).
   public let layers: [PrunableLayer]
+  /// One gate per layer the plan gives axes, in forward order.
   public let gates: [AutoPruneGate]
   /// Output gates shared by layers whose channels a residual addition ties (one per ResNet stage).
   public let groups: [OutputGateGroup]
+  /// What the gates cover; when a per-layer plan chose them, the value given to `init(plan:)`
+  /// (default `.unit`), not a description of the plan.
   public let granularity: Granularity
   /// The current μ (changes only with a target).
   public private(set) var mu: Float
+  /// The switches in use; `phaseSteps` is filled in by `willStartPhase`.
   public private(set) var options: AutoPruneOptions
   private var step = 0
   /// Phase clock with a target: where the masks landed (nil until the target's deadline).
@@ -43,6 +49,7 @@ public final class AutoPrunePruning {
     public var reachable: Bool
   }
 
+  /// Gates every Dense and Conv2D layer of `model` at `granularity`.
   public convenience init(model: Model, granularity: Granularity, options: AutoPruneOptions) {
     self.init(network: model.network, inputShape: model.inputShape, granularity: granularity, options: options)
   }
@@ -243,6 +250,7 @@ public final class AutoPrunePruning {
     for group in groups { group.save(into: &state, prefix: "\(prefix).group.\(group.members[0].layerName)") }
   }
 
+  /// Restores a `save` on a method built with the same plan and options on the same model.
   public func restore(from state: TrainingState, prefix: String) throws {
     mu = try state.float("\(prefix).mu")
     step = try state.int("\(prefix).step")

@@ -25,6 +25,7 @@ public protocol PruningMethod: AnyObject {
 }
 
 extension PruningMethod {
+  /// Default: nothing (only AutoPrune's phase clock needs the phase's length).
   public func willStartPhase(steps: Int) {}
 }
 
@@ -52,6 +53,7 @@ extension AutoPrunePruning: PruningMethod {
 
 /// The magnitude family and random pruning, driven epoch by epoch.
 public final class MagnitudeBaseline: PruningMethod {
+  /// How and when the masks are set.
   public enum Kind: Sendable, Equatable {
     /// Prune once before the first epoch, then train with the mask.
     case oneShot(MagnitudePruning.Scope)
@@ -65,12 +67,16 @@ public final class MagnitudeBaseline: PruningMethod {
     case random(seed: UInt64)
   }
 
+  /// The schedule the masks follow.
   public let kind: Kind
+  /// Fraction of weights pruned in the end, in (0, 1).
   public let targetSparsity: Float
+  /// The masks, one `MaskGate` per layer; pruned weights get no update.
   public let pruning: MagnitudePruning
   private var schedule: GradualSchedule?
   private var step = 0
 
+  /// Gates every Dense and Conv2D layer of `model`, all open until the pruning phase starts.
   public init(model: Model, kind: Kind, targetSparsity: Float) {
     self.kind = kind
     self.targetSparsity = targetSparsity
@@ -79,6 +85,9 @@ public final class MagnitudeBaseline: PruningMethod {
 
   public var layers: [PrunableLayer] { pruning.layers }
 
+  /// Prunes where the kind says: one-shot and random before epoch 0, iterative one round before
+  /// each of its first `rounds` epochs; gradual sets up its schedule at epoch 0 and prunes in
+  /// `afterBackward`.
   public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {
     switch kind {
     case .oneShot(let scope):
@@ -105,6 +114,7 @@ public final class MagnitudeBaseline: PruningMethod {
     pruning.afterBackward()
   }
 
+  /// Stops the gradual schedule; the masks already keep pruned weights from learning.
   public func freeze() { schedule = nil }
 
   public func save(into state: inout TrainingState, prefix: String) {
@@ -146,6 +156,7 @@ public final class MagnitudeBaseline: PruningMethod {
 extension DynamicNetworkSurgery: PruningMethod {
   public func willStartEpoch(_ epoch: Int, stepsPerEpoch: Int) {}
 
+  /// Masks stop changing and cut weights stop learning (the end of DNS's splicing).
   public func freeze() {
     frozen = true
     for gate in gates { gate.maskedWeightsLearn = false }
@@ -179,7 +190,9 @@ extension DynamicNetworkSurgery: PruningMethod {
 /// pruning) or surviving architecture (unit pruning, whose masks remove whole rows and columns)
 /// on freshly initialised weights, trained with the masks fixed.
 public final class ScratchBaseline: PruningMethod {
+  /// The fixed masks, set once at init; pruned weights get no update.
   public let pruning: MagnitudePruning
+  /// The file the masks came from (named in `summary`).
   public let source: String
 
   /// `masks[name]` is the mask of parameter `name` (e.g. from a pruned file's `NAME_mask`).

@@ -21,12 +21,14 @@ public struct PruningSettings: Sendable {
   public var masksFrom: String?
   /// Targeted dropout: probability of dropping a candidate each step.
   public var targetedDropRate: Float = 0.5
-  /// L0: weight λ of the expected number of open gates, and Adam's learning rate of log α.
+  /// L0: weight λ of the expected number of open gates in the loss.
   public var l0Lambda: Float = 1e-4
+  /// L0: Adam's learning rate of log α (`--mask-lr`).
   public var l0LearningRate: Float = 1e-2
   /// DNS: threshold t = mean|w| + c·std|w| per layer.
   public var dnsC: Float = 0
 
+  /// The defaults: AutoPrune on the phase clock, weight gates, 10 pruning epochs, no sparsity.
   public init() {}
 }
 
@@ -42,11 +44,17 @@ public struct PruningMethodRegistry: Sendable {
   /// One method: its name, a line of help, whether it needs `settings.sparsity`, and how to
   /// build it on a model.
   public struct Entry: Sendable {
+    /// What `--method` takes and the saved file and summary record.
     public var name: String
+    /// One line saying what the method is, for listings.
     public var help: String
+    /// True when `make` reads `settings.sparsity`: the registry then refuses a missing one, or one
+    /// outside (0, 1), before building.
     public var needsSparsity: Bool
+    /// Builds the method on a model, attaching its gates.
     public var make: @Sendable (Model, PruningSettings) throws -> any PruningMethod
 
+    /// An entry; `needsSparsity` defaults to false.
     public init(
       name: String, help: String, needsSparsity: Bool = false, make: @escaping @Sendable (Model, PruningSettings) throws -> any PruningMethod
     ) {
@@ -57,8 +65,10 @@ public struct PruningMethodRegistry: Sendable {
     }
   }
 
+  /// The methods, in registration order (a replaced one moves to the end).
   public private(set) var entries: [Entry]
 
+  /// A registry of `entries`; `standard` holds the built-in methods.
   public init(_ entries: [Entry] = []) { self.entries = entries }
 
   /// Adds a method, or replaces the one of the same name.
@@ -115,7 +125,7 @@ public struct PruningMethodRegistry: Sendable {
     Entry(name: "random", help: "random masks at the sparsity, per layer (a floor)", needsSparsity: true) { model, s in
       MagnitudeBaseline(model: model, kind: .random(seed: s.seed), targetSparsity: s.sparsity!)
     },
-    Entry(name: "scratch", help: "the masks of settings.masksFrom retrained from random weights") { model, s in
+    Entry(name: "scratch", help: "a pruned model's masks (--masks) retrained from random weights") { model, s in
       guard let source = s.masksFrom else { throw PruningMethodError("method scratch needs the pruned model whose masks it retrains") }
       return try ScratchBaseline(model: model, maskFile: source)
     },
@@ -131,5 +141,6 @@ public struct PruningMethodRegistry: Sendable {
 /// A method that cannot be built as asked.
 public struct PruningMethodError: Error, CustomStringConvertible, Equatable {
   public let description: String
+  /// An error with the message `description`.
   public init(_ description: String) { self.description = description }
 }

@@ -4,6 +4,8 @@ import AutoPruneNN
 /// method's hooks at a constant learning rate, then the masks become final (`freeze`) and W is
 /// fine-tuned with a cosine schedule.
 public enum PruningPhases {
+  /// `prune`: W and the method train jointly; `finetune`: masks frozen, W alone. The raw values
+  /// name the checkpoint stages and the run log's `phase`.
   public enum Phase: String, Sendable { case prune, finetune }
 
   /// Runs both phases; `onEpoch` sees each epoch's report with its phase.
