@@ -172,6 +172,12 @@ public final class Trainer {
   /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
   ///
   /// - Parameters:
+  ///   - train: the training set, shuffled each epoch with `rng`.
+  ///   - test: evaluated (inference mode) after each epoch.
+  ///   - afterBackward: runs between each backward pass and the optimizer step (a pruner's hook).
+  ///   - beforeEpoch: runs before each epoch's order is drawn, with the 0-based epoch and the
+  ///     steps an epoch has (a pruning schedule's hook).
+  ///   - onEpoch: sees each epoch's report.
   ///   - resume: go on from this position (restore the model, optimizer and RNG first);
   ///     `beforeEpoch` is not called again for an epoch already started.
   ///   - afterStep: sees the position after every optimizer step (checkpoints).

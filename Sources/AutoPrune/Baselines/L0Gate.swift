@@ -38,8 +38,13 @@ public final class L0Gate: Gate {
   private var weightMask: Tensor
   private var biasMask: Tensor?
 
-  /// - Parameter dropRate: initial probability of a gate being closed (log α starts at
-  ///   log((1−p)/p)).
+  /// - Parameters:
+  ///   - layer: the Dense or Conv2D layer gated.
+  ///   - perUnit: one gate per output unit (row and bias) instead of one per weight.
+  ///   - lambda: weight λ of the expected number of open gates in the loss.
+  ///   - learningRate: Adam's learning rate for log α (the gate's own optimizer).
+  ///   - dropRate: initial probability of a gate being closed (log α starts at
+  ///     log((1−p)/p)).
   public init(layer: PrunableLayer, perUnit: Bool, lambda: Float, learningRate: Float, dropRate: Float = 0.1) {
     self.layer = layer
     self.perUnit = perUnit

@@ -77,7 +77,15 @@ public final class AutoPruneGate: Gate {
   private var biasMask: Tensor?
 
   /// - Parameters:
+  ///   - layerName: the layer's name (`fc1`), which names the gate's saved state (`gate.fc1.element`).
+  ///   - weight: the layer's weight `[rows, columns]`, masked by the element, output and input gates.
+  ///   - bias: its bias, masked with its row when the output gate closes (nil: none).
+  ///   - rows: output units (neurons or filters).
+  ///   - columns: weights per unit.
+  ///   - inputGroup: columns per input feature (kernel area for a convolution, 1 for dense).
+  ///   - axes: which gates the layer gets: per weight, per output unit, per input feature.
   ///   - positions: output positions per sample (conv), 1 for a dense layer — for FLOPs weights.
+  ///   - options: the method's switches (METHOD.md), shared by all gates of a run.
   public init(
     layerName: String, weight: Parameter, bias: Parameter?, rows: Int, columns: Int, inputGroup: Int = 1,
     axes: Set<Axis>, positions: Int = 1, options: AutoPruneOptions

@@ -10,6 +10,16 @@ public enum PruningPhases {
 
   /// Runs both phases; `onEpoch` sees each epoch's report with its phase.
   /// - Parameters:
+  ///   - model: the model being pruned (gates already attached by `method`).
+  ///   - method: the pruning method; its hooks run in the pruning phase, `freeze` between phases.
+  ///   - pruneEpochs: epochs of joint W/M training (at least 1).
+  ///   - finetuneEpochs: epochs of W alone with the masks frozen (0 skips fine-tuning).
+  ///   - learningRate: W's learning rate in both phases (constant, then cosine to 0).
+  ///   - train: training images; their count sets the steps per epoch and the phase clock.
+  ///   - test: evaluated after every epoch.
+  ///   - normalization: applied to every batch.
+  ///   - rng: shuffling and stochastic gates; checkpointed with the phase.
+  ///   - onEpoch: sees each epoch's report with its phase (before its checkpoint).
   ///   - config: the run's training settings (seed, optimizer, batch size); epochs, learning
   ///     rate and schedule are set here per phase.
   ///   - session: checkpoints (stages `prune` and `finetune`) and where a resumed run starts;
