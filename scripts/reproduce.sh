@@ -61,9 +61,9 @@ run() {
     if [[ $name == *rethinking-scratch* ]]; then
       local source=$model-autoprune-weight
       [[ $name == *-unit ]] && source=$model-autoprune-unit
-      args+=(--set "masks-from=$root/$source/seed-{seed}/model.safetensors")
+      args+=(--set "masks=$root/$source/seed-{seed}/model.safetensors")
     else
-      args+=(--set "from=$root/$model-dense/seed-{seed}/model.safetensors")
+      args+=(--set "weights=$root/$model-dense/seed-{seed}/model.safetensors")
     fi
   fi
   echo "== $name ($(date -u +%H:%M:%S))" >&2

@@ -77,6 +77,10 @@ public struct Recipe {
   /// Most seeds one experiment may run: each is a whole training run, so more is a typo.
   public static let maximumSeeds = 10_000
 
+  /// Options renamed since recipes were first written (old name → new): a recipe or a `--set`
+  /// using the old name means the new option, so older recipes and scripts keep running.
+  public static let renamed = ["from": "weights", "masks-from": "masks", "eta-m": "mask-lr", "l0-lr": "mask-lr"]
+
   /// Parses recipe YAML; `path` names the file in errors, which are `RecipeError`s.
   ///
   /// ```swift
@@ -135,7 +139,10 @@ public struct Recipe {
           throw RecipeError(path: path, line: line, key: key, message: "must be a mapping of option names to values")
         }
         for (optionNode, optionValue) in options {
-          let option = optionNode.string ?? ""
+          let option = Recipe.renamed[optionNode.string ?? ""] ?? optionNode.string ?? ""
+          if args.contains(where: { $0.0 == option }) {
+            throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(optionNode.string ?? "")", message: "gives \(option) a second time (under its old name)")
+          }
           guard let scalar = optionValue.scalar else {
             throw RecipeError(path: path, line: optionNode.mark?.line, key: "args.\(option)", message: "must be a single value")
           }
@@ -173,6 +180,7 @@ public struct Recipe {
   /// Replaces (or adds) an argument, as `run --set KEY=VALUE` does; the reserved options stay
   /// `run`'s, so no override can send a seed's files outside the experiment's directory.
   public mutating func set(_ key: String, to value: String) throws {
+    let key = Recipe.renamed[key] ?? key
     if Recipe.reserved.contains(key) { throw RecipeError(path: "--set", line: nil, key: key, message: "is set by `autoprune run` for each seed") }
     if (key + value).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
       throw RecipeError(path: "--set", line: nil, key: key, message: "holds a control character (a newline?)")
