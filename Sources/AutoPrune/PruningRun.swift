@@ -77,6 +77,19 @@ public final class PruningRun {
       throw PruningRunError("\(model.name) takes \(shape(model.inputShape)) images; the data has \(shape(train.sampleShape == model.inputShape ? test.sampleShape : train.sampleShape))")
     }
     guard train.count > 0, test.count > 0 else { throw PruningRunError("the training and test sets must both hold images") }
+    // The layers trap on what would read outside their buffers; a network of one's own is
+    // checked here instead, with words.
+    if let problem = model.network.shapeProblem(for: model.inputShape) { throw PruningRunError("\(model.name): \(problem)") }
+    let outputs = model.network.outputShape(for: model.inputShape)
+    let largestLabel = max(train.labels.max() ?? 0, test.labels.max() ?? 0)
+    guard outputs.count == 1, largestLabel < outputs[0], (train.labels + test.labels).allSatisfy({ $0 >= 0 }) else {
+      throw PruningRunError("\(model.name) outputs \(outputs.map(String.init).joined(separator: "×")) values; the data's labels run up to \(largestLabel): the last layer needs one output per class")
+    }
+    let names = model.parameters.map(\.name) + model.buffers.map(\.name)
+    if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+      throw PruningRunError("\(model.name): two parameters are named \(twice) (give every layer of the Sequential its own name)")
+    }
+    guard config.batchSize >= 1 else { throw PruningRunError("the batch size must be at least 1 (got \(config.batchSize))") }
     self.model = model
     self.train = train
     self.test = test
@@ -120,6 +133,7 @@ public final class PruningRun {
   /// schedule; returns the epochs' reports (those of a resumed run included).
   @discardableResult
   public func trainDense(epochs: Int? = nil) throws -> [EpochReport] {
+    guard (epochs ?? config.epochs) >= 0 else { throw PruningRunError("dense training needs 0 or more epochs (got \(epochs ?? config.epochs))") }
     try restoreOnce()
     var dense = config
     dense.epochs = epochs ?? config.epochs
@@ -171,6 +185,7 @@ public final class PruningRun {
   ) throws -> PruningOutcome {
     guard epochs >= 1, finetuneEpochs >= 0 else { throw PruningRunError("pruning needs at least one epoch (fine-tuning may have none)") }
     guard learningRate > 0 && learningRate.isFinite else { throw PruningRunError("the learning rate must be positive (got \(learningRate))") }
+    guard !PrunableLayer.discover(in: model).isEmpty else { throw PruningRunError("\(model.name) has no Dense or Conv2D layer to prune") }
     try restoreOnce()
     // A resumed run has pruned weights by now: the accuracy it started from travels in the
     // checkpoint.

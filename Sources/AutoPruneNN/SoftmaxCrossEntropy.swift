@@ -5,8 +5,11 @@ public enum SoftmaxCrossEntropy {
   /// Loss, `∂loss/∂logits` (`[N, classes]`) and the number of correct top-1 predictions.
   public static func evaluate(logits: Tensor, labels: [Int]) -> (loss: Float, dLogits: Tensor, correct: Int) {
     let n = labels.count
-    let classes = logits.count / max(1, n)
-    precondition(n * classes == logits.count, "logits \(logits.shape) for \(n) labels")
+    // Logits are [N, classes] with one label per row, each label a column: anything else would
+    // read or write outside the buffers below, so it stops here.
+    let classes = logits.shape.count == 2 ? logits.shape[1] : logits.count / max(1, n)
+    precondition(logits.shape.first == n && n * classes == logits.count && classes > 0, "logits \(logits.shape) for \(n) labels")
+    precondition(labels.allSatisfy { (0..<classes).contains($0) }, "a label outside 0..<\(classes) (the network has \(classes) outputs)")
     var dLogits = Tensor(shape: [n, classes])
     var loss = 0.0
     var correct = 0

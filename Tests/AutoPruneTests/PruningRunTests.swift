@@ -189,3 +189,56 @@ final class PruningRunTests: XCTestCase {
     XCTAssertEqual(text, #"{"dense_test_accuracy":0.644,"peak_rss_mib":12}"#)
   }
 }
+
+/// Mistakes a library user makes are thrown errors naming the problem, before any work: the
+/// layers themselves trap on shapes that would read outside their buffers.
+final class PruningRunMistakeTests: XCTestCase {
+  private func data() throws -> (train: ImageDataset, test: ImageDataset) {
+    let (train, test) = try MNISTFormat.load(directory: try XCTUnwrap(BundledData.directory))
+    return (train.prefix(200), test.prefix(50))
+  }
+
+  private func expect(_ message: String, _ body: () throws -> Void, line: UInt = #line) {
+    XCTAssertThrowsError(try body(), line: line) { XCTAssertTrue("\($0)".contains(message), "\($0)", line: line) }
+  }
+
+  func testNetworksThatDoNotFitTheirDataAreRefused() throws {
+    let (train, test) = try data()
+    let rng = RandomSource(seed: 1)
+    func model(_ layers: [(String, any Layer)], input: [Int] = [1, 28, 28]) -> Model { Model(network: Sequential(layers), inputShape: input, name: "mine") }
+    // Fewer outputs than classes (labels would index past the logits).
+    expect("the last layer needs one output per class") {
+      _ = try PruningRun(model: model([("flatten", Flatten()), ("fc", Dense(784, 5, rng: rng))]), train: train, test: test)
+    }
+    // A dense layer of the wrong width, a convolution of the wrong channels.
+    expect("fc (Dense) takes 800 features, gets 784") {
+      _ = try PruningRun(model: model([("flatten", Flatten()), ("fc", Dense(800, 10, rng: rng))]), train: train, test: test)
+    }
+    expect("fc (Dense) takes 20 features, gets 1×28×28 = 784") {
+      _ = try PruningRun(model: model([("fc", Dense(20, 10, rng: rng))]), train: train, test: test)
+    }
+    expect("conv (Conv2D 3→4, 3×3) gets 1×28×28") {
+      _ = try PruningRun(model: model([("conv", Conv2D(3, 4, kernelSize: 3, rng: rng)), ("flatten", Flatten()), ("fc", Dense(2704, 10, rng: rng))]), train: train, test: test)
+    }
+    // Two layers of one name (their optimizer state would be one buffer).
+    expect("two parameters are named fc.weight") {
+      _ = try PruningRun(model: model([("flatten", Flatten()), ("fc", Dense(784, 32, rng: rng)), ("relu", ReLU()), ("fc", Dense(32, 10, rng: rng))]), train: train, test: test)
+    }
+    var config = TrainingConfig()
+    config.batchSize = 0
+    expect("batch size must be at least 1") { _ = try PruningRun(.lenet300, train: train, test: test, config: config) }
+    let run = try PruningRun(.lenet300, train: train, test: test)
+    expect("0 or more epochs") { try run.trainDense(epochs: -3) }
+    var settings = PruningSettings()
+    settings.autoprune.mu = .nan
+    expect("autoprune: μ must be a finite number") { try run.prune(method: "autoprune", settings: settings, epochs: 1, finetuneEpochs: 0) }
+    settings = PruningSettings()
+    settings.autoprune.targetKeptFraction = -0.5
+    expect("target kept fraction must be in (0, 1)") { try run.prune(method: "autoprune", settings: settings, epochs: 1, finetuneEpochs: 0) }
+    settings = PruningSettings()
+    settings.gatePlan = GatePlan(["fc1": []])
+    expect("gates no layer") { try run.prune(method: "autoprune", settings: settings, epochs: 1, finetuneEpochs: 0) }
+    let empty = try PruningRun(model: model([("flatten", Flatten())]), train: train, test: test)
+    expect("no Dense or Conv2D layer to prune") { try empty.prune(method: "magnitude", epochs: 1, finetuneEpochs: 0) }
+  }
+}

@@ -159,6 +159,21 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// below the target. (The phase clock always lands on the target and freezes.)
   public var freezeAtTarget = false
 
+  /// The first setting out of its range, in words (nil when all are usable): what the
+  /// command line checks flag by flag, for callers building options in code.
+  public var problem: String? {
+    if !(mu >= 0 && mu.isFinite) { return "μ must be a finite number ≥ 0 (got \(mu))" }
+    if clock == .phase && mu == 0 { return "μ 0 on the phase clock prunes nothing (μ sets its step size)" }
+    if !(etaM > 0 && etaM.isFinite) { return "η_M must be positive (got \(etaM))" }
+    if !(m0 > 0 && m0.isFinite) { return "m0 must be positive so gates start open (got \(m0))" }
+    if !(m0Spread >= 0 && m0Spread < 1) { return "the m0 spread must be in [0, 1) (got \(m0Spread))" }
+    if !(auxiliaryMomentum >= 0 && auxiliaryMomentum < 1) { return "the auxiliary momentum must be in [0, 1) (got \(auxiliaryMomentum))" }
+    if !(travel > 0 && travel.isFinite) { return "the travel must be positive (got \(travel))" }
+    if !(budgetBy > 0 && budgetBy <= 1) { return "budgetBy must be in (0, 1] (got \(budgetBy))" }
+    if let t = targetKeptFraction, !(t > 0 && t < 1) { return "the target kept fraction must be in (0, 1) (got \(t))" }
+    return nil
+  }
+
   /// The phase clock's default μ (network-relative), chosen by measurement (docs/pruning.md).
   public static let defaultRelativeMu: Float = 0.07
   /// METHOD's original absolute μ for the step clock.

@@ -1,8 +1,7 @@
 import AutoPruneNN
 
 /// What the built-in pruning methods are built from; each method reads the settings it uses
-/// (`PruningMethodRegistry.Entry.uses` lists them, so a caller can refuse one that would be
-/// ignored).
+/// and ignores the others (the command line refuses a flag its method would ignore).
 public struct PruningSettings: Sendable {
   /// AutoPrune's switches (METHOD.md), the phase clock's defaults.
   public var autoprune = AutoPruneOptions()
@@ -101,7 +100,9 @@ public struct PruningMethodRegistry: Sendable {
   /// AutoPrune and the paper's baselines.
   public static let standard = PruningMethodRegistry([
     Entry(name: "autoprune", help: "AutoPrune: auxiliary gate parameters trained with their own loss (METHOD.md)") { model, s in
+      if let problem = s.autoprune.problem { throw PruningMethodError("autoprune: \(problem)") }
       if let plan = s.gatePlan {
+        if plan.axes.values.allSatisfy(\.isEmpty) { throw PruningMethodError("autoprune: the gate plan gates no layer") }
         try plan.check(against: model)
         return AutoPrunePruning(network: model.network, inputShape: model.inputShape, plan: plan.axes, options: s.autoprune)
       }
