@@ -19,6 +19,10 @@ extension Sequential {
         return "\(label) (SelectFeatures) takes \(select.inputSize) features, gets \(text(shape))"
       case let conv as Conv2D where shape.count != 3 || shape[0] != conv.inputChannels || !spatial(shape, fits: conv.kernelSize, padding: conv.padding):
         return "\(label) (Conv2D \(conv.inputChannels)→\(conv.outputChannels), \(conv.kernelSize)×\(conv.kernelSize)) gets \(text(shape))"
+      case let depthwise as DepthwiseConv2D where shape.count != 3 || shape[0] != depthwise.channels || !spatial(shape, fits: depthwise.kernelSize, padding: depthwise.padding):
+        return "\(label) (DepthwiseConv2D of \(depthwise.channels) channels, \(depthwise.kernelSize)×\(depthwise.kernelSize)) gets \(text(shape))"
+      case is AdaptiveAvgPool2D where shape.count != 3:
+        return "\(label) (AdaptiveAvgPool2D) gets \(text(shape)), not channels × height × width"
       case let norm as BatchNorm2D where shape.count != 3 || shape[0] != norm.channels:
         return "\(label) (BatchNorm2D of \(norm.channels) channels) gets \(text(shape))"
       case let pool as MaxPool2D where !spatial(shape, fits: pool.kernelSize):

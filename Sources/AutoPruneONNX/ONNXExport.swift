@@ -105,6 +105,26 @@ public enum ONNXExport {
         ]
         graph.initializer.append(tensor(layerName + ".weight", conv.weight.effective))
         if conv.hasBias { graph.initializer.append(tensor(layerName + ".bias", conv.bias.effective)) }
+      case let depthwise as DepthwiseConv2D:
+        // A grouped Conv with one group per channel: weight [C, 1, k, k] as ONNX wants it.
+        node.opType = "Conv"
+        node.input += [layerName + ".weight"] + (depthwise.hasBias ? [layerName + ".bias"] : [])
+        let p = Int64(depthwise.padding)
+        node.attribute = [
+          attribute("group", int: Int64(depthwise.channels)),
+          attribute("kernel_shape", ints: [Int64(depthwise.kernelSize), Int64(depthwise.kernelSize)]),
+          attribute("strides", ints: [Int64(depthwise.stride), Int64(depthwise.stride)]),
+          attribute("pads", ints: [p, p, p, p]),
+        ]
+        graph.initializer.append(tensor(layerName + ".weight", depthwise.weight.effective))
+        if depthwise.hasBias { graph.initializer.append(tensor(layerName + ".bias", depthwise.bias.effective)) }
+      case is ReLU6:
+        // Clip's bounds are inputs since opset 11, and must be scalars (rank 0).
+        node.opType = "Clip"
+        node.input += [layerName + ".min", layerName + ".max"]
+        graph.initializer += [scalar(layerName + ".min", 0), scalar(layerName + ".max", 6)]
+      case let pool as AdaptiveAvgPool2D where pool.outputHeight == 1 && pool.outputWidth == 1:
+        node.opType = "GlobalAveragePool"  // keeps the 1 × 1 plane, as the layer does
       case let bn as BatchNorm2D:
         // Inference form: the running averages normalise; channels of pruned filters are closed.
         let (gamma, beta) = bn.effectiveAffine
@@ -205,6 +225,15 @@ public enum ONNXExport {
     info.name = name
     info.type = type
     return info
+  }
+
+  /// A rank-0 float initializer.
+  private static func scalar(_ name: String, _ value: Float) -> Onnx_TensorProto {
+    var t = Onnx_TensorProto()
+    t.name = name
+    t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    t.floatData = [value]
+    return t
   }
 
   private static func attribute(_ name: String, int: Int64) -> Onnx_AttributeProto {

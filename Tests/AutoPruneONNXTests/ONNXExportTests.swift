@@ -43,4 +43,28 @@ final class ONNXExportTests: XCTestCase {
     let indices = try XCTUnwrap(proto.graph.initializer.first { $0.name == "select.indices" })
     XCTAssertEqual(indices.int64Data, (100..<784).map(Int64.init))
   }
+
+  /// MobileNetV2's pieces: a depthwise convolution is a Conv with one group per channel, ReLU6 a
+  /// Clip with scalar bounds, a 1 × 1 adaptive pooling a GlobalAveragePool. The graph and its
+  /// logits are written to `AUTOPRUNE_ONNX_FIXTURES` when set, for onnxruntime to compare.
+  func testDepthwiseReLU6AndAdaptivePoolingExport() throws {
+    let rng = RandomSource(seed: 3)
+    let model = Model(network: Sequential([
+      ("conv", Conv2D(1, 8, kernelSize: 3, stride: 2, padding: 1, rng: rng)), ("relu6", ReLU6()),
+      ("dw", DepthwiseConv2D(channels: 8, kernelSize: 3, stride: 2, padding: 1, rng: rng)), ("relu6b", ReLU6()),
+      ("pool", AdaptiveAvgPool2D(1, 1)), ("flatten", Flatten()), ("fc", Dense(8, 10, rng: rng)),
+    ]), inputShape: [1, 28, 28], name: "mobile-bits")
+    let proto = try ONNXExport.model(network: model.network, inputShape: model.inputShape, normalization: Normalization(mean: 0, std: 1), name: "t")
+    XCTAssertEqual(proto.graph.node.map(\.opType), ["Conv", "Clip", "Conv", "Clip", "GlobalAveragePool", "Flatten", "Gemm"])
+    XCTAssertEqual(proto.graph.node[2].attribute.first { $0.name == "group" }?.i, 8)
+    XCTAssertEqual(proto.graph.initializer.first { $0.name == "dw.weight" }?.dims, [8, 1, 3, 3])
+    let bound = try XCTUnwrap(proto.graph.initializer.first { $0.name == "relu6.max" })
+    XCTAssertEqual(bound.dims, [], "a scalar")
+    XCTAssertEqual(bound.floatData, [6])
+    guard let directory = ProcessInfo.processInfo.environment["AUTOPRUNE_ONNX_FIXTURES"] else { return }
+    let input = Tensor(shape: [3, 1, 28, 28], values: (0..<(3 * 784)).map { _ in rng.uniform(-3, 3) })
+    let logits = model.network.forward(input, context: .inference)
+    try ONNXExport.write(proto, to: directory + "/mobile-bits.onnx")
+    try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: directory + "/mobile-bits.safetensors")
+  }
 }

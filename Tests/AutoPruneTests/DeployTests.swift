@@ -110,6 +110,26 @@ final class DeployTests: XCTestCase {
     XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
   }
 
+  /// Channel-wise layers of the ImageNet networks (ReLU6, adaptive pooling) thin like ReLU and
+  /// pooling; a depthwise convolution is refused by name until thinning cuts its filters.
+  func testReLU6AndAdaptivePoolingThinAndDepthwiseIsRefused() throws {
+    let rng = RandomSource(seed: 13)
+    let model = Model(network: Sequential([
+      ("conv", Conv2D(1, 6, kernelSize: 3, rng: rng)), ("act", ReLU6()), ("pool", AdaptiveAvgPool2D(3, 3)),
+      ("flatten", Flatten()), ("fc", Dense(54, 10, rng: rng)),
+    ]), inputShape: [1, 12, 12], name: "six")
+    _ = removeUnits(model, rows: ["conv": [1, 4]])
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(thinned.architecture, "4-10")
+    let x = Tensor(shape: [2, 1, 12, 12], values: (0..<288).map { Float($0 % 17) / 5 - 1 })
+    XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
+    let depthwise = Model(network: Sequential([
+      ("conv", Conv2D(1, 4, kernelSize: 3, rng: rng)), ("dw", DepthwiseConv2D(channels: 4, kernelSize: 3, rng: rng)),
+      ("flatten", Flatten()), ("fc", Dense(256, 10, rng: rng)),
+    ]), inputShape: [1, 12, 12], name: "dw")
+    XCTAssertThrowsError(try Thinning.thin(depthwise)) { XCTAssertEqual($0 as? ThinningError, .unsupportedLayer("dw")) }
+  }
+
   func testSelectFeaturesGathersAndScattersExactly() {
     let select = SelectFeatures([2, 0], of: 3)
     let y = select.forward(Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), context: .inference)

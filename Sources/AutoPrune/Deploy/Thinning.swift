@@ -84,8 +84,10 @@ public enum Thinning {
         if let shortcut = block.shortcut { try checkSupported(shortcut, prefix: prefix + name + ".", prunable: prunable) }
         continue
       }
-      let known = layer is Dense || layer is Conv2D || layer is ReLU || layer is MaxPool2D || layer is AvgPool2D
-        || layer is GlobalAvgPool2D || layer is Flatten || layer is Dropout
+      // Layers that act on each channel alone keep working on the kept ones. (A depthwise
+      // convolution would need its filters cut with its input's channels: not yet.)
+      let known = layer is Dense || layer is Conv2D || layer is ReLU || layer is ReLU6 || layer is MaxPool2D || layer is AvgPool2D
+        || layer is GlobalAvgPool2D || layer is AdaptiveAvgPool2D || layer is Flatten || layer is Dropout
         || (layer is BatchNorm2D && prunable.contains { $0.batchNorm === layer })
       if !known { throw ThinningError.unsupportedLayer(prefix + name) }
     }
