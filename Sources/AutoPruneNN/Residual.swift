@@ -10,11 +10,16 @@ public final class Residual: Layer {
   /// Nil for the identity.
   public let shortcut: Sequential?
 
-  /// Shortcut layers get a `shortcut.` prefix, so pass `0`, `1` for PyTorch's
+  /// Prefix of the shortcut's parameter names: `shortcut` (the CIFAR ResNets') or `downsample`
+  /// (torchvision's ImageNet ResNets).
+  public let shortcutName: String
+
+  /// Shortcut layers get the `shortcutName.` prefix, so pass `0`, `1` for PyTorch's
   /// `shortcut.0.weight`; a nil shortcut is the identity.
-  public init(_ body: [(String, any Layer)], shortcut: [(String, any Layer)]? = nil) {
+  public init(_ body: [(String, any Layer)], shortcut: [(String, any Layer)]? = nil, shortcutName: String = "shortcut") {
     self.body = Sequential(body)
-    self.shortcut = shortcut.map { layers in Sequential(layers.map { ("shortcut.\($0.0)", $0.1) }) }
+    self.shortcutName = shortcutName
+    self.shortcut = shortcut.map { layers in Sequential(layers.map { ("\(shortcutName).\($0.0)", $0.1) }) }
   }
 
   public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }

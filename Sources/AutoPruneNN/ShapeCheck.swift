@@ -25,7 +25,7 @@ extension Sequential {
         return "\(label) (AdaptiveAvgPool2D) gets \(text(shape)), not channels × height × width"
       case let norm as BatchNorm2D where shape.count != 3 || shape[0] != norm.channels:
         return "\(label) (BatchNorm2D of \(norm.channels) channels) gets \(text(shape))"
-      case let pool as MaxPool2D where !spatial(shape, fits: pool.kernelSize):
+      case let pool as MaxPool2D where !spatial(shape, fits: pool.kernelSize, padding: pool.padding):
         return "\(label) (MaxPool2D \(pool.kernelSize)×\(pool.kernelSize)) gets \(text(shape))"
       case let pool as AvgPool2D where !spatial(shape, fits: pool.kernelSize):
         return "\(label) (AvgPool2D \(pool.kernelSize)×\(pool.kernelSize)) gets \(text(shape))"

@@ -137,10 +137,11 @@ public enum ONNXExport {
         ]
       case let pool as MaxPool2D:
         node.opType = "MaxPool"
+        let p = Int64(pool.padding)
         node.attribute = [
           attribute("kernel_shape", ints: [Int64(pool.kernelSize), Int64(pool.kernelSize)]),
           attribute("strides", ints: [Int64(pool.stride), Int64(pool.stride)]),
-        ]
+        ] + (p > 0 ? [attribute("pads", ints: [p, p, p, p])] : [])
       case let pool as AvgPool2D:
         node.opType = "AveragePool"
         node.attribute = [

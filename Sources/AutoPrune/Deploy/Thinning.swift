@@ -113,8 +113,10 @@ public enum Thinning {
         if let block = layer as? Residual {
           let body = rebuild(block.body, prefix: prefix + name + ".")
           // Residual prefixes its shortcut's layers again.
-          let shortcut = block.shortcut.map { rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst("shortcut.".count)), $0.1) } }
-          layers.append((name, Residual(body, shortcut: shortcut)))
+          let shortcut = block.shortcut.map {
+            rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst(block.shortcutName.count + 1)), $0.1) }
+          }
+          layers.append((name, Residual(body, shortcut: shortcut, shortcutName: block.shortcutName)))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
         } else if let p = prunable.firstIndex(where: { $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight }) {

@@ -1,0 +1,63 @@
+import AutoPrune
+import AutoPruneNN
+import XCTest
+
+/// torchvision's architectures: parameter counts exactly torchvision's, multiply-adds at
+/// 224 × 224 the published ones, names torchvision's, and a training step at small input sizes.
+final class ImageNetModelTests: XCTestCase {
+  func testParameterCountsAndMultiplyAddsAreTorchvisions() {
+    let rng = RandomSource(seed: 1)
+    // (model, torchvision's parameter count, published multiply-adds in G at 224 × 224)
+    let cases: [(Model, Int, Double)] = [
+      (ImageNetModels.alexnet(rng: rng), 61_100_840, 0.71), (ImageNetModels.resnet(depth: 18, rng: rng), 11_689_512, 1.82),
+      (ImageNetModels.resnet(depth: 50, rng: rng), 25_557_032, 4.1), (ImageNetModels.mobilenetV2(rng: rng), 3_504_872, 0.30),
+    ]
+    for (model, parameters, gigaMACs) in cases {
+      XCTAssertEqual(model.parameterCount, parameters, model.name)
+      let macs = Double(model.network.multiplyAdds(for: model.inputShape)) / 1e9
+      XCTAssertEqual(macs, gigaMACs, accuracy: 0.015 * gigaMACs + 0.005, model.name)
+      XCTAssertEqual(model.network.outputShape(for: model.inputShape), [1000], model.name)
+      XCTAssertNil(model.network.shapeProblem(for: model.inputShape), model.name)
+    }
+  }
+
+  func testParameterNamesAreTorchvisions() {
+    let rng = RandomSource(seed: 2)
+    let resnet = Set(ImageNetModels.resnet(depth: 50, rng: rng).parameters.map(\.name))
+    for name in ["conv1.weight", "bn1.weight", "layer1.0.conv3.weight", "layer1.0.downsample.0.weight", "layer1.0.downsample.1.bias",
+                 "layer4.2.bn3.bias", "fc.weight"] {
+      XCTAssertTrue(resnet.contains(name), name)
+    }
+    XCTAssertFalse(resnet.contains("layer1.1.downsample.0.weight"), "only the first block of a stage projects")
+    let mobile = ImageNetModels.mobilenetV2(rng: rng)
+    let names = Set(mobile.parameters.map(\.name))
+    for name in ["features.0.0.weight", "features.0.1.weight", "features.1.conv.0.0.weight", "features.1.conv.1.weight",
+                 "features.2.conv.1.0.weight", "features.2.conv.3.bias", "features.3.conv.2.weight", "features.18.0.weight", "classifier.1.weight"] {
+      XCTAssertTrue(names.contains(name), name)
+    }
+    XCTAssertEqual(mobile.parameter(named: "features.2.conv.1.0.weight")?.shape, [96, 1, 3, 3], "depthwise, torchvision's layout")
+    let alex = Set(ImageNetModels.alexnet(rng: rng).parameters.map(\.name))
+    XCTAssertEqual(alex, Set(["features.0", "features.3", "features.6", "features.8", "features.10", "classifier.1", "classifier.4", "classifier.6"]
+      .flatMap { ["\($0).weight", "\($0).bias"] }))
+    // The width multiplier rounds to multiples of 8 as torchvision does (0.5: 1,968,680 parameters).
+    XCTAssertEqual(ImageNetModels.mobilenetV2(width: 0.5, rng: rng).parameterCount, 1_968_680)
+  }
+
+  /// One training step of each at a small input size (the stems stride by 32: 32 × 32 leaves
+  /// 1 × 1 before pooling; AlexNet needs 63 at least).
+  func testEachTrainsAStepAtSmallInputs() throws {
+    let rng = RandomSource(seed: 3)
+    for model in [ImageNetModels.alexnet(classes: 10, inputSize: 64, rng: rng), ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, rng: rng),
+                  ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, rng: rng), ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, rng: rng)] {
+      let count = 2 * model.inputShape.reduce(1, *)
+      let x = Tensor(shape: [2] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
+      var config = TrainingConfig()
+      config.learningRate = 0.01
+      let trainer = Trainer(model: model, config: config, normalization: Normalization(mean: 0, std: 1), rng: rng)
+      let before = model.parameters[0].value
+      let step = try trainer.step(images: x, labels: [3, 7])
+      XCTAssertTrue(step.loss.isFinite, model.name)
+      XCTAssertNotEqual(model.parameters[0].value, before, "\(model.name): the stem learned")
+    }
+  }
+}
