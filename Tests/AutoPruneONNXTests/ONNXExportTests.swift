@@ -67,4 +67,25 @@ final class ONNXExportTests: XCTestCase {
     try ONNXExport.write(proto, to: directory + "/mobile-bits.onnx")
     try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: directory + "/mobile-bits.safetensors")
   }
+
+  /// ResNet-18 and MobileNetV2 (width 0.35) at 32 × 32 with random BatchNorm statistics: written
+  /// with their logits for onnxruntime when `AUTOPRUNE_ONNX_FIXTURES` is set (the interop check).
+  func testImageNetNetworksExport() throws {
+    let rng = RandomSource(seed: 4)
+    for model in [ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, rng: rng), ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, rng: rng)] {
+      for buffer in model.buffers where buffer.name.hasSuffix("running_var") {
+        buffer.value = Tensor(shape: buffer.value.shape, values: (0..<buffer.value.count).map { _ in rng.uniform(0.5, 2) })
+      }
+      for buffer in model.buffers where buffer.name.hasSuffix("running_mean") {
+        buffer.value = Tensor(shape: buffer.value.shape, values: (0..<buffer.value.count).map { _ in rng.uniform(-0.2, 0.2) })
+      }
+      let proto = try ONNXExport.model(network: model.network, inputShape: model.inputShape, normalization: Normalization(mean: 0, std: 1), name: model.name)
+      XCTAssertEqual(proto.graph.initializer.filter { $0.name.hasSuffix(".weight") }.count, model.parameters.filter { $0.name.hasSuffix(".weight") }.count, model.name)
+      guard let directory = ProcessInfo.processInfo.environment["AUTOPRUNE_ONNX_FIXTURES"] else { continue }
+      let input = Tensor(shape: [2] + model.inputShape, values: (0..<(2 * model.inputShape.reduce(1, *))).map { _ in rng.uniform(-1, 1) })
+      let logits = model.network.forward(input, context: .inference)
+      try ONNXExport.write(proto, to: "\(directory)/\(model.name).onnx")
+      try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: "\(directory)/\(model.name).safetensors")
+    }
+  }
 }
