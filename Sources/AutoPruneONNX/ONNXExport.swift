@@ -34,8 +34,8 @@ public enum ONNXExport {
     var graph = Onnx_GraphProto()
     graph.name = name
     graph.input = [valueInfo("input", dims: ["N"] + inputShape.map { "\($0)" })]
-    let last = try emit(network.layers, from: "input", prefix: "", into: &graph)
-    let shape = network.outputShape(for: inputShape)
+    var shape = inputShape
+    let last = try emit(network.layers, from: "input", prefix: "", shape: &shape, into: &graph)
     // The node that writes the last tensor writes `logits` instead (nothing else reads it).
     for i in graph.node.indices where graph.node[i].output == [last] {
       graph.node[i].output = ["logits"]
@@ -61,13 +61,20 @@ public enum ONNXExport {
   /// Appends the nodes of `layers` reading tensor `input`, names prefixed with `prefix`; returns
   /// the name of the last output. A residual block becomes its body, its shortcut (or the input
   /// itself) and an Add.
-  private static func emit(_ layers: [(name: String, layer: any Layer)], from input: String, prefix: String, into graph: inout Onnx_GraphProto) throws -> String {
+  /// `shape` is one sample's shape at `input`, and after the call at the returned tensor (an
+  /// adaptive pooling's window depends on it).
+  private static func emit(
+    _ layers: [(name: String, layer: any Layer)], from input: String, prefix: String, shape: inout [Int], into graph: inout Onnx_GraphProto
+  ) throws -> String {
     var current = input
     for (localName, layer) in layers {
       let layerName = prefix + localName
+      let inputShape = shape
+      shape = layer.outputShape(for: inputShape)
       if let block = layer as? Residual {
-        let main = try emit(block.body.layers, from: current, prefix: layerName + ".", into: &graph)
-        let side = try block.shortcut.map { try emit($0.layers, from: current, prefix: layerName + ".", into: &graph) } ?? current
+        var bodyShape = inputShape, sideShape = inputShape
+        let main = try emit(block.body.layers, from: current, prefix: layerName + ".", shape: &bodyShape, into: &graph)
+        let side = try block.shortcut.map { try emit($0.layers, from: current, prefix: layerName + ".", shape: &sideShape, into: &graph) } ?? current
         var add = Onnx_NodeProto()
         add.name = layerName + ".add"
         add.opType = "Add"
@@ -125,6 +132,12 @@ public enum ONNXExport {
         graph.initializer += [scalar(layerName + ".min", 0), scalar(layerName + ".max", 6)]
       case let pool as AdaptiveAvgPool2D where pool.outputHeight == 1 && pool.outputWidth == 1:
         node.opType = "GlobalAveragePool"  // keeps the 1 × 1 plane, as the layer does
+      case let pool as AdaptiveAvgPool2D where inputShape[1] % pool.outputHeight == 0 && inputShape[2] % pool.outputWidth == 0:
+        // Sizes that divide give equal, non-overlapping bins: a plain average pool (ONNX has no
+        // adaptive one). AlexNet at 224 pools 6 × 6 to 6 × 6, a 1 × 1 window.
+        let (kh, kw) = (Int64(inputShape[1] / pool.outputHeight), Int64(inputShape[2] / pool.outputWidth))
+        node.opType = "AveragePool"
+        node.attribute = [attribute("kernel_shape", ints: [kh, kw]), attribute("strides", ints: [kh, kw])]
       case let bn as BatchNorm2D:
         // Inference form: the running averages normalise; channels of pruned filters are closed.
         let (gamma, beta) = bn.effectiveAffine

@@ -88,4 +88,20 @@ final class ONNXExportTests: XCTestCase {
       try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: "\(directory)/\(model.name).safetensors")
     }
   }
+
+  /// AlexNet's adaptive pooling exports as a plain average pool where the sizes divide (at 224 it
+  /// is a 1 × 1 window); where they do not, the export is refused by name.
+  func testAlexNetsAdaptivePoolingExportsWhereTheSizesDivide() throws {
+    let rng = RandomSource(seed: 5)
+    let alexnet = ImageNetModels.alexnet(classes: 10, inputSize: 224, rng: rng)
+    let proto = try ONNXExport.model(network: alexnet.network, inputShape: alexnet.inputShape, normalization: Normalization(mean: 0, std: 1), name: "alexnet")
+    let pool = try XCTUnwrap(proto.graph.node.first { $0.name == "avgpool" })
+    XCTAssertEqual(pool.opType, "AveragePool")
+    XCTAssertEqual(pool.attribute.first { $0.name == "kernel_shape" }?.ints, [1, 1])
+    XCTAssertEqual(proto.graph.output.first?.type.tensorType.shape.dim.last?.dimValue, 10)
+    let odd = ImageNetModels.alexnet(classes: 10, inputSize: 100, rng: rng)  // 2 × 2 before the pooling to 6 × 6
+    XCTAssertThrowsError(try ONNXExport.model(network: odd.network, inputShape: odd.inputShape, normalization: Normalization(mean: 0, std: 1), name: "a")) {
+      XCTAssertEqual($0 as? ONNXExportError, .unsupportedLayer("avgpool"))
+    }
+  }
 }
