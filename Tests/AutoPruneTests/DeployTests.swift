@@ -111,8 +111,8 @@ final class DeployTests: XCTestCase {
   }
 
   /// Channel-wise layers of the ImageNet networks (ReLU6, adaptive pooling) thin like ReLU and
-  /// pooling; a depthwise convolution is refused by name until thinning cuts its filters.
-  func testReLU6AndAdaptivePoolingThinAndDepthwiseIsRefused() throws {
+  /// pooling; a depthwise convolution loses the channels its input loses, and its own.
+  func testReLU6AdaptivePoolingAndDepthwiseLayersThin() throws {
     let rng = RandomSource(seed: 13)
     let model = Model(network: Sequential([
       ("conv", Conv2D(1, 6, kernelSize: 3, rng: rng)), ("act", ReLU6()), ("pool", AdaptiveAvgPool2D(3, 3)),
@@ -124,10 +124,16 @@ final class DeployTests: XCTestCase {
     let x = Tensor(shape: [2, 1, 12, 12], values: (0..<288).map { Float($0 % 17) / 5 - 1 })
     XCTAssertLessThan(maxDifference(thinned.network(x), model.network(x)), 1e-5)
     let depthwise = Model(network: Sequential([
-      ("conv", Conv2D(1, 4, kernelSize: 3, rng: rng)), ("dw", DepthwiseConv2D(channels: 4, kernelSize: 3, rng: rng)),
+      ("conv", Conv2D(1, 4, kernelSize: 3, rng: rng)), ("dw", DepthwiseConv2D(channels: 4, kernelSize: 3, bias: false, rng: rng)),
       ("flatten", Flatten()), ("fc", Dense(256, 10, rng: rng)),
     ]), inputShape: [1, 12, 12], name: "dw")
-    XCTAssertThrowsError(try Thinning.thin(depthwise)) { XCTAssertEqual($0 as? ThinningError, .unsupportedLayer("dw")) }
+    // conv loses filter 0 (its depthwise filter then sees zeros), the depthwise layer loses
+    // channel 2's filter (the conv's channel 2 then reaches nothing): both channels go.
+    _ = removeUnits(depthwise, rows: ["conv": [0], "dw": [2]])
+    let thinnedDepthwise = try Thinning.thin(depthwise)
+    XCTAssertEqual(thinnedDepthwise.units.map(\.kept), [2, 2, 10])
+    XCTAssertEqual(thinnedDepthwise.units.map(\.kept), PruningReport(model: depthwise).layers.map(\.aliveUnits))
+    XCTAssertLessThan(maxDifference(thinnedDepthwise.network(x), depthwise.network(x)), 1e-5)
   }
 
   func testSelectFeaturesGathersAndScattersExactly() {

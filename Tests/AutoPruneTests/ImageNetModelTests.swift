@@ -60,4 +60,35 @@ final class ImageNetModelTests: XCTestCase {
       XCTAssertNotEqual(model.parameters[0].value, before, "\(model.name): the stem learned")
     }
   }
+
+  /// Unit gates through MobileNetV2: a depthwise layer's filter gates are tied with the gates of
+  /// the expansion feeding it (a depthwise channel lives and dies with its input channel), and
+  /// a short AutoPrune run with a FLOPs budget leaves a network whose report and thinned form
+  /// agree and compute the same.
+  func testMobileNetV2PrunesByUnitsThroughDepthwiseLayers() throws {
+    let rng = RandomSource(seed: 6)
+    let model = ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, rng: rng)
+    func images(_ n: Int) -> ImageDataset {
+      ImageDataset(pixels: (0..<(n * 3 * 32 * 32)).map { _ in UInt8(rng.below(256)) }, labels: (0..<n).map { $0 % 10 },
+                   channels: 3, height: 32, width: 32, classes: 10)
+    }
+    var config = TrainingConfig()
+    config.batchSize = 8
+    let run = try PruningRun(model: model, train: images(32), test: images(8), config: config, rng: rng)
+    var settings = PruningSettings()
+    settings.granularity = .unit
+    settings.autoprune.targetKeptFraction = 0.6
+    settings.autoprune.targetIsFLOPs = true
+    let outcome = try run.prune(method: "autoprune", settings: settings, epochs: 4, finetuneEpochs: 0)
+    let pruning = try XCTUnwrap(run.method as? AutoPrunePruning)
+    XCTAssertTrue(pruning.groups.contains { group in
+      Set(group.members.map(\.layerName)).isSuperset(of: ["features.2.conv.0.0", "features.2.conv.1.0"])
+    }, "the depthwise gates are tied with the expansion's")
+    XCTAssertLessThan(outcome.report.flopsFraction, 0.95)
+    let thinned = try Thinning.thin(model)
+    XCTAssertEqual(outcome.report.layers.map(\.aliveUnits), thinned.units.map(\.kept))
+    let x = Tensor(shape: [2, 3, 32, 32], values: (0..<(2 * 3 * 1024)).map { _ in rng.uniform(-1, 1) })
+    let expected = model.network.forward(x, context: .inference), got = thinned.network.forward(x, context: .inference)
+    XCTAssertLessThan(zip(got.storage, expected.storage).map { abs($0 - $1) }.max() ?? 1, 1e-4 * max(1, expected.storage.map(abs).max() ?? 1))
+  }
 }

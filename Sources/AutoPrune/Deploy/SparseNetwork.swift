@@ -34,7 +34,7 @@ public final class SparseNetwork {
       guard let j = graph.layers.firstIndex(where: { $0.weight === weight }) else { return w }
       let layer = graph.layers[j]
       for r in 0..<layer.rows {
-        for c in 0..<layer.columns where !liveness.unitAlive(j, r) || !liveness.inputAlive(j, feature: c / layer.columnsPerInput) {
+        for c in 0..<layer.columns where !liveness.unitAlive(j, r) || !liveness.inputAlive(j, feature: layer.input(row: r, column: c)) {
           w[r * layer.columns + c] = 0
         }
       }

@@ -84,9 +84,8 @@ public enum Thinning {
         if let shortcut = block.shortcut { try checkSupported(shortcut, prefix: prefix + name + ".", prunable: prunable) }
         continue
       }
-      // Layers that act on each channel alone keep working on the kept ones. (A depthwise
-      // convolution would need its filters cut with its input's channels: not yet.)
-      let known = layer is Dense || layer is Conv2D || layer is ReLU || layer is ReLU6 || layer is MaxPool2D || layer is AvgPool2D
+      // Layers that act on each channel alone keep working on the kept ones.
+      let known = layer is Dense || layer is Conv2D || layer is DepthwiseConv2D || layer is ReLU || layer is ReLU6 || layer is MaxPool2D || layer is AvgPool2D
         || layer is GlobalAvgPool2D || layer is AdaptiveAvgPool2D || layer is Flatten || layer is Dropout
         || (layer is BatchNorm2D && prunable.contains { $0.batchNorm === layer })
       if !known { throw ThinningError.unsupportedLayer(prefix + name) }
@@ -119,7 +118,9 @@ public enum Thinning {
           layers.append((name, Residual(body, shortcut: shortcut, shortcutName: block.shortcutName)))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
-        } else if let p = prunable.firstIndex(where: { $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight }) {
+        } else if let p = prunable.firstIndex(where: {
+          $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight || $0.weight === (layer as? DepthwiseConv2D)?.weight
+        }) {
           // Right before the first dense layer (after its Flatten, if any), which then reads only
           // the selected features.
           if p == 0, let inputFeatures { layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns))) }
@@ -135,7 +136,9 @@ public enum Thinning {
     func thinned(_ layer: any Layer, _ p: Int) -> any Layer {
       let rows = keptRows[p], source = prunable[p]
       let columnIndices: [Int]
-      if let upstream = channels[source.inputSpace] {
+      if source.isDepthwise {
+        columnIndices = Array(0..<source.columns)  // each kept channel keeps its whole filter
+      } else if let upstream = channels[source.inputSpace] {
         let g = source.columnsPerInput * source.inputsPerUpstreamUnit
         columnIndices = upstream.indices.filter { upstream[$0] }.flatMap { u in (u * g)..<((u + 1) * g) }
       } else if source.readsNetworkInput, p == 0, let inputFeatures {
@@ -150,6 +153,13 @@ public enum Thinning {
       }
       let b = rows.map { biases[$0] }
       let rng = RandomSource(seed: 1)
+      if let depthwise = layer as? DepthwiseConv2D {
+        let d = DepthwiseConv2D(
+          channels: rows.count, kernelSize: depthwise.kernelSize, stride: depthwise.stride, padding: depthwise.padding, bias: depthwise.hasBias, rng: rng)
+        d.weight.value = Tensor(shape: [rows.count, 1, depthwise.kernelSize, depthwise.kernelSize], values: w)
+        d.bias.value = Tensor(shape: [rows.count], values: b)
+        return d
+      }
       if let conv = layer as? Conv2D {
         let channels = columnIndices.count / (conv.kernelSize * conv.kernelSize)
         let c = Conv2D(channels, rows.count, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding, bias: conv.hasBias, rng: rng)

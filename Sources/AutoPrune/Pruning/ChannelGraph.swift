@@ -66,12 +66,26 @@ public struct ChannelGraph {
       // What it outputs when every input it reads is zero: a constant that still feeds on.
       if scale * biases[i][r] + shift != 0 { return true }
       guard scale != 0 else { return false }
+      if layer.isDepthwise {
+        // It reads the channel as the layers before it wrote it (it shares their space): with
+        // none of them writing channel r, its taps see zeros.
+        let feeders = (writers[layer.inputSpace] ?? []).filter { !layers[$0].isDepthwise }
+        let fed = feeders.isEmpty ? true : feeders.contains { writes($0, r) }
+        return fed && (0..<layer.columns).contains { weights[i][row + $0] != 0 }
+      }
       let upstream = alive[layer.inputSpace], g = columnsPerChannel(i)
-      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[c / g] ?? true) }
+      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[layer.isDepthwise ? r : c / g] ?? true) }
     }
     func read(_ space: Int, _ channel: Int) -> Bool {
-      for j in readers[space] ?? [] {
+      // A depthwise layer's output stays in the space: the layers reading the space after it
+      // decide whether the channel is read (only with none of those does its own row count).
+      let all = readers[space] ?? [], plain = all.filter { !layers[$0].isDepthwise }
+      for j in plain.isEmpty ? all : plain {
         let next = layers[j], g = columnsPerChannel(j)
+        if next.isDepthwise {
+          if rowAlive(j, channel), (0..<next.columns).contains(where: { weights[j][channel * next.columns + $0] != 0 }) { return true }
+          continue
+        }
         for o in 0..<next.rows where rowAlive(j, o) {
           let row = o * next.columns
           if ((channel * g)..<((channel + 1) * g)).contains(where: { weights[j][row + $0] != 0 }) { return true }
@@ -79,12 +93,17 @@ public struct ChannelGraph {
       }
       return false
     }
+    // In a space a depthwise layer works in, what the layers after it read is its output (which
+    // `writes` derives from the layers feeding it): it alone decides whether the channel is written.
+    let effectiveWriters = writers.mapValues { found in
+      found.contains { layers[$0].isDepthwise } ? found.filter { layers[$0].isDepthwise } : found
+    }
     var changed = true
     while changed {
       changed = false
       for space in alive.keys.sorted() {
         for channel in alive[space]!.indices where alive[space]![channel] {
-          if !(writers[space]!.contains { writes($0, channel) } && read(space, channel)) {
+          if !(effectiveWriters[space]!.contains { writes($0, channel) } && read(space, channel)) {
             alive[space]![channel] = false
             changed = true
           }
@@ -98,7 +117,7 @@ public struct ChannelGraph {
       var used = inputsRead ?? [Bool](repeating: false, count: layer.inputs)
       guard used.count == layer.inputs else { continue }
       for r in 0..<layer.rows where rowAlive(i, r) {
-        for c in 0..<layer.columns where weights[i][r * layer.columns + c] != 0 { used[c / layer.columnsPerInput] = true }
+        for c in 0..<layer.columns where weights[i][r * layer.columns + c] != 0 { used[layer.input(row: r, column: c)] = true }
       }
       inputsRead = used
     }

@@ -33,6 +33,10 @@ public struct PrunableLayer {
   public let inputsPerUpstreamUnit: Int
   /// True for a Conv2D (then `columnsPerInput` is the kernel area), false for a Dense layer.
   public let isConvolution: Bool
+  /// A depthwise convolution: row r (channel r's k × k filter) reads input channel r alone, and
+  /// its output space is its input space (channel r in and out is one channel, kept or removed
+  /// together with the layer feeding it).
+  public var isDepthwise = false
   /// The BatchNorm right after this convolution, if any: it costs one multiply-add per output
   /// element, and closes the channels of pruned filters when this layer's weight is its
   /// `BatchNorm2D.channelSource`.
@@ -44,6 +48,9 @@ public struct PrunableLayer {
 
   /// True when the layer reads the network's input (pixels or, after a Flatten, features).
   public var readsNetworkInput: Bool { inputSpace == PrunableLayer.networkInput }
+
+  /// The input feature weight `column` of row `row` reads.
+  public func input(row: Int, column: Int) -> Int { isDepthwise ? row : column / columnsPerInput }
 
   /// The prunable layers of `model` in forward order.
   public static func discover(in model: Model) -> [PrunableLayer] {
@@ -118,7 +125,7 @@ struct DiscoveryWalk {
       // A BatchNorm belongs to the convolution right before it (the one whose filters it
       // closes, or, in a thinned network, the one whose channels it scales).
       let previous = layers.count - 1
-      defer { position.lastWasConvolution = layer is Conv2D && layers.count - 1 > previous }
+      defer { position.lastWasConvolution = (layer is Conv2D || layer is DepthwiseConv2D) && layers.count - 1 > previous }
       if let bn = layer as? BatchNorm2D, position.lastWasConvolution, layers[previous].rows == bn.channels, layers[previous].batchNorm == nil {
         layers[previous].batchNorm = bn
       } else if layer is Flatten {
@@ -131,6 +138,16 @@ struct DiscoveryWalk {
           inputsPerUpstreamUnit: position.space == PrunableLayer.networkInput ? 1 : position.flattenedSpatial,
           isConvolution: false, outputSpace: space, inputSpace: position.space))
         position.space = space
+        position.flattenedSpatial = 1
+      } else if let depthwise = layer as? DepthwiseConv2D {
+        // Channel c in is channel c out: the layer reads and writes the space it is in.
+        var row = PrunableLayer(
+          name: fullName, weight: depthwise.weight, bias: depthwise.bias, rows: depthwise.channels,
+          columns: depthwise.kernelSize * depthwise.kernelSize, inputs: depthwise.channels,
+          columnsPerInput: depthwise.kernelSize * depthwise.kernelSize, positions: position.shape[1] * position.shape[2],
+          inputsPerUpstreamUnit: 1, isConvolution: true, outputSpace: position.space, inputSpace: position.space)
+        row.isDepthwise = true
+        layers.append(row)
         position.flattenedSpatial = 1
       } else if let conv = layer as? Conv2D {
         let area = conv.kernelSize * conv.kernelSize

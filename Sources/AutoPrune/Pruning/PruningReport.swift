@@ -77,7 +77,7 @@ public struct PruningReport: Equatable, Sendable {
       var kept = 0, alive = 0
       for r in 0..<layer.rows where liveness.unitAlive(i, r) {
         alive += 1
-        for c in 0..<layer.columns where weights[r * layer.columns + c] != 0 && liveness.inputAlive(i, feature: c / layer.columnsPerInput) {
+        for c in 0..<layer.columns where weights[r * layer.columns + c] != 0 && liveness.inputAlive(i, feature: layer.input(row: r, column: c)) {
           kept += 1
         }
       }
