@@ -168,10 +168,10 @@ public final class PruningRun {
     settings.pruneEpochs = epochs
     settings.seed = config.seed
     settings.autoprune.m0Seed = config.seed
-    let entry = try registry.entry(named: name)
+    _ = try registry.entry(named: name)  // an unknown name is refused before any work
     self.settings = settings
     return try prune(named: name, epochs: epochs, finetuneEpochs: finetuneEpochs, learningRate: learningRate) { model in
-      try registry.make(entry.name, model: model, settings: settings)
+      try registry.make(name, model: model, settings: settings)
     }
   }
 

@@ -23,23 +23,31 @@ public final class AdaptiveAvgPool2D: Layer {
   /// The input range of output index `i` of `out` over `size` inputs.
   static func bin(_ i: Int, out: Int, size: Int) -> Range<Int> { (i * size / out)..<(((i + 1) * size + out - 1) / out) }
 
+  /// Visits every output cell of an input `[N, C, h, w]`: its flat index, and the flat input
+  /// indices of its bin (the walk forward sums over and backward spreads back over).
+  private func forEachCell(of shape: [Int], _ body: (_ output: Int, _ inputs: [Int]) -> Void) {
+    let (planes, h, w, oh, ow) = (shape[0] * shape[1], shape[2], shape[3], outputHeight, outputWidth)
+    for p in 0..<planes {
+      for i in 0..<oh {
+        let rows = AdaptiveAvgPool2D.bin(i, out: oh, size: h)
+        for j in 0..<ow {
+          let columns = AdaptiveAvgPool2D.bin(j, out: ow, size: w)
+          body((p * oh + i) * ow + j, rows.flatMap { r in columns.map { (p * h + r) * w + $0 } })
+        }
+      }
+    }
+  }
+
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
     precondition(x.shape.count == 4, "AdaptiveAvgPool2D expects NCHW input, got \(x.shape)")
-    let (planes, h, w, oh, ow) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3], outputHeight, outputWidth)
     inputShape = x.shape
-    var y = Tensor(shape: [x.shape[0], x.shape[1], oh, ow])
+    var y = Tensor(shape: [x.shape[0], x.shape[1], outputHeight, outputWidth])
     x.withPointer { xp in
       y.withMutablePointer { yp in
-        for p in 0..<planes {
-          for i in 0..<oh {
-            let rows = AdaptiveAvgPool2D.bin(i, out: oh, size: h)
-            for j in 0..<ow {
-              let columns = AdaptiveAvgPool2D.bin(j, out: ow, size: w)
-              var sum: Float = 0
-              for r in rows { for c in columns { sum += xp[(p * h + r) * w + c] } }
-              yp[(p * oh + i) * ow + j] = sum / Float(rows.count * columns.count)
-            }
-          }
+        forEachCell(of: x.shape) { o, inputs in
+          var sum: Float = 0
+          for k in inputs { sum += xp[k] }
+          yp[o] = sum / Float(inputs.count)
         }
       }
     }
@@ -47,19 +55,12 @@ public final class AdaptiveAvgPool2D: Layer {
   }
 
   public func backward(_ dY: Tensor) -> Tensor {
-    let (planes, h, w, oh, ow) = (inputShape[0] * inputShape[1], inputShape[2], inputShape[3], outputHeight, outputWidth)
     var dX = Tensor(shape: inputShape)
     dY.withPointer { gp in
       dX.withMutablePointer { dp in
-        for p in 0..<planes {
-          for i in 0..<oh {
-            let rows = AdaptiveAvgPool2D.bin(i, out: oh, size: h)
-            for j in 0..<ow {
-              let columns = AdaptiveAvgPool2D.bin(j, out: ow, size: w)
-              let share = gp[(p * oh + i) * ow + j] / Float(rows.count * columns.count)
-              for r in rows { for c in columns { dp[(p * h + r) * w + c] += share } }
-            }
-          }
+        forEachCell(of: inputShape) { o, inputs in
+          let share = gp[o] / Float(inputs.count)
+          for k in inputs { dp[k] += share }
         }
       }
     }

@@ -44,7 +44,8 @@ public final class DepthwiseConv2D: Layer {
   public func outputShape(for s: [Int]) -> [Int] {
     precondition(s.count == 3 && s[0] == channels && s[1] + 2 * padding >= kernelSize && s[2] + 2 * padding >= kernelSize,
                  "DepthwiseConv2D(\(channels), \(kernelSize)×\(kernelSize)) got per-sample input \(s)")
-    return [channels, (s[1] + 2 * padding - kernelSize) / stride + 1, (s[2] + 2 * padding - kernelSize) / stride + 1]
+    let g = ConvGeometry(channels: channels, height: s[1], width: s[2], kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
+    return [channels, g.outputHeight, g.outputWidth]
   }
 
   /// Output rows `oy` whose window row `ky` lands inside the image, for each ky: the loops then

@@ -118,9 +118,7 @@ public enum Thinning {
           layers.append((name, Residual(body, shortcut: shortcut, shortcutName: block.shortcutName)))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
-        } else if let p = prunable.firstIndex(where: {
-          $0.weight === (layer as? Conv2D)?.weight || $0.weight === (layer as? Dense)?.weight || $0.weight === (layer as? DepthwiseConv2D)?.weight
-        }) {
+        } else if let weight = layer.parameters.first(where: \.prunable), let p = prunable.firstIndex(where: { $0.weight === weight }) {
           // Right before the first dense layer (after its Flatten, if any), which then reads only
           // the selected features.
           if p == 0, let inputFeatures { layers.append(("select", SelectFeatures(inputFeatures, of: prunable[0].columns))) }

@@ -74,7 +74,7 @@ public struct ChannelGraph {
         return fed && (0..<layer.columns).contains { weights[i][row + $0] != 0 }
       }
       let upstream = alive[layer.inputSpace], g = columnsPerChannel(i)
-      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[layer.isDepthwise ? r : c / g] ?? true) }
+      return (0..<layer.columns).contains { c in weights[i][row + c] != 0 && (upstream?[c / g] ?? true) }
     }
     func read(_ space: Int, _ channel: Int) -> Bool {
       // A depthwise layer's output stays in the space: the layers reading the space after it
