@@ -94,7 +94,7 @@ struct Demo: ParsableCommand {
     let pruneEpochs = self.pruneEpochs ?? Prune.epochs(covering: Prune.defaultPruneSteps, stepsPerEpoch: stepsPerEpoch)
     let finetuneEpochs = self.finetuneEpochs ?? Prune.epochs(covering: Prune.defaultFinetuneSteps, stepsPerEpoch: stepsPerEpoch)
     var command = ["autoprune", method == nil ? "train" : "prune", "--model", kind.rawValue, "--data", "bundled", "--seed", "\(seed)"]
-    command += method == nil ? ["--epochs", "\(epochs)"] : ["--from", from!, "--method", method!, "--prune-epochs", "\(pruneEpochs)", "--finetune-epochs", "\(finetuneEpochs)"]
+    command += method == nil ? ["--epochs", "\(epochs)"] : ["--weights", from!, "--method", method!, "--prune-epochs", "\(pruneEpochs)", "--finetune-epochs", "\(finetuneEpochs)"]
     if let sparsity { command += ["--sparsity", String(format: "%.4f", sparsity)] }
     if let mu, method == "autoprune" { command += ["--mu", "\(mu)"] }
     command += ["--out", model]

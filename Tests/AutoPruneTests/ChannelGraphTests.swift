@@ -72,4 +72,17 @@ final class ChannelGraphTests: XCTestCase {
     }
     XCTAssertGreaterThanOrEqual(compared, 16, "most cases leave a network to thin")
   }
+
+  /// A BatchNorm belongs to the convolution right before it, not to one before a residual block
+  /// in between (it normalises the block's sum).
+  func testABatchNormAfterAResidualBlockBelongsToNoConvolution() {
+    let rng = RandomSource(seed: 2)
+    let network = Sequential([
+      ("conv", Conv2D(1, 4, kernelSize: 3, padding: 1, rng: rng)),
+      ("block", Residual([("conv", Conv2D(4, 4, kernelSize: 3, padding: 1, rng: rng))])), ("bn", BatchNorm2D(4)),
+    ])
+    let layers = PrunableLayer.discover(in: network, inputShape: [1, 6, 6])
+    XCTAssertNil(layers[0].batchNorm)
+    XCTAssertNil(layers[1].batchNorm, "the block's convolution is not right before it either")
+  }
 }

@@ -119,13 +119,14 @@ struct DiscoveryWalk {
         position.shape = layer.outputShape(for: input)
         position.space = union(body.space, side.space)
         position.flattenedSpatial = 1
+        position.lastWasConvolution = false  // a BatchNorm after the block normalises the sum
         continue
       }
       position.shape = layer.outputShape(for: input)
       // A BatchNorm belongs to the convolution right before it (the one whose filters it
       // closes, or, in a thinned network, the one whose channels it scales).
       let previous = layers.count - 1
-      defer { position.lastWasConvolution = (layer is Conv2D || layer is DepthwiseConv2D) && layers.count - 1 > previous }
+      defer { position.lastWasConvolution = layer is Conv2D || layer is DepthwiseConv2D }
       if let bn = layer as? BatchNorm2D, position.lastWasConvolution, layers[previous].rows == bn.channels, layers[previous].batchNorm == nil {
         layers[previous].batchNorm = bn
       } else if layer is Flatten {
