@@ -17,12 +17,23 @@ public enum ImageNetModels {
     return [(convName, conv), (bnName, bn)]
   }
 
+  /// How many stride-2 steps of the stem a network drops for small images, so the last feature
+  /// map stays at least 4 × 4 (the ImageNet networks divide their input by 32): none from 128
+  /// pixels up, one from 64, two below — what CIFAR versions of these networks do (kuangliu's
+  /// pytorch-cifar ResNet-18 and MobileNetV2 at 32, for instance).
+  public static func droppedStemStrides(inputSize: Int) -> Int { inputSize >= 128 ? 0 : inputSize >= 64 ? 1 : 2 }
+
   /// AlexNet (torchvision's, one GPU column: 64-192-384-256-256 filters), 61,100,840 parameters
-  /// at 1000 classes, 0.71 G multiply-adds at 224 × 224. The adaptive pooling to 6 × 6 lets it
-  /// take smaller images (down to 63 × 63) unchanged.
-  public static func alexnet(classes: Int = 1000, inputSize: Int = 224, rng: RandomSource) -> Model {
+  /// at 1000 classes, 0.71 G multiply-adds at 224 × 224. Below 128 pixels (with `adaptStem`) the
+  /// 11 × 11 stride-4 first layer becomes 5 × 5 with stride 2 (the adaptive pooling to 6 × 6
+  /// then takes any size from 32 up).
+  public static func alexnet(classes: Int = 1000, inputSize: Int = 224, inputChannels: Int = 3, adaptStem: Bool = true, rng: RandomSource) -> Model {
+    let small = adaptStem && droppedStemStrides(inputSize: inputSize) > 0
+    let first = small
+      ? Conv2D(inputChannels, 64, kernelSize: 5, stride: 2, padding: 2, rng: rng)
+      : Conv2D(inputChannels, 64, kernelSize: 11, stride: 4, padding: 2, rng: rng)
     let layers: [(String, any Layer)] = [
-      ("features.0", Conv2D(3, 64, kernelSize: 11, stride: 4, padding: 2, rng: rng)), ("features.1", ReLU()),
+      ("features.0", first), ("features.1", ReLU()),
       ("features.2", MaxPool2D(3, stride: 2)),
       ("features.3", Conv2D(64, 192, kernelSize: 5, padding: 2, rng: rng)), ("features.4", ReLU()),
       ("features.5", MaxPool2D(3, stride: 2)),
@@ -35,20 +46,26 @@ public enum ImageNetModels {
       ("classifier.3", Dropout(0.5)), ("classifier.4", Dense(4096, 4096, rng: rng)), ("classifier.5", ReLU()),
       ("classifier.6", Dense(4096, classes, rng: rng)),
     ]
-    return Model(network: Sequential(layers), inputShape: [3, inputSize, inputSize], name: "alexnet")
+    return Model(network: Sequential(layers), inputShape: [inputChannels, inputSize, inputSize], name: "alexnet")
   }
 
   /// ResNet-18 (basic blocks 2-2-2-2, 11,689,512 parameters, 1.82 G multiply-adds) or ResNet-50
   /// (bottlenecks 3-4-6-3, 25,557,032 parameters, 4.1 G), torchvision's v1.5 (the stride of a
   /// bottleneck in its 3 × 3 convolution): 7 × 7 stem with stride 2 and a 3 × 3 max-pool, four
-  /// stages at 64…512 (×4 for bottlenecks) channels, global average pooling, fc.
-  public static func resnet(depth: Int, classes: Int = 1000, inputSize: Int = 224, rng: RandomSource) -> Model {
+  /// stages at 64…512 (×4 for bottlenecks) channels, global average pooling, fc. For small
+  /// images (with `adaptStem`, `droppedStemStrides`): from 64 to 127 pixels no max-pool; below
+  /// 64 also a 3 × 3 stride-1 `conv1` (the CIFAR ResNet-18).
+  public static func resnet(depth: Int, classes: Int = 1000, inputSize: Int = 224, inputChannels: Int = 3, adaptStem: Bool = true, rng: RandomSource) -> Model {
     precondition(depth == 18 || depth == 50, "ResNet-18 or ResNet-50")
     let bottleneck = depth == 50
     let blocks = bottleneck ? [3, 4, 6, 3] : [2, 2, 2, 2]
     let expansion = bottleneck ? 4 : 1
-    var layers: [(String, any Layer)] = convBN("conv1", "bn1", 3, 64, kernel: 7, stride: 2, padding: 3, rng: rng)
-    layers += [("relu", ReLU()), ("maxpool", MaxPool2D(3, stride: 2, padding: 1))]
+    let dropped = adaptStem ? droppedStemStrides(inputSize: inputSize) : 0
+    var layers: [(String, any Layer)] = dropped >= 2
+      ? convBN("conv1", "bn1", inputChannels, 64, kernel: 3, stride: 1, padding: 1, rng: rng)
+      : convBN("conv1", "bn1", inputChannels, 64, kernel: 7, stride: 2, padding: 3, rng: rng)
+    layers.append(("relu", ReLU()))
+    if dropped == 0 { layers.append(("maxpool", MaxPool2D(3, stride: 2, padding: 1))) }
     var channels = 64
     for (stage, count) in blocks.enumerated() {
       let width = 64 << stage
@@ -71,7 +88,7 @@ public enum ImageNetModels {
       }
     }
     layers += [("avgpool", GlobalAvgPool2D()), ("fc", Dense(channels, classes, rng: rng))]
-    return Model(network: Sequential(layers), inputShape: [3, inputSize, inputSize], name: "resnet\(depth)")
+    return Model(network: Sequential(layers), inputShape: [inputChannels, inputSize, inputSize], name: "resnet\(depth)")
   }
 
   /// torchvision's `_make_divisible`: `value` rounded to a multiple of 8, never below 90% of it.
@@ -85,12 +102,20 @@ public enum ImageNetModels {
   /// residual blocks (1 × 1 expansion by t, depthwise 3 × 3, linear 1 × 1 projection; an
   /// identity shortcut where stride is 1 and the width stays), a 1 × 1 convolution to 1280, dropout
   /// and the classifier. Widths scale with `width` (0.35…1.4) rounded to multiples of 8; at width
-  /// 1: 3,504,872 parameters, 0.30 G multiply-adds at 224 × 224.
-  public static func mobilenetV2(width: Double = 1, classes: Int = 1000, inputSize: Int = 224, rng: RandomSource) -> Model {
-    let settings: [(t: Int, c: Int, n: Int, s: Int)] = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+  /// 1: 3,504,872 parameters, 0.30 G multiply-adds at 224 × 224. For small images (with
+  /// `adaptStem`, `droppedStemStrides`): from 64 to 127 pixels the stem convolution has stride 1;
+  /// below 64 the first 24-channel block too (kuangliu's CIFAR MobileNetV2).
+  public static func mobilenetV2(
+    width: Double = 1, classes: Int = 1000, inputSize: Int = 224, inputChannels: Int = 3, adaptStem: Bool = true, rng: RandomSource
+  ) -> Model {
+    let dropped = adaptStem ? droppedStemStrides(inputSize: inputSize) : 0
+    let settings: [(t: Int, c: Int, n: Int, s: Int)] = [
+      (1, 16, 1, 1), (6, 24, 2, dropped >= 2 ? 1 : 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+    ]
     var channels = divisible(32 * width)
     let last = divisible(1280 * max(1, width))
-    var layers: [(String, any Layer)] = convBN("features.0.0", "features.0.1", 3, channels, kernel: 3, stride: 2, padding: 1, rng: rng)
+    var layers: [(String, any Layer)] = convBN(
+      "features.0.0", "features.0.1", inputChannels, channels, kernel: 3, stride: dropped >= 1 ? 1 : 2, padding: 1, rng: rng)
     layers.append(("features.0.2", ReLU6()))
     var index = 1
     for (t, c, n, s) in settings {
@@ -119,6 +144,6 @@ public enum ImageNetModels {
     }
     layers += convBN("features.\(index).0", "features.\(index).1", channels, last, kernel: 1, rng: rng) + [("features.\(index).2", ReLU6())]
     layers += [("avgpool", GlobalAvgPool2D()), ("classifier.0", Dropout(0.2)), ("classifier.1", Dense(last, classes, rng: rng))]
-    return Model(network: Sequential(layers), inputShape: [3, inputSize, inputSize], name: width == 1 ? "mobilenetv2" : "mobilenetv2-\(width)")
+    return Model(network: Sequential(layers), inputShape: [inputChannels, inputSize, inputSize], name: "mobilenetv2")
   }
 }

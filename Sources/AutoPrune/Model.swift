@@ -12,12 +12,27 @@ public enum ModelKind: String, CaseIterable, Codable, Sendable {
   /// He et al.'s CIFAR ResNet-20 and ResNet-56 (`CIFARModels.resnet`), on 32 × 32 images.
   case resnet20
   case resnet56
+  /// torchvision's AlexNet, ResNet-18, ResNet-50 and MobileNetV2 (`ImageNetModels`): 224 × 224
+  /// by default, any `--input-size` from 32 (small images get the stem CIFAR versions use).
+  case alexnet
+  case resnet18
+  case resnet50
+  case mobilenetv2
 
   /// The two networks of the paper's MNIST experiments.
   public static let lenets: [ModelKind] = [.lenet300, .lenet5]
+  /// The paper's ImageNet networks.
+  public static let imageNet: [ModelKind] = [.alexnet, .resnet18, .resnet50, .mobilenetv2]
 
-  /// Image side the network takes (28 for the LeNets, 32 for the CIFAR networks).
-  public var imageSide: Int { ModelKind.lenets.contains(self) ? 28 : 32 }
+  /// Image side the network takes by default (28 for the LeNets, 32 for the CIFAR networks, 224
+  /// for the ImageNet ones, which take other sizes too: `takesAnySize`).
+  public var imageSide: Int { ModelKind.lenets.contains(self) ? 28 : takesAnySize ? 224 : 32 }
+
+  /// Whether the network is built for any image size (`inputSize`), not one fixed side.
+  public var takesAnySize: Bool { ModelKind.imageNet.contains(self) }
+
+  /// Whether `width` scales the network's channels (vgg-like and MobileNetV2).
+  public var hasWidth: Bool { self == .vggLike || self == .mobilenetv2 }
 
   /// Names accepted on the command line, for error messages.
   public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -45,7 +60,7 @@ public final class Model {
   /// Per-sample input shape, `[channels, height, width]`.
   public let inputShape: [Int]
 
-  /// Width multiplier of a `vgg-like` network (1 for every other model).
+  /// Width multiplier of a `vgg-like` or `mobilenetv2` network (1 for every other model).
   public let width: Double
 
   /// A model of any network: `inputShape` is one sample's `[channels, height, width]`, `name`
@@ -64,10 +79,19 @@ public final class Model {
     network.skipsInputGradient = true
   }
 
-  /// A built-in architecture. `inputChannels` is the data's channel count for the CIFAR
-  /// networks (3 for CIFAR-10, 1 for padded Fashion-MNIST); the LeNets take one channel.
-  public convenience init(_ kind: ModelKind, rng: RandomSource, inputChannels: Int? = nil, width: Double = 1) {
+  /// A built-in architecture. `inputChannels` is the data's channel count for the CIFAR and
+  /// ImageNet networks (3 for colour images, 1 for padded Fashion-MNIST); the LeNets take one
+  /// channel. `inputSize` is the image side of the ImageNet networks (default 224; the others
+  /// take `kind.imageSide` only), `classes` the classifier's outputs (default 10, 1000 for the
+  /// ImageNet networks).
+  public convenience init(
+    _ kind: ModelKind, rng: RandomSource, inputChannels: Int? = nil, width: Double = 1, inputSize: Int? = nil, classes: Int? = nil
+  ) {
     let channels = inputChannels ?? (ModelKind.lenets.contains(kind) ? 1 : 3)
+    let side = kind.takesAnySize ? inputSize ?? kind.imageSide : kind.imageSide
+    precondition(inputSize == nil || inputSize == side, "\(kind.rawValue) takes \(side) × \(side) images only")
+    let classes = classes ?? (kind.takesAnySize ? 1000 : 10)
+    precondition(classes >= 1, "a classifier needs at least one class")
     let network: Sequential
     switch kind {
     case .lenet300:
@@ -75,7 +99,7 @@ public final class Model {
         ("flatten", Flatten()),
         ("fc1", Dense(784, 300, rng: rng)), ("relu1", ReLU()),
         ("fc2", Dense(300, 100, rng: rng)), ("relu2", ReLU()),
-        ("fc3", Dense(100, 10, rng: rng)),
+        ("fc3", Dense(100, classes, rng: rng)),
       ])
     case .lenet5:
       // Caffe's LeNet-5 sizes (20-50-800-500, 431,080 parameters) with a ReLU after each conv,
@@ -87,17 +111,22 @@ public final class Model {
         ("pool2", MaxPool2D(2)),
         ("flatten", Flatten()),
         ("fc1", Dense(800, 500, rng: rng)), ("relu3", ReLU()),
-        ("fc2", Dense(500, 10, rng: rng)),
+        ("fc2", Dense(500, classes, rng: rng)),
       ])
     case .vggLike:
-      network = CIFARModels.vggLike(width: width, inputChannels: channels, rng: rng)
+      network = CIFARModels.vggLike(width: width, inputChannels: channels, classes: classes, rng: rng)
     case .resnet20, .resnet56:
-      network = CIFARModels.resnet(depth: kind == .resnet20 ? 20 : 56, inputChannels: channels, rng: rng)
+      network = CIFARModels.resnet(depth: kind == .resnet20 ? 20 : 56, inputChannels: channels, classes: classes, rng: rng)
+    case .alexnet:
+      network = ImageNetModels.alexnet(classes: classes, inputSize: side, inputChannels: channels, rng: rng).network
+    case .resnet18, .resnet50:
+      network = ImageNetModels.resnet(depth: kind == .resnet18 ? 18 : 50, classes: classes, inputSize: side, inputChannels: channels, rng: rng).network
+    case .mobilenetv2:
+      network = ImageNetModels.mobilenetV2(width: width, classes: classes, inputSize: side, inputChannels: channels, rng: rng).network
     }
-    let side = kind.imageSide
     self.init(
       network: network, inputShape: [ModelKind.lenets.contains(kind) ? 1 : channels, side, side], name: kind.rawValue,
-      kind: kind, width: kind == .vggLike ? width : 1)
+      kind: kind, width: kind.hasWidth ? width : 1)
   }
 
   /// True when the network is one chain of layers (no residual block anywhere): sparse
@@ -110,6 +139,9 @@ public final class Model {
   public var buffers: [Buffer] { network.buffers }
   /// Values in `parameters`: the dense size, whatever the masks keep.
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+  /// Outputs of the network: the classes it tells apart.
+  public var classes: Int { network.outputShape(for: inputShape).reduce(1, *) }
 
   /// Parameter by PyTorch name (`fc1.weight`).
   public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }

@@ -17,9 +17,9 @@ public final class PruningRun {
   /// The network, trained and pruned in place.
   public let model: Model
   /// Training images; the normalisation is fitted to them unless `loadDense` brings one.
-  public let train: ImageDataset
+  public let train: any LabelledImages
   /// Test images, evaluated after every epoch and for the starting and final accuracy.
-  public let test: ImageDataset
+  public let test: any LabelledImages
   /// Seed, optimizer, batch size and the dense phase's learning rate and schedule.
   public let config: TrainingConfig
   /// Initialisation (when the run built the model), shuffling, dropout and stochastic gates.
@@ -69,7 +69,7 @@ public final class PruningRun {
   /// initialised the model to continue its stream (what the CLI does). `session` brings
   /// checkpoints and a resumed state; without one, `logDirectory` (if given) gets the run log.
   public init(
-    model: Model, train: ImageDataset, test: ImageDataset, config: TrainingConfig = TrainingConfig(), rng: RandomSource? = nil,
+    model: Model, train: any LabelledImages, test: any LabelledImages, config: TrainingConfig = TrainingConfig(), rng: RandomSource? = nil,
     session: CheckpointSession? = nil, logDirectory: String? = nil
   ) throws {
     guard train.sampleShape == model.inputShape, test.sampleShape == model.inputShape else {
@@ -95,7 +95,8 @@ public final class PruningRun {
     self.test = test
     self.config = config
     self.rng = rng ?? RandomSource(seed: config.seed)
-    normalization = Normalization.fitted(to: train)
+    // An image folder is not in memory: its normalisation comes from 2,000 images spread over it.
+    normalization = Normalization.fitted(to: try train.sample(limit: 2000))
     stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
     self.session = try session ?? CheckpointSession(
       directory: nil, policy: .never, arguments: [], log: logDirectory.map { try RunLog(directory: $0) }, resumed: nil,
@@ -103,19 +104,21 @@ public final class PruningRun {
   }
 
   /// A run on a built-in architecture, initialised from `config.seed` (the stream the CLI uses,
-  /// so the same seed gives the same weights).
+  /// so the same seed gives the same weights), built for the data's channels, image size and
+  /// classes.
   public convenience init(
-    _ kind: ModelKind, train: ImageDataset, test: ImageDataset, config: TrainingConfig = TrainingConfig(), width: Double = 1,
+    _ kind: ModelKind, train: any LabelledImages, test: any LabelledImages, config: TrainingConfig = TrainingConfig(), width: Double = 1,
     session: CheckpointSession? = nil, logDirectory: String? = nil
   ) throws {
     let rng = RandomSource(seed: config.seed)
-    let model = Model(kind, rng: rng, inputChannels: train.channels, width: width)
+    let model = Model(kind, rng: rng, inputChannels: train.sampleShape[0], width: width, inputSize: train.sampleShape[2], classes: train.classes)
     try self.init(model: model, train: train, test: test, config: config, rng: rng, session: session, logDirectory: logDirectory)
   }
 
   /// Starts from the dense weights in `path` (and the normalisation it stores); a pruned file
   /// (one with masks) is refused.
   public func loadDense(from path: String) throws {
+    try WeightsFile.checkClassNames(path: path, against: train)
     if let stored = try WeightsFile.load(into: model, from: path) { normalization = stored }
     if model.parameters.contains(where: { $0.gate != nil }) {
       throw PruningRunError("\(path) is already pruned (it has masks); start from a dense model")
@@ -153,7 +156,7 @@ public final class PruningRun {
   }
 
   /// Test-set loss and accuracy of the model as it is now.
-  public func evaluate() -> Evaluation { Trainer.evaluate(model, on: test, normalization: normalization) }
+  public func evaluate() throws -> Evaluation { try Trainer.evaluate(model, on: test, normalization: normalization) }
 
   /// Prunes with the method `name` of `registry` (`autoprune`, `magnitude`, …; see
   /// `PruningMethodRegistry.standard`), built after the starting accuracy is measured.
@@ -189,7 +192,7 @@ public final class PruningRun {
     try restoreOnce()
     // A resumed run has pruned weights by now: the accuracy it started from travels in the
     // checkpoint.
-    let starting = session.remember("dense_test_accuracy") { evaluate().accuracy }
+    let starting = try session.remember("dense_test_accuracy") { try evaluate().accuracy }
     let method = try make(model)
     self.method = method
     methodName = name
@@ -208,7 +211,7 @@ public final class PruningRun {
     }
     stepsBefore += (epochs + finetuneEpochs) * stepsPerEpoch
     return PruningOutcome(
-      method: name, summary: method.summary, report: PruningReport(layers: method.layers), testAccuracy: evaluate().accuracy,
+      method: name, summary: method.summary, report: PruningReport(layers: method.layers), testAccuracy: try evaluate().accuracy,
       startingAccuracy: starting, prune: session.reports["prune"] ?? prune, finetune: session.reports["finetune"] ?? finetune,
       budget: (method as? AutoPrunePruning)?.budgetOutcome)
   }
@@ -216,11 +219,13 @@ public final class PruningRun {
   /// The pruning state now (nil before `prune`).
   public var pruningReport: PruningReport? { method.map { PruningReport(layers: $0.layers) } }
 
-  /// Saves the model as safetensors: weights, masks, the normalisation, and after pruning the
-  /// method's name, summary and gate state (`gate.LAYER.AXIS`), written atomically.
+  /// Saves the model as safetensors: weights, masks, the normalisation, an image folder's class
+  /// names (`class_names`, a JSON array), and after pruning the method's name, summary and gate
+  /// state (`gate.LAYER.AXIS`), written atomically.
   public func save(to path: String) throws {
     var extra: [String: String] = [:]
     if let methodName, let method { extra = ["method": methodName, "summary": method.summary] }
+    if let folder = train as? ImageFolderDataset { extra["class_names"] = WeightsFile.encodeClassNames(folder.classNames) }
     try WeightsFile.save(model, normalization: normalization, extra: extra, extraTensors: method?.state ?? [], to: path)
   }
 

@@ -185,7 +185,7 @@ public final class Trainer {
   ///   `afterStep` sees that step), or what `afterStep` throws.
   @discardableResult
   public func fit(
-    train: ImageDataset, test: ImageDataset, afterBackward: (() -> Void)? = nil,
+    train: any LabelledImages, test: any LabelledImages, afterBackward: (() -> Void)? = nil,
     beforeEpoch: ((_ epoch: Int, _ stepsPerEpoch: Int) -> Void)? = nil,
     onEpoch: (EpochReport) throws -> Void = { _ in },
     resume: TrainingPosition? = nil, afterStep: ((TrainingPosition) throws -> Void)? = nil
@@ -208,8 +208,12 @@ public final class Trainer {
       let start = DispatchTime.now()
       let startSeconds = position.seconds
       let batches = batcher.batches(of: position.order)
-      for indices in batches[position.step...] {
-        let (images, labels) = train.batch(indices, normalization: normalization)
+      let seed = config.seed, normalization = normalization
+      let prefetcher = BatchPrefetcher(count: batches.count, ahead: train.prefetches) { k in
+        try train.batch(batches[k], normalization: normalization, seed: Trainer.batchSeed(seed, epoch: epoch, step: k))
+      }
+      for k in position.step..<batches.count {
+        let (images, labels) = try prefetcher.batch(k)
         let result: (loss: Float, correct: Int)
         do {
           result = try step(images: images, labels: labels, afterBackward: afterBackward)
@@ -226,7 +230,7 @@ public final class Trainer {
       }
       let lossSum = position.lossSum, correct = position.correct
       let seconds = startSeconds + Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-      let evaluation = Trainer.evaluate(model, on: test, normalization: normalization)
+      let evaluation = try Trainer.evaluate(model, on: test, normalization: normalization)
       let report = EpochReport(
         epoch: epoch + 1, learningRate: optimizer.learningRate,
         trainLoss: Float(lossSum / Double(max(1, train.count))),
@@ -270,20 +274,37 @@ public final class Trainer {
     return (result.loss, result.correct)
   }
 
-  /// Loss and top-1 accuracy of `model` on `data`, in inference mode, batches of 1,000.
-  public static func evaluate(_ model: Model, on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000) -> Evaluation {
+  /// The seed of batch `step` of `epoch`'s random transforms (image-folder crops): a function of
+  /// the run's seed and the position alone, so batches can be made ahead and a resumed run
+  /// makes the same ones.
+  public static func batchSeed(_ seed: UInt64, epoch: Int, step: Int) -> UInt64 {
+    var z = seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// Loss and top-1 accuracy of `model` on `data`, in inference mode, batches of 1,000 (100
+  /// when each image is decoded from a file).
+  /// - Throws: what making a batch throws (an image folder that cannot be read).
+  public static func evaluate(_ model: Model, on data: any LabelledImages, normalization: Normalization, batchSize: Int? = nil) throws -> Evaluation {
     for gate in model.network.gates { gate.prepare(training: false, rng: nil) }
-    return evaluate(on: data, normalization: normalization, batchSize: batchSize) { model.network.forward($0, context: .inference) }
+    return try evaluate(on: data, normalization: normalization, batchSize: batchSize) { model.network.forward($0, context: .inference) }
   }
 
   /// Loss and top-1 accuracy of any inference function (a thinned or sparse network) on `data`.
+  /// - Throws: what making a batch throws (an image folder that cannot be read).
   public static func evaluate(
-    on data: ImageDataset, normalization: Normalization, batchSize: Int = 1000, logits: (Tensor) -> Tensor
-  ) -> Evaluation {
+    on data: any LabelledImages, normalization: Normalization, batchSize: Int? = nil, logits: (Tensor) -> Tensor
+  ) throws -> Evaluation {
     var lossSum = 0.0
     var correct = 0
-    for indices in Batcher(count: data.count, batchSize: batchSize).epoch(rng: nil) {
-      let (images, labels) = data.batch(indices, normalization: normalization)
+    let batches = Batcher(count: data.count, batchSize: batchSize ?? (data.prefetches ? 100 : 1000)).epoch(rng: nil)
+    let prefetcher = BatchPrefetcher(count: batches.count, ahead: data.prefetches) { k in
+      try data.batch(batches[k], normalization: normalization, seed: 0)
+    }
+    for k in batches.indices {
+      let (images, labels) = try prefetcher.batch(k)
       let result = SoftmaxCrossEntropy.evaluate(logits: logits(images), labels: labels)
       lossSum += Double(result.loss) * Double(labels.count)
       correct += result.correct

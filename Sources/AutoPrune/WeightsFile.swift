@@ -50,7 +50,8 @@ public enum WeightsFile {
     metadata[formatKey] = formatValue
     metadata["model"] = model.name
     metadata["input_shape"] = model.inputShape.map(String.init).joined(separator: ",")
-    if model.kind == .vggLike { metadata["width"] = "\(model.width)" }
+    if model.kind?.hasWidth == true { metadata["width"] = "\(model.width)" }
+    if model.kind != nil { metadata["classes"] = "\(model.classes)" }
     metadata["normalization_mean"] = "\(normalization.mean)"
     metadata["normalization_std"] = "\(normalization.std)"
     if let means = normalization.channelMeans, let stds = normalization.channelStds {
@@ -86,8 +87,20 @@ public enum WeightsFile {
     // A file without our metadata (a PyTorch state dict): the CIFAR networks' first
     // convolution `conv1.weight [out, in, k, k]` gives the input channels, and vgg-like's width
     // is its filters over 64.
+    var classes: Int?
+    if let text = file.metadata["classes"] {
+      // The classifier is built from this before any tensor is checked: bounded like the width.
+      guard let c = Int(text), (1...maximumClasses).contains(c) else { throw WeightsError.badMetadata(path, key: "classes", value: text) }
+      classes = c
+    } else if kind.takesAnySize, let head = file.tensor(named: torchvisionClassifier[kind]!), head.shape.count == 2, (1...maximumClasses).contains(head.shape[0]) {
+      classes = head.shape[0]  // a torchvision state dict: 1000 for ImageNet, or the user's own
+    }
+    if let shape, kind.takesAnySize, !(16...maximumInputSize).contains(shape[1]) || shape[1] != shape[2] {
+      throw WeightsError.badMetadata(path, key: "input_shape", value: file.metadata["input_shape"] ?? "")
+    }
     var channels = shape?[0]
-    if shape == nil, !ModelKind.lenets.contains(kind), let stem = file.tensor(named: "conv1.weight"), stem.shape.count == 4 {
+    let stemName = kind.takesAnySize ? torchvisionStem[kind]! : "conv1.weight"
+    if shape == nil, !ModelKind.lenets.contains(kind), let stem = file.tensor(named: stemName), stem.shape.count == 4 {
       channels = stem.shape[1]
       if kind == .vggLike, file.metadata["width"] == nil, stem.shape[0] > 0 { width = Double(stem.shape[0]) / 64 }
       // The same bounds as the metadata's: a stem of a million filters would build a network
@@ -102,8 +115,48 @@ public enum WeightsFile {
       let needed = CIFARModels.vggLikeWeightCount(width: width, inputChannels: channels ?? 3)
       if held < needed { throw WeightsError.tooSmall(path, model: "vgg-like of width \(width)", held: held, needed: needed) }
     }
-    let model = Model(kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width)
+    let model = Model(
+      kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width, inputSize: kind.takesAnySize ? shape?[1] : nil, classes: classes)
     return (model, try load(into: model, file: file, path: path))
+  }
+
+  /// Most classes a file may declare (ImageNet-21k has 21,841).
+  static let maximumClasses = 22_000
+  /// Largest image side a file may declare for the networks that take any size.
+  static let maximumInputSize = 1024
+  /// The classifier's weight in torchvision's state dicts: its rows are the classes.
+  static let torchvisionClassifier: [ModelKind: String] = [
+    .alexnet: "classifier.6.weight", .resnet18: "fc.weight", .resnet50: "fc.weight", .mobilenetv2: "classifier.1.weight",
+  ]
+  /// The first convolution in torchvision's state dicts: its second axis is the input channels.
+  static let torchvisionStem: [ModelKind: String] = [
+    .alexnet: "features.0.weight", .resnet18: "conv1.weight", .resnet50: "conv1.weight", .mobilenetv2: "features.0.0.weight",
+  ]
+
+  /// The class names a file records (an image folder's sorted folder names), nil when none.
+  public static func classNames(path: String) throws -> [String]? {
+    guard let text = try SafeTensors.read(path: path).metadata["class_names"] else { return nil }
+    return try decodeClassNames(text, path: path)
+  }
+
+  static func decodeClassNames(_ text: String, path: String) throws -> [String] {
+    guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+      throw WeightsError.badMetadata(path, key: "class_names", value: String(text.prefix(80)))
+    }
+    return names
+  }
+
+  /// Refuses an image folder whose classes are not those the file was trained on (class `i`
+  /// would be another folder's images: an accuracy of nothing, without a word).
+  public static func checkClassNames(path: String, against data: any LabelledImages) throws {
+    guard let folder = data as? ImageFolderDataset, let stored = try classNames(path: path), stored != folder.classNames else { return }
+    let shown = { (names: [String]) in names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", … (\(names.count))" : "") }
+    throw WeightsError.badMetadata(path, key: "class_names", value: "\(shown(stored)), but the image folder's classes are \(shown(folder.classNames))")
+  }
+
+  /// `names` as the `class_names` metadata value (a JSON array: names may hold commas).
+  public static func encodeClassNames(_ names: [String]) -> String {
+    String(decoding: (try? JSONEncoder().encode(names)) ?? Data("[]".utf8), as: UTF8.self)
   }
 
   /// Refuses NaN and infinite values: they would evaluate, prune and export without a word

@@ -17,6 +17,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   case labelOutOfRange(String, index: Int, label: Int, classes: Int)
   case badShape(String, shape: [Int], expected: String)
   case recordSize(String, bytes: Int, record: Int)
+  case imageFolder(String, problem: String)
+  case unreadableImages(String, count: Int, checked: Int)
 
   public var description: String {
     switch self {
@@ -48,6 +50,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
       return "\(path): label \(label) at index \(index) is not below the class count \(classes)"
     case .badShape(let path, let shape, let expected):
       return "\(path): shape \(shape), expected \(expected)"
+    case .imageFolder(let path, let problem):
+      return "\(path): \(problem)"
+    case .unreadableImages(let example, let count, let checked):
+      return "\(count) of the \(checked) images read so far could not be decoded (the last: \(example)); is --data the right folder?"
     case .recordSize(let path, let bytes, let record):
       return bytes == 0
         ? "\(path): empty file"

@@ -22,6 +22,6 @@ struct AutoPruneCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "autoprune",
     abstract: "Train neural networks and prune them by learning auxiliary mask parameters (AutoPrune, NeurIPS 2019).",
-    subcommands: [Demo.self, Train.self, Prune.self, Run.self, Eval.self, Export.self, Report.self, Table.self, Bench.self, Info.self]
+    subcommands: [Demo.self, Train.self, Prune.self, Run.self, Eval.self, Export.self, Report.self, Table.self, Bench.self, Info.self, MakeImageFolder.self]
   )
 }

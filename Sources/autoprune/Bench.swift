@@ -138,7 +138,7 @@ struct Bench: ParsableCommand {
   /// Training epoch seconds (batch 100, SGD) of both LeNets, one row per GEMM backend, and
   /// the cost of an AutoPrune pruning epoch (weight and unit gates) next to the dense one.
   func epochTable() throws -> [[String: Any]] {
-    let (train, _, label) = try dataOptions.load()
+    let (train, _, label) = try dataOptions.loadInMemory()
     let fraction = quick ? 0.1 : 1.0
     let subset = train.prefix(Int(Double(train.count) * fraction))
     let normalization = Normalization.fitted(to: train)
@@ -195,7 +195,7 @@ struct Bench: ParsableCommand {
   /// --quick) and scaled to the whole: the figure `interop/compare_resnet20_torch.py` sets next
   /// to PyTorch's.
   func resnetEpoch() throws -> [String: Any] {
-    let (loaded, _, label) = try dataOptions.load()
+    let (loaded, _, label) = try dataOptions.loadInMemory()
     let train = loaded.height < 32 ? loaded.padded(to: 32) : loaded
     let fraction = quick ? 0.02 : 0.1
     let subset = train.prefix(max(256, Int(Double(train.count) * fraction)))

@@ -40,11 +40,12 @@ struct Eval: ParsableCommand {
       throw ValidationError("--sparse does not support \(net.name) (its residual blocks would run dense); use --thin for filter-pruned models")
     }
     let (train, test, label) = try dataOptions.load(for: net)
-    let normalization = stored ?? Normalization.fitted(to: train)
+    try WeightsFile.checkClassNames(path: weights, against: test)
+    let normalization = try stored ?? Normalization.fitted(to: train.sample(limit: 2000))
     let deployed = try form.deploy(net)
     if form != .masked { print(deployed.description) }
     let start = DispatchTime.now()
-    let result = Trainer.evaluate(on: test, normalization: normalization, logits: deployed.forward)
+    let result = try Trainer.evaluate(on: test, normalization: normalization, logits: deployed.forward)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     // Finite weights can still overflow (3e38 in a layer, a tiny stored std): an accuracy
     // computed from NaN logits means nothing.
@@ -52,7 +53,7 @@ struct Eval: ParsableCommand {
       throw Failure("\(weights): the model's outputs on \(label) are not finite (loss \(result.loss)): its weights or stored normalisation overflow")
     }
     if let logitsOut {
-      let (images, labels) = test.batch(Array(0..<test.count)[...], normalization: normalization)
+      let (images, labels) = try test.batch(Array(0..<test.count)[...], normalization: normalization, seed: 0)
       let logits = deployed.forward(images)
       try SafeTensors.write(
         [("inputs", images.shape, images.storage), ("logits", logits.shape, logits.storage), ("labels", [labels.count], labels.map(Float.init))],

@@ -12,15 +12,25 @@ extension ScheduleKind: ExpressibleByArgument {}
 struct DataOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Directory with the four MNIST-format IDX files (.gz or not) or CIFAR-10's binary batches, or 'bundled' for the subset shipped in the package.",
+      "Directory with the four MNIST-format IDX files (.gz or not), CIFAR-10's binary batches, or an image folder (train/CLASS/*.jpg|png and val/CLASS/…); or 'bundled' for the subset shipped in the package.",
       discussion: "Default: \(BundledData.systemFashionMNIST) when present, else the bundled subset."))
   var data: String?
 
   @Option(parsing: .unconditional, help: "Pad the images with black to N×N (28 × 28 Fashion-MNIST to 32 for the CIFAR networks).")
   var resize: Int?
 
+  @Option(
+    parsing: .unconditional,
+    help: "Image side the network takes, for an image folder (its crops) and the ImageNet networks (default 224; 32 and 64 suit small data, with the stem adapted).")
+  var inputSize: Int?
+
+  @Option(parsing: .unconditional, help: "Smallest share of an image's area a random training crop from an image folder covers (default 0.08, torchvision's).")
+  var cropScale: Double = 0.08
+
   func validate() throws {
     if let resize, !(1...1024).contains(resize) { throw ValidationError("--resize must be in 1…1024 (got \(resize))") }
+    if let inputSize, !(16...1024).contains(inputSize) { throw ValidationError("--input-size must be in 16…1024 (got \(inputSize))") }
+    if !(cropScale > 0 && cropScale <= 1) { throw ValidationError("--crop-scale must be in (0, 1] (got \(cropScale))") }
   }
 
   /// The directory to load and a label for it.
@@ -35,10 +45,15 @@ struct DataOptions: ParsableArguments {
     return (bundled, "bundled Fashion-MNIST subset (2,000 train / 500 test)")
   }
 
-  /// Train and test splits (CIFAR-10 when the directory holds its batches, else MNIST format),
-  /// padded to `--resize`.
-  func load() throws -> (train: ImageDataset, test: ImageDataset, label: String) {
+  /// Whether `--data` is an image folder (decoded batch by batch) rather than files held in memory.
+  var isImageFolder: Bool { (try? ImageFolder.isPresent(in: resolve().directory)) == true }
+
+  /// Train and test splits held in memory (CIFAR-10 when the directory holds its batches, else
+  /// MNIST format), padded to `--resize`; an image folder is refused (`load(side:)` reads it).
+  func loadInMemory() throws -> (train: ImageDataset, test: ImageDataset, label: String) {
     let (directory, label) = try resolve()
+    if isImageFolder { throw ValidationError("--data \(directory) is an image folder; this command reads MNIST or CIFAR-10 files") }
+    if inputSize != nil { throw ValidationError("--input-size applies to image folders; to pad these images use --resize") }
     var (train, test) = CIFAR10Format.hasAnyBatch(in: directory)
       ? try CIFAR10Format.load(directory: directory) : try MNISTFormat.load(directory: directory)
     if let resize {
@@ -51,6 +66,24 @@ struct DataOptions: ParsableArguments {
     return (train, test, resize.map { "\(label), padded to \($0)×\($0)" } ?? label)
   }
 
+  /// Train and test splits: an image folder's as `side × side` RGB crops (`--input-size`, else
+  /// `side`, else 224), or `loadInMemory()`.
+  func load(side: Int? = nil) throws -> (train: any LabelledImages, test: any LabelledImages, label: String) {
+    guard isImageFolder else { return try loadInMemory() }
+    let (directory, label) = try resolve()
+    if resize != nil { throw ValidationError("--resize pads MNIST or CIFAR-10 images; an image folder's size is --input-size") }
+    let size = inputSize ?? side ?? 224
+    let folder = try ImageFolder(root: directory)
+    let train = ImageFolderDataset(folder, training: true, size: size, cropScale: cropScale...1)
+    let test = ImageFolderDataset(folder, training: false, size: size)
+    return (train, test, "\(label) (image folder, \(folder.classes.count) classes, \(size)×\(size) crops)")
+  }
+
+  /// The data for a run of the built-in `kind`: an image folder at the side the network takes.
+  func load(for kind: ModelKind) throws -> (train: any LabelledImages, test: any LabelledImages, label: String) {
+    try load(side: kind.takesAnySize ? nil : kind.imageSide)
+  }
+
   /// The files `--data` reads (those that exist), so no output is written over one of them.
   var inputFiles: [(flag: String, path: String?)] {
     guard let directory = try? resolve().directory else { return [] }
@@ -61,41 +94,59 @@ struct DataOptions: ParsableArguments {
     }.map { ("--data", $0) }
   }
 
-  /// Refuses a `--resize` that cannot give the images `model` takes, before any data is read
-  /// or padded.
+  /// Refuses a `--resize` or `--input-size` that cannot give the images `model` takes, before
+  /// any data is read or padded.
   func checkResize(for model: ModelKind) throws {
-    guard let resize, resize != model.imageSide else { return }
+    if let inputSize, !model.takesAnySize, inputSize != model.imageSide {
+      throw ValidationError("--input-size \(inputSize): \(model.rawValue) takes \(model.imageSide)×\(model.imageSide) images")
+    }
+    guard let resize, !model.takesAnySize, resize != model.imageSide else { return }
     throw ValidationError("--resize \(resize): \(model.rawValue) takes \(model.imageSide)×\(model.imageSide) images")
   }
 
-  /// `load()`, checked against the images `model` takes.
-  func load(for model: Model) throws -> (train: ImageDataset, test: ImageDataset, label: String) {
+  /// `load()`, checked against the images `model` takes (an image folder cropped to its side).
+  func load(for model: Model) throws -> (train: any LabelledImages, test: any LabelledImages, label: String) {
     if let kind = model.kind { try checkResize(for: kind) }
-    let loaded = try load()
+    if let inputSize, inputSize != model.inputShape[1] {
+      throw ValidationError("--input-size \(inputSize): \(model.name) takes \(model.inputShape[1])×\(model.inputShape[2]) images")
+    }
+    let loaded = try load(side: model.inputShape[1])
     try DataOptions.check(loaded.train, fits: model.inputShape, model: model.name)
     return loaded
   }
 
-  /// The built-in `kind` initialised from `seed` for `data`'s channels, after checking the
-  /// images fit it; with the RNG it drew from, which the run goes on with.
-  func build(_ kind: ModelKind, width: Double, for data: ImageDataset, seed: UInt64) throws -> (Model, RandomSource) {
+  /// The built-in `kind` initialised from `seed` for `data`'s channels (and, for the networks
+  /// that take any size, its image side and classes), after checking the images fit it; with
+  /// the RNG it drew from, which the run goes on with.
+  func build(_ kind: ModelKind, width: Double, for data: any LabelledImages, seed: UInt64) throws -> (Model, RandomSource) {
     let rng = RandomSource(seed: seed)
-    let model = Model(kind, rng: rng, inputChannels: data.channels, width: width)
+    let shape = data.sampleShape
+    if kind.takesAnySize, let problem = DataOptions.sizeProblem(kind, side: shape[1]) { throw ValidationError(problem) }
+    let model = Model(
+      kind, rng: rng, inputChannels: shape[0], width: width, inputSize: kind.takesAnySize ? shape[1] : nil,
+      classes: max(data.classes, kind.takesAnySize ? 1 : 10))
     try DataOptions.check(data, fits: model.inputShape, model: model.name)
     return (model, rng)
   }
 
+  /// Why `kind` cannot take square images of `side` (nil when it can).
+  static func sizeProblem(_ kind: ModelKind, side: Int) -> String? {
+    let probe = Model(kind, rng: RandomSource(seed: 0), inputSize: side, classes: 1)
+    return probe.network.shapeProblem(for: probe.inputShape).map { "\(kind.rawValue) at \(side)×\(side) images: \($0) (try a larger --input-size)" }
+  }
+
   /// A clear error when the images are not the shape the model takes.
-  static func check(_ data: ImageDataset, fits shape: [Int], model: String) throws {
-    guard data.sampleShape != shape else { return }
-    let hint = data.height < shape[1] && data.channels == shape[0] ? " (add --resize \(shape[1]))" : ""
-    throw ValidationError("\(model) takes \(shape.map(String.init).joined(separator: "×")) images; the data has \(data.sampleShape.map(String.init).joined(separator: "×"))\(hint)")
+  static func check(_ data: any LabelledImages, fits shape: [Int], model: String) throws {
+    let sample = data.sampleShape
+    guard sample != shape else { return }
+    let hint = sample[1] < shape[1] && sample[0] == shape[0] ? " (add --resize \(shape[1]))" : ""
+    throw ValidationError("\(model) takes \(shape.map(String.init).joined(separator: "×")) images; the data has \(sample.map(String.init).joined(separator: "×"))\(hint)")
   }
 }
 
 /// `--width` of the VGG-like network.
 struct WidthOption: ParsableArguments {
-  @Option(parsing: .unconditional, help: "Width multiplier of vgg-like (0.25, 0.5, 1, …; every layer's channels times this).")
+  @Option(parsing: .unconditional, help: "Width multiplier of vgg-like or mobilenetv2 (0.25, 0.5, 1, 1.4, …; every layer's channels times this).")
   var width: Double = 1
 
   func validate() throws {
@@ -104,7 +155,7 @@ struct WidthOption: ParsableArguments {
 
   /// Refuses a width other than 1 for a model it does not apply to (it would be ignored).
   func check(for model: ModelKind) throws {
-    if width != 1 && model != .vggLike { throw ValidationError("--width applies to vgg-like only, not \(model.rawValue)") }
+    if width != 1 && !model.hasWidth { throw ValidationError("--width applies to vgg-like and mobilenetv2 only, not \(model.rawValue)") }
   }
 }
 

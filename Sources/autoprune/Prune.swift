@@ -298,7 +298,7 @@ struct Prune: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    let (train, test, label) = try dataOptions.load()
+    let (train, test, label) = try dataOptions.load(for: model)
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
     let pruneEpochs = self.pruneEpochs ?? Prune.epochs(covering: Prune.defaultPruneSteps, stepsPerEpoch: stepsPerEpoch)

@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
-    let (train, test, label) = try dataOptions.load()
+    let (train, test, label) = try dataOptions.load(for: model)
     let config = training.config
     let stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
     let stages = [(name: "dense", epochs: config.epochs)]

@@ -115,9 +115,9 @@ public final class CheckpointSession {
   /// Keeps `value` under `key` in every later checkpoint; returns the value a resumed run
   /// remembered instead when it has one.
   @discardableResult
-  public func remember(_ key: String, _ value: () -> Float) -> Float {
+  public func remember(_ key: String, _ value: () throws -> Float) rethrows -> Float {
     if let kept = remembered[key] { return kept }
-    let v = value()
+    let v = try value()
     remembered[key] = v
     return v
   }
@@ -186,7 +186,7 @@ public final class CheckpointSession {
 /// checkpoint is inside it, skips it when the checkpoint is past it.
 package enum DenseStage {
   package static func run(
-    _ trainer: Trainer, train: ImageDataset, test: ImageDataset, session: CheckpointSession,
+    _ trainer: Trainer, train: any LabelledImages, test: any LabelledImages, session: CheckpointSession,
     onEpoch: @escaping (EpochReport) throws -> Void
   ) throws {
     let parameters = trainer.model.parameters

@@ -27,7 +27,7 @@ public enum PruningPhases {
   @discardableResult
   public static func run(
     model: Model, method: any PruningMethod, config: TrainingConfig, pruneEpochs: Int, finetuneEpochs: Int,
-    learningRate: Float, train: ImageDataset, test: ImageDataset, normalization: Normalization, rng: RandomSource,
+    learningRate: Float, train: any LabelledImages, test: any LabelledImages, normalization: Normalization, rng: RandomSource,
     session: CheckpointSession? = nil,
     onEpoch: (Phase, EpochReport) throws -> Void = { _, _ in }
   ) throws -> (prune: [EpochReport], finetune: [EpochReport]) {
