@@ -111,7 +111,8 @@ public final class PruningRun {
     session: CheckpointSession? = nil, logDirectory: String? = nil
   ) throws {
     let rng = RandomSource(seed: config.seed)
-    let model = Model(kind, rng: rng, inputChannels: train.sampleShape[0], width: width, inputSize: train.sampleShape[2], classes: train.classes)
+    let model = Model(
+      kind, rng: rng, inputChannels: train.sampleShape[0], width: width, inputSize: kind.takesAnySize ? train.sampleShape[2] : nil, classes: train.classes)
     try self.init(model: model, train: train, test: test, config: config, rng: rng, session: session, logDirectory: logDirectory)
   }
 

@@ -124,7 +124,7 @@ struct DataOptions: ParsableArguments {
     if kind.takesAnySize, let problem = DataOptions.sizeProblem(kind, side: shape[1]) { throw ValidationError(problem) }
     let model = Model(
       kind, rng: rng, inputChannels: shape[0], width: width, inputSize: kind.takesAnySize ? shape[1] : nil,
-      classes: max(data.classes, kind.takesAnySize ? 1 : 10))
+      classes: data.classes)
     try DataOptions.check(data, fits: model.inputShape, model: model.name)
     return (model, rng)
   }

@@ -217,7 +217,7 @@ final class HostileInputCLITests: XCTestCase {
   func testOptionsThatWouldBeIgnoredOrMisreadAreRefused() throws {
     let prune = ["prune", "--model", "lenet300", "--pretrain-epochs", "0", "--out", path("p.safetensors")]
     try assertFails(prune + ["--sparsity", "0.5"], status: 64, mentioning: ["--sparsity", "--target-sparsity"])
-    try assertFails(prune + ["--width", "0.5"], status: 64, mentioning: ["--width", "vgg-like only"])
+    try assertFails(prune + ["--width", "0.5"], status: 64, mentioning: ["--width", "vgg-like and mobilenetv2 only"])
     try assertFails(prune + ["--layer-gates", ""], status: 64, mentioning: ["--layer-gates: the plan is empty"])
     try assertFails(prune + ["--layer-gates", "fc1=output,fc1=input"], status: 64, mentioning: ["fc1 is named twice"])
     try assertFails(prune + ["--batch-size", "-5"], status: 64, mentioning: ["--batch-size", "at least 1"])

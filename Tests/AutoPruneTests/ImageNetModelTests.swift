@@ -43,12 +43,42 @@ final class ImageNetModelTests: XCTestCase {
     XCTAssertEqual(ImageNetModels.mobilenetV2(width: 0.5, rng: rng).parameterCount, 1_968_680)
   }
 
+  /// Small images get the stems CIFAR versions use: the last feature map stays at least 4 × 4
+  /// (ResNet: no max-pool from 64 px, a 3 × 3 stride-1 conv1 below; MobileNetV2: a stride-1 stem
+  /// from 64, and a stride-1 first 24-channel block below; AlexNet: a 5 × 5 stride-2 first layer).
+  func testSmallInputsKeepAFeatureMapOfAtLeastFourPixels() throws {
+    let rng = RandomSource(seed: 1)
+    for size in [32, 48, 64, 128] {
+      for kind in [ModelKind.resnet18, .resnet50, .mobilenetv2] {
+        let model = Model(kind, rng: rng, width: kind == .mobilenetv2 ? 0.35 : 1, inputSize: size, classes: 10)
+        XCTAssertNil(model.network.shapeProblem(for: model.inputShape), "\(kind) at \(size)")
+        // The shape reaching global pooling: the network up to its `avgpool`.
+        var shape = model.inputShape
+        for (name, layer) in model.network.layers {
+          if name == "avgpool" { break }
+          shape = layer.outputShape(for: shape)
+        }
+        XCTAssertGreaterThanOrEqual(shape[1], min(4, size / 32), "\(kind) at \(size): \(shape)")
+        XCTAssertLessThanOrEqual(shape[1], max(4, size / 32) + 3, "\(kind) at \(size): \(shape)")
+        XCTAssertEqual(model.classes, 10)
+      }
+      let alexnet = Model(.alexnet, rng: rng, inputSize: size, classes: 10)
+      XCTAssertNil(alexnet.network.shapeProblem(for: alexnet.inputShape), "alexnet at \(size)")
+    }
+    XCTAssertEqual(Model(.resnet18, rng: rng, inputSize: 32).parameter(named: "conv1.weight")?.shape, [64, 3, 3, 3])
+    XCTAssertEqual(Model(.resnet18, rng: rng, inputSize: 64).parameter(named: "conv1.weight")?.shape, [64, 3, 7, 7])
+    XCTAssertEqual(Model(.alexnet, rng: rng, inputSize: 64).parameter(named: "features.0.weight")?.shape, [64, 3, 5, 5])
+    // Parameter counts of the torchvision networks do not depend on the image size.
+    XCTAssertEqual(Model(.mobilenetv2, rng: rng, inputSize: 64).parameterCount, 3_504_872)
+    XCTAssertEqual(Model(.resnet50, rng: rng, inputSize: 128).parameterCount, 25_557_032)
+  }
+
   /// One training step of each at a small input size (the stems stride by 32: 32 × 32 leaves
   /// 1 × 1 before pooling; AlexNet needs 63 at least).
   func testEachTrainsAStepAtSmallInputs() throws {
     let rng = RandomSource(seed: 3)
-    for model in [ImageNetModels.alexnet(classes: 10, inputSize: 64, rng: rng), ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, rng: rng),
-                  ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, rng: rng), ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, rng: rng)] {
+    for model in [ImageNetModels.alexnet(classes: 10, inputSize: 64, rng: rng), ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, adaptStem: false, rng: rng),
+                  ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, adaptStem: false, rng: rng), ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, adaptStem: false, rng: rng)] {
       let count = 2 * model.inputShape.reduce(1, *)
       let x = Tensor(shape: [2] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
       var config = TrainingConfig()
@@ -67,7 +97,7 @@ final class ImageNetModelTests: XCTestCase {
   /// agree and compute the same.
   func testMobileNetV2PrunesByUnitsThroughDepthwiseLayers() throws {
     let rng = RandomSource(seed: 6)
-    let model = ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, rng: rng)
+    let model = ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, adaptStem: false, rng: rng)
     func images(_ n: Int) -> ImageDataset {
       ImageDataset(pixels: (0..<(n * 3 * 32 * 32)).map { _ in UInt8(rng.below(256)) }, labels: (0..<n).map { $0 % 10 },
                    channels: 3, height: 32, width: 32, classes: 10)

@@ -29,7 +29,11 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
     var skipped: [String: ImageError] = [:]
     var decoded = 0
   }
-  private let tally = Mutex(Tally())
+  /// Shared with the copies `sample` makes, so a file is reported once per set.
+  private final class SharedTally: Sendable {
+    let state = Mutex(Tally())
+  }
+  private let shared: SharedTally
 
   /// A split of `folder` (`training`: its train split with the training transform, else its
   /// validation split with the evaluation transform) as `size × size` RGB inputs.
@@ -44,10 +48,18 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
   }
 
   /// Any list of files and labels (labels in `0..<classNames.count`).
-  public init(
+  public convenience init(
     paths: [String], labels: [Int], classNames: [String], transform: ImageFolderTransform, decodeThreads: Int = Parallel.threads,
     onSkip: @escaping @Sendable (ImageError) -> Void = ImageFolderDataset.warn
   ) {
+    self.init(paths: paths, labels: labels, classNames: classNames, transform: transform, decodeThreads: decodeThreads, onSkip: onSkip, tally: SharedTally())
+  }
+
+  private init(
+    paths: [String], labels: [Int], classNames: [String], transform: ImageFolderTransform, decodeThreads: Int,
+    onSkip: @escaping @Sendable (ImageError) -> Void, tally: SharedTally
+  ) {
+    shared = tally
     precondition(paths.count == labels.count && !paths.isEmpty, "one label per path, at least one image")
     precondition(labels.allSatisfy { (0..<classNames.count).contains($0) }, "labels index the class names")
     self.paths = paths
@@ -69,7 +81,7 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
   public var prefetches: Bool { true }
 
   /// Files skipped so far, with why.
-  public var skipped: [String: ImageError] { tally.withLock { $0.skipped } }
+  public var skipped: [String: ImageError] { shared.state.withLock { $0.skipped } }
 
   /// One decoded, transformed image (RGB bytes, planar) for sample `index`, or the next readable
   /// one after it; the label of the image used.
@@ -77,10 +89,10 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
     var candidate = index
     for _ in 0..<min(count, 64) {
       let path = paths[candidate]
-      if tally.withLock({ $0.skipped[path] == nil }) {
+      if shared.state.withLock({ $0.skipped[path] == nil }) {
         do {
           let image = try ImageDecoder.decode(file: path).rgb()
-          tally.withLock { $0.decoded += 1 }
+          shared.state.withLock { $0.decoded += 1 }
           transform.apply(image, rng: rng, into: out)
           return labels[candidate]
         } catch let error as ImageError {
@@ -96,7 +108,7 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
   }
 
   private func record(_ error: ImageError, path: String) throws {
-    let (isNew, bad, total) = tally.withLock { t -> (Bool, Int, Int) in
+    let (isNew, bad, total) = shared.state.withLock { t -> (Bool, Int, Int) in
       let isNew = t.skipped.updateValue(error, forKey: path) == nil
       return (isNew, t.skipped.count, t.skipped.count + t.decoded)
     }
@@ -141,7 +153,7 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
     let n = min(limit, count)
     let evaluation = ImageFolderDataset(
       paths: paths, labels: labels, classNames: classNames,
-      transform: ImageFolderTransform(size: transform.size, training: false), decodeThreads: decodeThreads, onSkip: onSkip)
+      transform: ImageFolderTransform(size: transform.size, training: false), decodeThreads: decodeThreads, onSkip: onSkip, tally: shared)
     return try evaluation.decode((0..<n).map { $0 * count / n }, seed: 0)
   }
 }

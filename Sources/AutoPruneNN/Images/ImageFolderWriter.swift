@@ -33,7 +33,8 @@ public enum ImageFolderWriter {
     var written = 0
     for (split, data) in [("train", train), ("val", validation)] {
       let directory = (root as NSString).appendingPathComponent(split)
-      for label in 0..<data.classes {
+      // Folders only for classes with images: an empty class folder is no valid image folder.
+      for label in Set(data.labels).sorted() {
         try FileManager.default.createDirectory(
           atPath: (directory as NSString).appendingPathComponent(className(label, classes: data.classes)), withIntermediateDirectories: true)
       }
