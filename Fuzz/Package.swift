@@ -15,6 +15,7 @@ let package = Package(
     .target(name: "FuzzSupport", dependencies: [autoPrune, autoPruneNN]),
     .executableTarget(name: "FuzzIDX", dependencies: ["FuzzSupport", autoPruneNN]),
     .executableTarget(name: "FuzzCIFAR", dependencies: ["FuzzSupport", autoPruneNN]),
+    .executableTarget(name: "FuzzImage", dependencies: ["FuzzSupport", autoPruneNN]),
     .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", autoPrune]),
     .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzSupport", autoPrune, autoPruneNN]),
     .executableTarget(name: "FuzzRecipe", dependencies: ["FuzzSupport", autoPrune]),

@@ -132,18 +132,16 @@ public final class Conv2D: Layer, InputGradientOptional {
   public func forward(_ x: Tensor, epilogue: ConvolutionEpilogue) -> Tensor {
     let g = geometry(for: Array(x.shape.dropFirst()))
     let o = outputChannels
-    var foldedBias = bias.effective.storage
-    if let scale = epilogue.scale {
-      for c in 0..<o { foldedBias[c] *= scale[c] }
-    }
-    if let shift = epilogue.shift {
-      for c in 0..<o { foldedBias[c] += shift[c] }
-    }
+    let foldedBias = epilogue.foldedBias(bias.effective.storage)
     if let residual = epilogue.residual {
       precondition(residual.shape == [x.shape[0]] + outputShape(for: Array(x.shape.dropFirst())),
                    "Conv2D: residual of shape \(residual.shape) for output \(outputShape(for: Array(x.shape.dropFirst())))")
     }
-    if usesDirectKernel(for: g) { return directForward(x, g, scale: epilogue.scale, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu) }
+    if usesDirectKernel(for: g) {
+      var y = directForward(x, g, scale: epilogue.scale, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu)
+      epilogue.clampAbove(&y)
+      return y
+    }
     var folded = weight.effective
     if let scale = epilogue.scale {
       folded.withUnsafeMutableBufferPointer { w in
@@ -152,7 +150,9 @@ public final class Conv2D: Layer, InputGradientOptional {
         }
       }
     }
-    return im2colForward(x, g, weight: folded, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu)
+    var y = im2colForward(x, g, weight: folded, bias: foldedBias, residual: epilogue.residual, relu: epilogue.relu)
+    epilogue.clampAbove(&y)
+    return y
   }
 
   /// Forward runs `DirectShiftedConvolution` whatever the stride, batch and channel count (it
@@ -482,12 +482,30 @@ public struct ConvolutionEpilogue {
   public var residual: Tensor?
   /// Clamps the outputs at zero, after the residual is added.
   public var relu: Bool
+  /// Clamps the outputs from above too (6 for ReLU6); nil for no upper bound.
+  public var upper: Float?
 
   /// The defaults apply nothing: the plain convolution with its bias.
-  public init(scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil, relu: Bool = false) {
+  public init(scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil, relu: Bool = false, upper: Float? = nil) {
     self.scale = scale
     self.shift = shift
     self.residual = residual
     self.relu = relu
+    self.upper = upper
+  }
+
+  /// `bias` per output channel with `scale` and `shift` applied: `bias·scale + shift`.
+  func foldedBias(_ bias: [Float]) -> [Float] {
+    var folded = bias
+    if let scale { for c in folded.indices { folded[c] *= scale[c] } }
+    if let shift { for c in folded.indices { folded[c] += shift[c] } }
+    return folded
+  }
+
+  /// `upper` applied to `y` in place (a ReLU6 after the ReLU the kernels apply).
+  func clampAbove(_ y: inout Tensor) {
+    guard let upper else { return }
+    let count = y.count
+    y.withMutablePointer { p in for i in 0..<count { p[i] = min(p[i], upper) } }
   }
 }

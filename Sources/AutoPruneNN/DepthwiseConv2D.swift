@@ -58,17 +58,38 @@ public final class DepthwiseConv2D: Layer {
   }
 
   public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+    if context.training { cachedInput = x }
+    return forward(x, epilogue: ConvolutionEpilogue())
+  }
+
+  /// Inference forward with `epilogue` applied as each output plane is finished (the plane is
+  /// still in cache): BatchNorm folded into the filters and bias, a ReLU or ReLU6, a residual.
+  public func forward(_ x: Tensor, epilogue: ConvolutionEpilogue) -> Tensor {
     precondition(x.shape.count == 4, "DepthwiseConv2D expects NCHW input, got \(x.shape)")
     let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
     let out = outputShape(for: Array(x.shape.dropFirst()))
     let (oh, ow, k, s, p, c) = (out[1], out[2], kernelSize, stride, padding, channels)
     var y = Tensor(shape: [n, c, oh, ow])
     let rows = (0..<k).map { validRange($0, out: oh, size: h) }, columns = (0..<k).map { validRange($0, out: ow, size: w) }
+    var filterValues = weight.effective
+    if let scale = epilogue.scale {
+      filterValues.withUnsafeMutableBufferPointer { f in
+        for ch in 0..<c { for i in 0..<(k * k) { f[ch * k * k + i] *= scale[ch] } }
+      }
+    }
+    let biasValues = epilogue.foldedBias(bias.effective.storage)
+    let relu = epilogue.relu, upper = epilogue.upper ?? .infinity
+    if let residual = epilogue.residual { precondition(residual.shape == [n, c, oh, ow], "DepthwiseConv2D: residual of shape \(residual.shape)") }
+    let residual = epilogue.residual ?? Tensor(shape: [0])
     x.withPointer { xp in
-      weight.effective.withPointer { wp in
-        bias.effective.withPointer { bp in
+      filterValues.withUnsafeBufferPointer { wpBuffer in
+        let wp = wpBuffer.baseAddress!
+        biasValues.withUnsafeBufferPointer { bpBuffer in
+          let bp = bpBuffer.baseAddress!
+          residual.withPointer { rp in
           y.withMutablePointer { yp in
             let src = SharedPointer(UnsafeMutablePointer(mutating: xp)), dst = SharedPointer(yp)
+            let added = epilogue.residual == nil ? nil : SharedPointer(UnsafeMutablePointer(mutating: rp))
             let filters = SharedPointer(UnsafeMutablePointer(mutating: wp)), biases = SharedPointer(UnsafeMutablePointer(mutating: bp))
             Parallel.forRanges(n * c, minPerThread: max(1, 8_192 / max(1, oh * ow * k * k))) { planes in
               for plane in planes {
@@ -86,13 +107,20 @@ public final class DepthwiseConv2D: Layer {
                     }
                   }
                 }
+                if let added {
+                  let r = added.base + plane * oh * ow
+                  for i in 0..<(oh * ow) { output[i] += r[i] }
+                }
+                if relu {
+                  for i in 0..<(oh * ow) { output[i] = min(max(output[i], 0), upper) }
+                }
               }
             }
+          }
           }
         }
       }
     }
-    if context.training { cachedInput = x }
     return y
   }
 

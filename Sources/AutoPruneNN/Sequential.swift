@@ -41,19 +41,13 @@ public final class Sequential: Layer {
     while i < layers.count {
       let layer = layers[i].layer
       if let conv = layer as? Conv2D {
-        var epilogue = ConvolutionEpilogue(), next = i + 1
-        if next < layers.count, let norm = layers[next].layer as? BatchNorm2D, norm.channels == conv.outputChannels {
-          (epilogue.scale, epilogue.shift) = norm.inferenceScaleShift
-          next += 1
-        }
-        if next < layers.count, layers[next].layer is ReLU {
-          epilogue.relu = true
-          next += 1
-        } else if next == layers.count {
-          (epilogue.residual, epilogue.relu, applied) = (residual, relu, true)
-        }
+        var epilogue = ConvolutionEpilogue()
+        (epilogue, i, applied) = self.epilogue(after: i, channels: conv.outputChannels, residual: residual, relu: relu, applied: applied)
         y = conv.forward(y, epilogue: epilogue)
-        i = next
+      } else if let depthwise = layer as? DepthwiseConv2D {
+        var epilogue = ConvolutionEpilogue()
+        (epilogue, i, applied) = self.epilogue(after: i, channels: depthwise.channels, residual: residual, relu: relu, applied: applied)
+        y = depthwise.forward(y, epilogue: epilogue)
       } else if let block = layer as? Residual, i + 1 < layers.count, layers[i + 1].layer is ReLU {
         y = block.inferenceForward(y, relu: true)
         i += 2
@@ -73,6 +67,29 @@ public final class Sequential: Layer {
       }
     }
     return y
+  }
+
+  /// What a convolution at `i` folds in: the BatchNorm right after it (of `channels`), then a
+  /// ReLU or ReLU6; or, ending the stack, the block's residual and final ReLU. Returns the
+  /// epilogue, the index of the first layer not folded, and whether the residual was taken.
+  private func epilogue(
+    after i: Int, channels: Int, residual: Tensor?, relu: Bool, applied: Bool
+  ) -> (ConvolutionEpilogue, next: Int, applied: Bool) {
+    var epilogue = ConvolutionEpilogue(), next = i + 1, applied = applied
+    if next < layers.count, let norm = layers[next].layer as? BatchNorm2D, norm.channels == channels {
+      (epilogue.scale, epilogue.shift) = norm.inferenceScaleShift
+      next += 1
+    }
+    if next < layers.count, layers[next].layer is ReLU {
+      epilogue.relu = true
+      next += 1
+    } else if next < layers.count, layers[next].layer is ReLU6 {
+      (epilogue.relu, epilogue.upper) = (true, 6)
+      next += 1
+    } else if next == layers.count {
+      (epilogue.residual, epilogue.relu, applied) = (residual, relu, true)
+    }
+    return (epilogue, next, applied)
   }
 
   /// When true, backward stops at the first layer with parameters and returns an empty

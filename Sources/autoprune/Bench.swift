@@ -11,8 +11,14 @@ struct Bench: ParsableCommand {
   @Flag(help: "Shorter timings, and epoch times extrapolated from a tenth of an epoch.")
   var quick = false
 
-  @Option(help: "Comma-separated sections to run: gemm, conv, layers, epochs, inference, resnet (default: all).")
+  @Option(help: "Comma-separated sections to run: gemm, conv, layers, epochs, inference, resnet, imagenet (default: all but imagenet).")
   var only: String = "gemm,conv,layers,epochs,inference,resnet"
+
+  @Option(help: "For imagenet: image side and batch of the training-step timings (default 224 and 32).")
+  var imageSize = 224
+
+  @Option(help: "For imagenet: the batch of the training-step timings (default 32).")
+  var batch = 32
 
   @Option(help: "A pruned model (.safetensors) for the inference section (repeatable; default: LeNets masked at AutoPrune's measured compression and unit architectures).")
   var pruned: [String] = []
@@ -34,9 +40,10 @@ struct Bench: ParsableCommand {
     return elapsed / Double(calls)
   }
 
-  static let sections = ["gemm", "conv", "layers", "epochs", "inference", "resnet"]
+  static let sections = ["gemm", "conv", "layers", "epochs", "inference", "resnet", "imagenet"]
 
   func validate() throws {
+    if !(16...1024).contains(imageSize) || batch < 1 { throw ValidationError("--image-size must be in 16…1024 and --batch at least 1") }
     for section in only.split(separator: ",") where !Bench.sections.contains(String(section)) {
       throw ValidationError("--only: unknown section '\(section)' (choose from \(Bench.sections.joined(separator: ", ")))")
     }
@@ -56,6 +63,13 @@ struct Bench: ParsableCommand {
     if chosen.contains("layers") { json["layers"] = layerTable(budget: budget) }
     if chosen.contains("epochs") { json["epochs"] = try epochTable() }
     if chosen.contains("resnet") { json["resnet"] = try resnetEpoch() }
+    if chosen.contains("imagenet") {
+      json["imagenet"] = try ImageNetBench.stepTable(size: imageSize, batch: batch, steps: quick ? 1 : 3)
+      // With an image folder as --data: the file pipeline against tensors in memory.
+      if dataOptions.isImageFolder, let folder = try dataOptions.load(side: 64).train as? ImageFolderDataset {
+        json["pipeline"] = try ImageNetBench.pipeline(folder, batch: batch, batches: quick ? 4 : 16)
+      }
+    }
     if chosen.contains("inference") {
       let subjects = try pruned.isEmpty ? InferenceBench.defaultSubjects() : pruned.map { path in
         guard let model = try WeightsFile.loadModel(path: path, kind: nil)?.model else { throw Failure("\(path) does not name its model") }

@@ -146,18 +146,59 @@ final class FusedInferenceTests: XCTestCase {
       ("block3", Residual([("conv1", conv(16, 16)), ("bn1", norm(16)), ("relu", ReLU()), ("conv2", conv(16, 16)), ("bn2", norm(16))])),
       ("pool", GlobalAvgPool2D()), ("flatten", Flatten()), ("fc", Dense(16, 4, rng: rng)),
     ])
-    func layerByLayer(_ x: Tensor, _ stack: Sequential) -> Tensor {
-      stack.layers.reduce(x) { y, entry in
-        guard let block = entry.layer as? Residual else { return entry.layer.forward(y, context: .inference) }
-        var out = layerByLayer(y, block.body)
-        let side = block.shortcut.map { layerByLayer(y, $0) } ?? y
-        for i in 0..<out.count { out[i] += side[i] }
-        return out
-      }
-    }
     for batch in [1, 5] {
       let x = randomTensor([batch, 3, 10, 10], seed: 81)
       assertClose(network.forward(x, context: .inference), layerByLayer(x, network), accuracy: 1e-5, "batch \(batch)")
     }
+  }
+
+  /// Every layer run on its own in inference mode, residual additions done here.
+  private func layerByLayer(_ x: Tensor, _ stack: Sequential) -> Tensor {
+    stack.layers.reduce(x) { y, entry in
+      guard let block = entry.layer as? Residual else { return entry.layer.forward(y, context: .inference) }
+      var out = layerByLayer(y, block.body)
+      let side = block.shortcut.map { layerByLayer(y, $0) } ?? y
+      for i in 0..<out.count { out[i] += side[i] }
+      return out
+    }
+  }
+
+  /// MobileNetV2's pieces fused: a convolution with BatchNorm and ReLU6, depthwise layers (stride
+  /// 1 and 2, some taps pruned to zero) with their BatchNorm and ReLU6 folded in, and an inverted
+  /// residual whose linear projection ends the block (BatchNorm and the addition folded).
+  func testDepthwiseLayersFoldBatchNormReLU6AndTheResidual() {
+    let rng = RandomSource(seed: 90)
+    func norm(_ c: Int) -> BatchNorm2D {
+      let bn = BatchNorm2D(c)
+      bn.weight.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.5, 3) })
+      bn.bias.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-1, 4) })
+      bn.runningMean.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-0.3, 0.3) })
+      bn.runningVariance.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.2, 2) })
+      return bn
+    }
+    let pruned = DepthwiseConv2D(channels: 12, kernelSize: 3, stride: 1, padding: 1, bias: false, rng: rng)
+    for i in stride(from: 0, to: pruned.weight.count, by: 4) { pruned.weight.value[i] = 0 }
+    let network = Sequential([
+      ("stem", Conv2D(3, 6, kernelSize: 3, stride: 2, padding: 1, bias: false, rng: rng)), ("stem_bn", norm(6)), ("stem_relu", ReLU6()),
+      ("dw1", DepthwiseConv2D(channels: 6, kernelSize: 3, stride: 2, padding: 1, rng: rng)), ("dw1_bn", norm(6)), ("dw1_relu", ReLU6()),
+      ("block", Residual([
+        ("expand", Conv2D(6, 12, kernelSize: 1, bias: false, rng: rng)), ("expand_bn", norm(12)), ("expand_relu", ReLU6()),
+        ("dw", pruned), ("dw_bn", norm(12)), ("dw_relu", ReLU6()),
+        ("project", Conv2D(12, 6, kernelSize: 1, bias: false, rng: rng)), ("project_bn", norm(6)),
+      ])),
+      ("dw2", DepthwiseConv2D(channels: 6, kernelSize: 3, padding: 1, rng: rng)), ("relu", ReLU()),
+      ("pool", GlobalAvgPool2D()), ("flatten", Flatten()), ("fc", Dense(6, 3, rng: rng)),
+    ])
+    for batch in [1, 4] {
+      let x = randomTensor([batch, 3, 15, 14], seed: 91)
+      assertClose(network.forward(x, context: .inference), layerByLayer(x, network), accuracy: 1e-5, "batch \(batch)")
+    }
+    // And a block alone, where the clamp at 6 must bite: inputs large enough to pass it.
+    let small = randomTensor([2, 3, 15, 14], seed: 92)
+    let x = Tensor(shape: small.shape, values: small.storage.map { $0 * 20 })
+    let stem = Sequential(Array(network.layers.prefix(6)).map { ($0.name, $0.layer) })
+    let fused = stem.forward(x, context: .inference)
+    XCTAssertEqual(fused.storage.max() ?? 0, 6, accuracy: 1e-6)
+    assertClose(fused, layerByLayer(x, stem), accuracy: 1e-5, "clamped")
   }
 }

@@ -55,7 +55,10 @@ enum CheckpointSeeds {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("make-corpus-run-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let log = try RunLog(directory: directory)
-    log.record(["epoch": 1, "test_accuracy": 0.5])
+    log.record(EpochRecord(
+      phase: "dense",
+      try JSONDecoder().decode(EpochReport.self, from: Data(#"{"epoch": 1, "learningRate": 0.1, "trainLoss": 1, "trainAccuracy": 0.5, "testLoss": 1, "testAccuracy": 0.5, "seconds": 1}"#.utf8)),
+      stepsPerEpoch: TinyRun.stepsPerEpoch, stepOffset: 0))
     let session = try CheckpointSession(
       directory: directory, policy: .steps(1), arguments: TinyRun.arguments, log: log, resumed: nil,
       stepsPerEpoch: TinyRun.stepsPerEpoch, stages: TinyRun.stages)

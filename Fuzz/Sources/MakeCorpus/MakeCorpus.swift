@@ -20,6 +20,7 @@ enum MakeCorpus {
     do {
       try DataSeeds.idx(Seeds(root, harness: "FuzzIDX"))
       try DataSeeds.cifar(Seeds(root, harness: "FuzzCIFAR"))
+      try ImageSeeds.write(Seeds(root, harness: "FuzzImage"))
       try SafeTensorsSeeds.write(Seeds(root, harness: "FuzzSafeTensors"))
       try CheckpointSeeds.write(Seeds(root, harness: "FuzzCheckpoint"))
       try TextSeeds.recipes(Seeds(root, harness: "FuzzRecipe"), from: "recipes")
