@@ -1,4 +1,4 @@
-"""onnxruntime on the graphs the Swift tests export for networks the CLI has no command for
+"""onnxruntime on the graphs the Swift tests export for the ImageNet networks (random weights, small inputs)
 (layers of the ImageNet networks: depthwise convolution, ReLU6, adaptive pooling): each
 NAME.onnx beside NAME.safetensors (inputs, logits) in the directory given must reproduce the
 logits."""

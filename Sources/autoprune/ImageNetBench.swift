@@ -46,21 +46,28 @@ enum ImageNetBench {
     let trainer = Trainer(model: model, config: config, normalization: normalization, rng: rng)
     // In memory: every batch decoded first, then only the steps timed.
     let held = try chunks.enumerated().map { try train.batch($1, normalization: normalization, seed: UInt64($0)) }
-    try trainer.step(images: held[0].images, labels: held[0].labels)
-    var start = DispatchTime.now().uptimeNanoseconds
-    for b in held { try trainer.step(images: b.images, labels: b.labels) }
-    let inMemory = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    // From files: decoding overlapped with training as `fit` does it.
-    let prefetcher = BatchPrefetcher(count: chunks.count, ahead: true) { k in try train.batch(chunks[k], normalization: normalization, seed: UInt64(k)) }
-    start = DispatchTime.now().uptimeNanoseconds
-    for k in chunks.indices {
-      let b = try prefetcher.batch(k)
-      try trainer.step(images: b.images, labels: b.labels)
+    func timed(_ body: () throws -> Void) rethrows -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      try body()
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
-    let fromFiles = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    let decodeStart = DispatchTime.now().uptimeNanoseconds
-    for (k, c) in chunks.enumerated() { _ = try train.batch(c, normalization: normalization, seed: UInt64(k)) }
-    let decodeOnly = Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e9
+    func fromMemory() throws { for b in held { try trainer.step(images: b.images, labels: b.labels) } }
+    // From files: decoding overlapped with training as `fit` does it.
+    func fromFolder() throws {
+      let prefetcher = BatchPrefetcher(count: chunks.count, ahead: true) { k in try train.batch(chunks[k], normalization: normalization, seed: UInt64(k)) }
+      for k in chunks.indices {
+        let b = try prefetcher.batch(k)
+        try trainer.step(images: b.images, labels: b.labels)
+      }
+    }
+    // Alternated twice, the faster of each kept: the first pass also pays for first-touch
+    // memory, whichever source it reads.
+    var inMemory = Double.infinity, fromFiles = Double.infinity
+    for _ in 0..<2 {
+      inMemory = min(inMemory, try timed(fromMemory))
+      fromFiles = min(fromFiles, try timed(fromFolder))
+    }
+    let decodeOnly = try timed { for (k, c) in chunks.enumerated() { _ = try train.batch(c, normalization: normalization, seed: UInt64(k)) } }
     print("Data pipeline: MobileNetV2 at \(train.transform.size)×\(train.transform.size), \(n) images in batches of \(batch)")
     print(TextTable.render(["source", "images/s", "seconds"], [
       ["tensors in memory", String(format: "%.1f", Double(n) / inMemory), String(format: "%.2f", inMemory)],
@@ -68,6 +75,6 @@ enum ImageNetBench {
       ["decoding alone", String(format: "%.0f", Double(n) / decodeOnly), String(format: "%.2f", decodeOnly)],
     ]))
     print(String(format: "training from files runs at %.1f%% of in-memory throughput\n", 100 * inMemory / fromFiles))
-    return ["images": n, "batch": batch, "in_memory_seconds": inMemory, "from_files_seconds": fromFiles, "decode_seconds": decodeOnly, "share": inMemory / fromFiles]
+    return ["images": n, "input_size": train.transform.size, "batch": batch, "in_memory_seconds": inMemory, "from_files_seconds": fromFiles, "decode_seconds": decodeOnly, "share": inMemory / fromFiles]
   }
 }

@@ -96,7 +96,7 @@ enum InferenceBench {
         let bytes = fileBytes(thinned.network.parameters)
         forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, bytes, (bytes, work)))
       }
-      for batch in [1, ModelKind.lenets.contains(kind) ? 256 : 64] {
+      for batch in [1, ModelKind.lenets.contains(kind) ? 256 : kind.takesAnySize ? 32 : 64] {
         let rng = RandomSource(seed: 2)
         let count = batch * model.inputShape.reduce(1, *)
         let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })

@@ -68,11 +68,21 @@ final class ONNXExportTests: XCTestCase {
     try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: directory + "/mobile-bits.safetensors")
   }
 
-  /// ResNet-18 and MobileNetV2 (width 0.35) at 32 × 32 with random BatchNorm statistics: written
-  /// with their logits for onnxruntime when `AUTOPRUNE_ONNX_FIXTURES` is set (the interop check).
+  /// All four ImageNet networks with random BatchNorm statistics — ResNet-18, ResNet-50 and
+  /// MobileNetV2 (width 0.35) at 32 × 32 with ImageNet stems, ResNet-18 and MobileNetV2 with the
+  /// small-image stems, AlexNet at 224 (its adaptive pooling needs 6 × 6 there) — written with
+  /// their logits for onnxruntime when `AUTOPRUNE_ONNX_FIXTURES` is set (the interop check).
   func testImageNetNetworksExport() throws {
     let rng = RandomSource(seed: 4)
-    for model in [ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, adaptStem: false, rng: rng), ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, adaptStem: false, rng: rng)] {
+    let models: [(String, Model)] = [
+      ("resnet18", ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, adaptStem: false, rng: rng)),
+      ("resnet50", ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, adaptStem: false, rng: rng)),
+      ("mobilenetv2", ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, adaptStem: false, rng: rng)),
+      ("resnet18-small-stem", ImageNetModels.resnet(depth: 18, classes: 10, inputSize: 32, rng: rng)),
+      ("mobilenetv2-small-stem", ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 48, rng: rng)),
+      ("alexnet", ImageNetModels.alexnet(classes: 10, inputSize: 224, rng: rng)),
+    ]
+    for (label, model) in models {
       for buffer in model.buffers where buffer.name.hasSuffix("running_var") {
         buffer.value = Tensor(shape: buffer.value.shape, values: (0..<buffer.value.count).map { _ in rng.uniform(0.5, 2) })
       }
@@ -84,8 +94,8 @@ final class ONNXExportTests: XCTestCase {
       guard let directory = ProcessInfo.processInfo.environment["AUTOPRUNE_ONNX_FIXTURES"] else { continue }
       let input = Tensor(shape: [2] + model.inputShape, values: (0..<(2 * model.inputShape.reduce(1, *))).map { _ in rng.uniform(-1, 1) })
       let logits = model.network.forward(input, context: .inference)
-      try ONNXExport.write(proto, to: "\(directory)/\(model.name).onnx")
-      try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: "\(directory)/\(model.name).safetensors")
+      try ONNXExport.write(proto, to: "\(directory)/\(label).onnx")
+      try SafeTensors.write([("inputs", input.shape, input.storage), ("logits", logits.shape, logits.storage)], metadata: [:], to: "\(directory)/\(label).safetensors")
     }
   }
 
