@@ -14,7 +14,9 @@ import Synchronization
 public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
   /// Image paths, in the folder's sorted order.
   public let paths: [String]
+  /// Class of each image, the index of its class folder in `classNames`.
   public let labels: [Int]
+  /// Number of class folders.
   public let classes: Int
   /// The class names, label `i` being `classNames[i]`.
   public let classNames: [String]
@@ -76,8 +78,11 @@ public final class ImageFolderDataset: LabelledImages, @unchecked Sendable {
     FileHandle.standardError.write(Data("warning: skipping \(error); the next readable image takes its place\n".utf8))
   }
 
+  /// Images in the split.
   public var count: Int { paths.count }
+  /// RGB crops of the transform's size: `[3, size, size]`.
   public var sampleShape: [Int] { [3, transform.size, transform.size] }
+  /// Decoding is slow next to reading memory: batches are made ahead.
   public var prefetches: Bool { true }
 
   /// Files skipped so far, with why.

@@ -7,7 +7,10 @@ import Foundation
 public enum ImageFolderWriter {
   /// The file format of the written images.
   public enum Format: String, CaseIterable, Sendable {
-    case png, jpeg
+    /// Lossless, by our encoder.
+    case png
+    /// Through libturbojpeg at the quality given, no chroma subsampling.
+    case jpeg
     /// Alternates JPEG and PNG, image by image (both decoders in one folder).
     case mixed
 

@@ -6,7 +6,14 @@ import Foundation
 public enum ImageResampler {
   /// A region of the source in pixels (may be fractional, as PIL's `box`).
   public struct Box: Equatable, Sendable {
-    public var x: Double, y: Double, width: Double, height: Double
+    /// Left edge, in source pixels from the image's left.
+    public var x: Double
+    /// Top edge, in source pixels from the image's top.
+    public var y: Double
+    /// Width in source pixels.
+    public var width: Double
+    /// Height in source pixels.
+    public var height: Double
     /// A region `width × height` whose top-left corner is at (`x`, `y`).
     public init(x: Double, y: Double, width: Double, height: Double) {
       (self.x, self.y, self.width, self.height) = (x, y, width, height)
