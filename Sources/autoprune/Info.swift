@@ -42,6 +42,7 @@ struct Info: ParsableCommand {
       ("GEMM available", GEMM.availableBackends.map(\.rawValue).joined(separator: ", ")),
       ("threads", "\(Parallel.threads) of \(Parallel.coreCount) cores"),
       ("full Fashion-MNIST", system ?? "not found (apt-get install dataset-fashion-mnist)"),
+      ("JPEG decoder", TurboJPEG.shared.map { "libturbojpeg (\($0.path))" } ?? "not found: JPEG image folders need libturbojpeg0 (PNG works)"),
       ("bundled subset", BundledData.directory ?? "not found beside the executable"),
     ]
     let width = rows.map(\.0.count).max()!
@@ -53,7 +54,7 @@ struct Info: ParsableCommand {
         "cpu": CPUDescription.summary, "kernels": InstructionSet.active.description,
         "kernels_supported": InstructionSet.supported.map(\.description), "blas_library": GEMM.blasLibrary ?? NSNull(),
         "blas_core": (GEMM.backend == .blas ? GEMM.blasCore : nil) ?? NSNull(),
-        "fashion_mnist": system ?? NSNull(), "bundled": BundledData.directory ?? NSNull(),
+        "fashion_mnist": system ?? NSNull(), "bundled": BundledData.directory ?? NSNull(), "jpeg_library": TurboJPEG.shared?.path ?? NSNull(),
       ])
     }
   }
