@@ -9,6 +9,7 @@ extension AutoPruneOptions.Sensitivity: ExpressibleByArgument {}
 extension AutoPruneOptions.MaskedWeights: ExpressibleByArgument {}
 extension AutoPruneOptions.ClosedGateDecay: ExpressibleByArgument {}
 extension AutoPruneOptions.PenaltyWeighting: ExpressibleByArgument {}
+extension AutoPruneOptions.UnitDataTerm: ExpressibleByArgument {}
 extension AutoPruneOptions.MuScale: ExpressibleByArgument {}
 extension AutoPruneOptions.STEScope: ExpressibleByArgument {}
 extension AutoPruneOptions.GateClock: ExpressibleByArgument {}
@@ -83,6 +84,9 @@ struct PruningOptions: ParsableArguments {
 
   @Option(help: "What μ is measured in: absolute (gradient units), gradient-relative (each layer's own mean |data term| per gate; |g| on the step clock) or network-relative (the whole network's, one threshold for all layers). Default: network-relative on the phase clock, absolute on the step clock.")
   var muScale: AutoPruneOptions.MuScale?
+
+  @Option(help: "Data term of a unit gate on a layer a BatchNorm follows: batchnorm (default: the channel after normalisation, g_γ·sgn(γ) + g_β·sgn(β)) or filter (METHOD's Σ g·sgn(w), about zero before BatchNorm).")
+  var unitDataTerm = AutoPruneOptions.UnitDataTerm.batchNorm
 
   @Option(help: "Gradient a closed BatchNorm channel (pruned filter) sends back: pass-through (as inference-form BatchNorm would, so the filter stays recoverable) or zero (exact).")
   var closedChannelGradient = BatchNorm2D.ClosedChannelGradient.passThrough
@@ -163,6 +167,7 @@ struct PruningOptions: ParsableArguments {
     o.maskedWeights = maskedWeights
     o.weightDecayOnClosedGates = closedGateDecay
     o.penaltyWeighting = penaltyWeighting
+    o.unitDataTerm = unitDataTerm
     if let muScale { o.muScale = muScale }
     if let t = targetSparsity { o.targetKeptFraction = 1 - t }
     if let t = targetFlopsReduction {

@@ -22,4 +22,33 @@ final class UnitGateTests: XCTestCase {
     pruning.afterBackward()
     XCTAssertEqual(pruning.gates[0].output![0], before - 10 * 1e-4 * 0.1, accuracy: 1e-7)
   }
+
+  /// A filter before BatchNorm: its own data term, Σ g·sgn(w), is what the gradients make it
+  /// (here set by hand); `batchnorm` uses the channel after normalisation instead,
+  /// g_γ·sgn(γ) + g_β·sgn(β). One step of each, worked by hand (step clock: η_M 10, μ 1e-4).
+  func testUnitsBeforeBatchNormTakeTheirDataTermFromItsChannel() {
+    for term in AutoPruneOptions.UnitDataTerm.allCases {
+      let rng = RandomSource(seed: 2)
+      let conv = Conv2D(1, 2, kernelSize: 1, bias: false, rng: rng)
+      let bn = BatchNorm2D(2)
+      bn.channelSource = conv.weight
+      let net = Sequential([("conv", conv), ("bn", bn)])
+      var options = AutoPruneOptions.stepClock
+      options.unitDataTerm = term
+      let pruning = AutoPrunePruning(network: net, inputShape: [1, 3, 3], plan: ["conv": [.output]], options: options)
+      XCTAssertTrue(pruning.gates[0].batchNormAffine?.scale === bn.weight)
+      conv.weight.value = Tensor(shape: [2, 1, 1, 1], values: [0.5, -2])
+      conv.weight.grad = Tensor(shape: [2, 1, 1, 1], values: [0.3, 0.3])     // filter terms 0.3, −0.3
+      bn.weight.value = Tensor(shape: [2], values: [1.5, -0.5])
+      bn.weight.grad = Tensor(shape: [2], values: [0.2, 0.1])                  // sgn(γ)·g_γ: 0.2, −0.1
+      bn.bias.value = Tensor(shape: [2], values: [-1, 0.25])
+      bn.bias.grad = Tensor(shape: [2], values: [0.05, 0.4])                   // sgn(β)·g_β: −0.05, 0.4
+      pruning.afterBackward()
+      let data: [Float] = term == .filter ? [0.3, -0.3] : [0.15, 0.3]
+      // m = 1 − η·(data + μ), both gates open (STE slope 1).
+      for r in 0..<2 {
+        XCTAssertEqual(pruning.gates[0].output![r], 1 - 10 * (data[r] + 1e-4), accuracy: 1e-6, "\(term) unit \(r)")
+      }
+    }
+  }
 }

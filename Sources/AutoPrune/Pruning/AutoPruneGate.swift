@@ -56,6 +56,9 @@ public final class AutoPruneGate: Gate {
   public var input: [Float]?
   /// When true, `update` leaves `m` alone (fine-tuning with M frozen).
   public var frozen = false
+  /// γ and β of the BatchNorm after the layer, whose gradients give the output gates' data term
+  /// when `options.unitDataTerm` is `batchNorm` (set by `AutoPrunePruning`; nil: the filter's).
+  public var batchNormAffine: (scale: Parameter, shift: Parameter)?
   /// The group sharing this gate's output `m` (layers a residual addition ties), if any: the
   /// group steps `m` and finishes the update.
   public internal(set) weak var outputGroup: OutputGateGroup?
@@ -387,6 +390,12 @@ public final class AutoPruneGate: Gate {
         for c in (j * group)..<((j + 1) * group) { data += columnSums[c] }
         return data
       }
+    }
+    if output != nil, options.unitDataTerm == .batchNorm, let (scale, shift) = batchNormAffine, scale.count == rows {
+      // The channel after normalisation: ∂L/∂(scaling the channel's output) = g_γ·γ + g_β·β,
+      // with the sensitivity's coupling in place of γ and β as for weights.
+      let gs = scale.grad.storage, s = scale.value.storage, gb = shift.grad.storage, b = shift.value.storage
+      rowSums = (0..<rows).map { r in gs[r] * AutoPruneGate.coupling(s[r], mode) + gb[r] * AutoPruneGate.coupling(b[r], mode) }
     }
     return (output == nil ? nil : rowSums, inputData)
   }

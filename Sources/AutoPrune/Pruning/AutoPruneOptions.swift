@@ -73,6 +73,14 @@ public struct AutoPruneOptions: Equatable, Sendable {
   /// What one gate adds to `R_M`: 1 (`count`, METHOD's `Σ h(m)`), the weights it covers
   /// (`params`), or the multiply-adds it removes (`flops`, to pursue a FLOPs target).
   public enum PenaltyWeighting: String, Sendable, CaseIterable { case count, params, flops }
+  /// The data term of a unit gate on a layer a BatchNorm follows. The filter's own,
+  /// `Σ g·coupling(w)` (`filter`, METHOD's), is about zero there: BatchNorm undoes any scaling
+  /// of a filter, so the loss does not change along it and the gates walk down together on the
+  /// penalty alone. `batchNorm` uses the channel after normalisation instead,
+  /// `g_γ·coupling(γ) + g_β·coupling(β)`: the loss's slope along scaling the channel's output
+  /// (its Taylor importance). A closed channel gets no γ/β gradient, so a gate closed this way
+  /// reopens only by the STE's leak, not by its data term.
+  public enum UnitDataTerm: String, Sendable, CaseIterable { case filter, batchNorm = "batchnorm" }
   /// What μ is measured in: gradient units (`absolute`, METHOD's), the layer's own gradient
   /// scale (`gradientRelative`: every layer prunes its own below-average gates alike), or the
   /// whole network's (`networkRelative`: one threshold for all layers, as with an absolute μ,
@@ -130,6 +138,8 @@ public struct AutoPruneOptions: Equatable, Sendable {
   public var weightDecayOnClosedGates = ClosedGateDecay.skip
   /// `count` (default) or a charge by `params` or `flops`; see `PenaltyWeighting`.
   public var penaltyWeighting = PenaltyWeighting.count
+  /// Default `batchNorm` (used only where a BatchNorm follows the layer); see `UnitDataTerm`.
+  public var unitDataTerm = UnitDataTerm.batchNorm
   /// Default `networkRelative`, so one μ serves layers and models whose gradients differ in size.
   public var muScale = MuScale.networkRelative
   /// Default `phase`: gate steps sized from the pruning phase's length; see `GateClock`.

@@ -89,6 +89,9 @@ public final class AutoPrunePruning {
         layerName: layer.name, weight: layer.weight, bias: layer.bias, rows: layer.rows, columns: layer.columns,
         inputGroup: layer.columnsPerInput, axes: axes, positions: layer.positions, options: options)
     }
+    for gate in gates {
+      if let bn = layers.first(where: { $0.weight === gate.weight })?.batchNorm { gate.batchNormAffine = (bn.weight, bn.bias) }
+    }
     // Members in forward order; groups ordered by their first member.
     var tied: [Int: [AutoPruneGate]] = [:]
     for layer in layers {
