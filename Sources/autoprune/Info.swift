@@ -42,6 +42,7 @@ struct Info: ParsableCommand {
       ("GEMM available", GEMM.availableBackends.map(\.rawValue).joined(separator: ", ")),
       ("threads", "\(Parallel.threads) of \(Parallel.coreCount) cores"),
       ("full Fashion-MNIST", system ?? "not found (apt-get install dataset-fashion-mnist)"),
+      ("MPI", MPI.world.map { "rank \($0.rank) of \($0.size): \($0.libraryVersion) (\($0.path))" } ?? MPI.problem ?? "one process (not started by mpirun or srun)"),
       ("JPEG decoder", TurboJPEG.shared.map { "libturbojpeg (\($0.path))" } ?? "not found: JPEG image folders need libturbojpeg0 (PNG works)"),
       ("bundled subset", BundledData.directory ?? "not found beside the executable"),
     ]
