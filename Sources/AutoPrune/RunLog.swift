@@ -1,3 +1,4 @@
+import AutoPruneKernels
 import Foundation
 
 /// A run's record on disk (schema in docs/run-log.md): `log.jsonl`, one JSON object per epoch,
@@ -17,6 +18,11 @@ public final class RunLog {
   public init(directory: String, keepingBytes: UInt64 = 0, elapsedBefore: Double = 0) throws {
     self.elapsedBefore = elapsedBefore
     self.directory = URL(fileURLWithPath: directory)
+    // Under MPI only rank 0 writes the log; the others write their lines nowhere.
+    if !MPI.writes, let sink = FileHandle(forWritingAtPath: "/dev/null") {
+      handle = sink
+      return
+    }
     let manager = FileManager.default
     do {
       try manager.createDirectory(at: self.directory, withIntermediateDirectories: true)

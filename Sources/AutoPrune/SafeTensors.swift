@@ -1,3 +1,4 @@
+import AutoPruneKernels
 import Foundation
 import AutoPruneNN
 
@@ -199,7 +200,9 @@ public enum SafeTensors {
 public enum AtomicFile {
   /// Writes `bytes` to a temporary file beside `path`, fsyncs it, then renames it over `path`
   /// (removing the temporary file on failure).
+  /// Under MPI only rank 0 writes (`MPI.writes`); the other ranks return at once.
   public static func write(_ bytes: [UInt8], to path: String) throws {
+    guard MPI.writes else { return }
     let temporary = path + ".tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw SafeTensorsError.writeFailed(path, reason: String(cString: strerror(errno))) }

@@ -158,6 +158,9 @@ public final class Trainer {
   /// W's optimizer, made from `config`: `fit` sets its learning rate each epoch, and checkpoints
   /// save and restore its state.
   public let optimizer: any Optimizer
+  /// Under an MPI job of several ranks (`mpirun`, `srun`): each rank trains on its share of
+  /// every batch and the gradients are summed over the ranks; nil for one process.
+  public var dataParallel: DataParallel?
 
   /// `rng` drives shuffling and dropout; seed it once per run for reproducible results.
   public init(model: Model, config: TrainingConfig, normalization: Normalization, rng: RandomSource) {
@@ -166,6 +169,7 @@ public final class Trainer {
     self.normalization = normalization
     self.rng = rng
     optimizer = config.makeOptimizer()
+    dataParallel = DataParallel(world: MPI.world)
   }
 
   /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
@@ -192,6 +196,9 @@ public final class Trainer {
   ) throws -> [EpochReport] {
     let batcher = Batcher(count: train.count, batchSize: config.batchSize)
     let schedule = config.learningRateSchedule
+    // Every rank starts from rank 0's weights (and BatchNorm statistics).
+    dataParallel?.broadcast(model.parameters, buffers: model.buffers)
+    let parallel = dataParallel
     var reports: [EpochReport] = []
     for epoch in (resume?.epoch ?? 0)..<config.epochs {
       optimizer.learningRate = schedule.rate(epoch: epoch)
@@ -210,18 +217,18 @@ public final class Trainer {
       let batches = batcher.batches(of: position.order)
       let seed = config.seed, normalization = normalization
       let prefetcher = BatchPrefetcher(count: batches.count, ahead: train.prefetches) { k in
-        try train.batch(batches[k], normalization: normalization, seed: Trainer.batchSeed(seed, epoch: epoch, step: k))
+        try train.batch(parallel?.shard(batches[k]) ?? batches[k], normalization: normalization, seed: Trainer.batchSeed(seed, epoch: epoch, step: k))
       }
       for k in position.step..<batches.count {
         let (images, labels) = try prefetcher.batch(k)
         let result: (loss: Float, correct: Int)
         do {
-          result = try step(images: images, labels: labels, afterBackward: afterBackward)
+          result = try step(images: images, labels: labels, globalCount: batches[k].count, afterBackward: afterBackward)
         } catch TrainingError.diverged(_, _, let what) {
           throw TrainingError.diverged(epoch: epoch + 1, step: position.step + 1, what: what)
         }
         position.step += 1
-        position.lossSum += Double(result.loss) * Double(labels.count)
+        position.lossSum += Double(result.loss) * Double(batches[k].count)
         position.correct += result.correct
         if let afterStep {
           position.seconds = startSeconds + Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
@@ -230,6 +237,8 @@ public final class Trainer {
       }
       let lossSum = position.lossSum, correct = position.correct
       let seconds = startSeconds + Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+      // The methods see the same summed gradients on every rank: masks that differ are a bug.
+      try parallel?.checkIdentical(model.parameters.compactMap { $0.gate?.mask(for: $0) }, what: "masks")
       let evaluation = try Trainer.evaluate(model, on: test, normalization: normalization)
       let report = EpochReport(
         epoch: epoch + 1, learningRate: optimizer.learningRate,
@@ -255,23 +264,38 @@ public final class Trainer {
   /// ```
   /// - Throws: `TrainingError.diverged` (epoch and step 0: the caller knows them) when the loss
   ///   or a parameter stops being finite.
+  /// Under `dataParallel`, `images` are this rank's share of a batch of `globalCount` samples:
+  /// the gradients are summed over the ranks before `afterBackward`, and the loss and count
+  /// returned are the whole batch's.
   @discardableResult
-  public func step(images: Tensor, labels: [Int], afterBackward: (() -> Void)? = nil) throws -> (loss: Float, correct: Int) {
+  public func step(images: Tensor, labels: [Int], globalCount: Int? = nil, afterBackward: (() -> Void)? = nil) throws -> (loss: Float, correct: Int) {
     var images = images
-    config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: rng)
     let parameters = model.parameters
     for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
     for p in parameters { p.zeroGrad() }
-    let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
-    let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
-    guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
-    _ = model.network.backward(result.dLogits)
+    var result = (loss: Float(0), correct: 0)
+    // A rank whose share is empty (a last batch smaller than the job) adds zero gradients.
+    if !labels.isEmpty {
+      config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: rng)
+      let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
+      let evaluated = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+      result = (evaluated.loss, evaluated.correct)
+      if dataParallel == nil { guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") } }
+      _ = model.network.backward(evaluated.dLogits)
+    }
+    if let dataParallel {
+      let global = globalCount ?? labels.count
+      dataParallel.reduceGradients(parameters, local: labels.count, global: global)
+      let sums = dataParallel.sum([Double(result.loss) * Double(labels.count), Double(result.correct)])
+      result = (Float(sums[0] / Double(max(1, global))), Int(sums[1]))
+      guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
+    }
     afterBackward?()
     optimizer.step(parameters)
     if let bad = parameters.first(where: { !$0.value.allFinite }) {
       throw TrainingError.diverged(epoch: 0, step: 0, what: "\(bad.name) has non-finite values after the update")
     }
-    return (result.loss, result.correct)
+    return result
   }
 
   /// The seed of batch `step` of `epoch`'s random transforms (image-folder crops): a function of
@@ -299,15 +323,22 @@ public final class Trainer {
   ) throws -> Evaluation {
     var lossSum = 0.0
     var correct = 0
+    // Under MPI each rank evaluates its share of every batch; the sums are added at the end.
+    let parallel = DataParallel(world: MPI.world)
     let batches = Batcher(count: data.count, batchSize: batchSize ?? (data.prefetches ? 100 : 1000)).epoch(rng: nil)
     let prefetcher = BatchPrefetcher(count: batches.count, ahead: data.prefetches) { k in
-      try data.batch(batches[k], normalization: normalization, seed: 0)
+      try data.batch(parallel?.shard(batches[k]) ?? batches[k], normalization: normalization, seed: 0)
     }
     for k in batches.indices {
       let (images, labels) = try prefetcher.batch(k)
+      if labels.isEmpty { continue }
       let result = SoftmaxCrossEntropy.evaluate(logits: logits(images), labels: labels)
       lossSum += Double(result.loss) * Double(labels.count)
       correct += result.correct
+    }
+    if let parallel {
+      let sums = parallel.sum([lossSum, Double(correct)])
+      (lossSum, correct) = (sums[0], Int(sums[1]))
     }
     let n = Float(max(1, data.count))
     return Evaluation(loss: Float(lossSum) / n, accuracy: Float(correct) / n)

@@ -45,6 +45,10 @@ public final class MPI: @unchecked Sendable {
     return nil
   }()
 
+  /// Whether this process writes files: true unless it is a rank other than 0 of an MPI job
+  /// (one writer: rank 0 alone writes logs, checkpoints and models; the others compute the same).
+  public static var writes: Bool { (world?.rank ?? 0) == 0 }
+
   /// Where the library was found.
   public let path: String
   /// This process's rank, 0 ..< `size`.

@@ -12,6 +12,11 @@ struct AutoPruneCommand: ParsableCommand {
       FileHandle.standardError.write(Data("autoprune: error: \(problem)\n".utf8))
       Foundation.exit(1)
     }
+    if let world, world.rank > 0 {
+      // One voice: only rank 0 prints results and progress (errors still reach stderr).
+      let sink = open("/dev/null", O_WRONLY)
+      if sink >= 0 { dup2(sink, STDOUT_FILENO) }
+    }
     do {
       try Invocation.run(Invocation.expandingResume(Array(CommandLine.arguments.dropFirst())))
       world?.finalize()

@@ -1,3 +1,4 @@
+import AutoPruneKernels
 import AutoPruneNN
 import Foundation
 
@@ -167,7 +168,7 @@ public final class CheckpointSession {
 
   /// The run finished and wrote its results: its checkpoint has no further use.
   public func finish() {
-    guard let directory else { return }
+    guard let directory, MPI.writes else { return }  // under MPI the checkpoint is rank 0's
     try? FileManager.default.removeItem(atPath: Checkpoint.path(in: directory))
   }
 
