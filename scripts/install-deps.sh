@@ -6,6 +6,8 @@
 #   zlib1g-dev             zlib headers for reading gzip'd IDX files and PNG (required to build)
 #   libturbojpeg0          libjpeg-turbo's TurboJPEG, loaded at run time for JPEG image folders
 #                          (optional: PNG and IDX data need nothing; the JPEG tests skip without it)
+#   openmpi-bin            Open MPI's mpirun and libmpi, loaded at run time under mpirun/srun
+#                          (optional: one process needs nothing; the MPI tests skip without it)
 #   dataset-fashion-mnist  full Fashion-MNIST (optional: a subset ships in the package)
 # Nothing else is needed. Set AUTOPRUNE_SKIP_DEPS=1 to skip.
 set -uo pipefail
@@ -14,10 +16,11 @@ missing=()
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 ldconfig -p 2>/dev/null | grep -q 'libopenblas.so.0' || missing+=(libopenblas0-pthread)
 ldconfig -p 2>/dev/null | grep -q 'libturbojpeg.so.0' || missing+=(libturbojpeg0)
+command -v mpirun >/dev/null || missing+=(openmpi-bin)
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${missing[*]}" >&2
 # apt-install.sh says why when it cannot (not root, no apt-get, apt-get failing).
 "$(dirname "$0")/apt-install.sh" "${missing[@]}" \
-  || echo "install-deps: could not install ${missing[*]}; continuing without (OpenBLAS, libturbojpeg and full data are optional)" >&2
+  || echo "install-deps: could not install ${missing[*]}; continuing without (OpenBLAS, libturbojpeg, Open MPI and full data are optional)" >&2
 exit 0

@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+/// `mpirun -np 2 autoprune …` against one process on the same global batch: the same weights
+/// within a tolerance (sums in another order), identical masks; and a rank that dies ends the
+/// job. Skipped where Open MPI's `mpirun` is not installed (scripts/install-deps.sh installs it).
+final class MPITests: XCTestCase {
+  var scratch: URL!
+
+  override func setUpWithError() throws {
+    guard MPITests.mpirun != nil else { throw XCTSkip("mpirun not found (Debian openmpi-bin)") }
+    scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-mpi-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+  }
+
+  override func tearDown() { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+
+  static var mpirun: String? {
+    ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+
+  private func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+  /// `autoprune ARGS` on `ranks` processes (`mca`: extra `--mca` pairs).
+  func mpi(_ ranks: Int, _ arguments: [String], mca: [String] = []) throws -> CLI.Result {
+    let launcher = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)"] + mca.flatMap { ["--mca"] + $0.split(separator: " ").map(String.init) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: MPITests.mpirun!)
+    process.arguments = launcher + [CLI.executable.path] + arguments
+    process.currentDirectoryURL = scratch
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// The tensors of a safetensors file (F32 only), by name.
+  static func tensors(_ path: String) throws -> [String: [Float]] {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let headerLength = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as? [String: Any])
+    var out: [String: [Float]] = [:]
+    for (name, entry) in header where name != "__metadata__" {
+      guard let entry = entry as? [String: Any], let offsets = entry["data_offsets"] as? [Int] else { continue }
+      let start = 8 + headerLength + offsets[0], end = 8 + headerLength + offsets[1]
+      out[name] = stride(from: start, to: end, by: 4).map { i in
+        Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+      }
+    }
+    return out
+  }
+
+  /// Largest difference between two files' tensors, relative to the largest value; the masks
+  /// (`*_mask`) must be equal.
+  func compare(_ a: String, _ b: String, masksEqual: Bool, file: StaticString = #filePath, line: UInt = #line) throws -> Float {
+    let x = try MPITests.tensors(a), y = try MPITests.tensors(b)
+    XCTAssertEqual(Set(x.keys), Set(y.keys), file: file, line: line)
+    var worst: Float = 0
+    for (name, values) in x {
+      let other = try XCTUnwrap(y[name], file: file, line: line)
+      if name.hasSuffix("_mask") {
+        let differing = zip(values, other).filter { $0 != $1 }.count
+        if masksEqual { XCTAssertEqual(differing, 0, "\(name): \(differing) of \(values.count) entries differ", file: file, line: line) }
+        continue
+      }
+      let scale = max(1e-6, values.map(abs).max() ?? 0)
+      worst = max(worst, (zip(values, other).map { abs($0 - $1) }.max() ?? 0) / scale)
+    }
+    return worst
+  }
+
+  /// LeNet-5 on the bundled data, batch 100 split 50/50 over two ranks, against one process:
+  /// 20 dense steps give the same weights within 0.5% of each tensor's largest value (the sums
+  /// run in another order, and SGD carries the difference on); then AutoPrune with unit gates
+  /// for 20 steps from the same dense weights closes the same units.
+  func testTwoRanksTrainAndPruneLikeOneProcess() throws {
+    let common = ["--model", "lenet5", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet"]
+    let train = ["train"] + common + ["--epochs", "1", "--lr", "0.02", "--out"]
+    let one = try CLI.run(train + [path("one.safetensors")], in: scratch), two = try mpi(2, train + [path("two.safetensors")])
+    XCTAssertEqual(one.status, 0, one.stderr)
+    XCTAssertEqual(two.status, 0, two.stderr)
+    XCTAssertLessThan(try compare(path("one.safetensors"), path("two.safetensors"), masksEqual: true), 5e-3)
+    let prune = ["prune"] + common + ["--weights", path("one.safetensors"), "--granularity", "unit", "--prune-epochs", "1",
+                                      "--finetune-epochs", "0", "--mu", "0.3", "--prune-lr", "0.005", "--out"]
+    let p1 = try CLI.run(prune + [path("one-pruned.safetensors")], in: scratch), p2 = try mpi(2, prune + [path("two-pruned.safetensors")])
+    XCTAssertEqual(p1.status, 0, p1.stderr)
+    XCTAssertEqual(p2.status, 0, p2.stderr)
+    XCTAssertLessThan(try compare(path("one-pruned.safetensors"), path("two-pruned.safetensors"), masksEqual: true), 5e-3)
+    let masks = try MPITests.tensors(path("two-pruned.safetensors")).filter { $0.key.hasSuffix("_mask") }
+    XCTAssertTrue(masks.values.contains { $0.contains(0) }, "the pruning closed something")
+  }
+
+  /// The network path (TCP between the ranks instead of shared memory) gives the same run.
+  func testTheTCPTransportTrainsTheSame() throws {
+    let arguments = ["train", "--model", "lenet300", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet", "--epochs", "1"]
+    let shared = try mpi(2, arguments + ["--out", path("shm.safetensors")])
+    XCTAssertEqual(shared.status, 0, shared.stderr)
+    let tcp = try mpi(2, arguments + ["--out", path("tcp.safetensors")], mca: ["btl self,tcp"])
+    XCTAssertEqual(tcp.status, 0, tcp.stderr)
+    XCTAssertLessThan(try compare(path("shm.safetensors"), path("tcp.safetensors"), masksEqual: true), 1e-5)
+  }
+
+  /// A rank that fails ends the whole job with its message, within seconds, instead of leaving
+  /// the other rank waiting in its next allreduce.
+  func testAFailingRankEndsTheJob() throws {
+    let start = Date()
+    let r = try mpi(2, ["train", "--model", "lenet5", "--data", path("nowhere"), "--epochs", "1", "--out", path("x.safetensors")])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.stderr.contains("nowhere") && r.stderr.contains("rank"), r.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
+  }
+}
