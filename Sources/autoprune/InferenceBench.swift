@@ -72,7 +72,9 @@ enum InferenceBench {
     for subject in subjects {
       let model = subject.model
       guard let kind = model.kind else { throw Failure("bench times the built-in models only, not \(model.name)") }
-      let dense = Model(kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width)
+      let dense = Model(
+        kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width,
+        inputSize: kind.takesAnySize ? model.inputShape[1] : nil, classes: model.classes)
       for (p, q) in zip(dense.parameters, model.parameters) { p.value = q.value }
       for (b, c) in zip(dense.buffers, model.buffers) { b.value = c.value }
       let thinned = try? Thinning.thin(model)
