@@ -159,7 +159,7 @@ final class CLITests: XCTestCase {
     try assertFails(["eval", "--weights", path("r.safetensors"), "--data", path("data")], mentioning: ["resnet20 takes 1×32×32", "--resize 32"])
     // Filter pruning across residual additions, then the thinned network: same accuracy.
     let rp = try autoprune(["prune", "--weights", path("r.safetensors"), "--model", "resnet20", "--data", path("data"), "--resize", "32",
-                            "--prune-epochs", "2", "--granularity", "unit", "--mu", "0.02", "--eta-m", "1", "--out", path("rp.safetensors"),
+                            "--prune-epochs", "2", "--granularity", "unit", "--unit-data-term", "filter", "--mu", "0.02", "--eta-m", "1", "--out", path("rp.safetensors"),
                             "--json", "--quiet"])
     XCTAssertEqual(rp.status, 0, rp.stderr)
     let resnetPruned = try rp.lastJSON()
