@@ -58,6 +58,12 @@ public final class MPI: @unchecked Sendable {
   /// `MPI_Get_library_version`'s first line.
   public let libraryVersion: String
 
+  /// Seconds spent in collective calls (allreduce, broadcast) so far, and their number: what
+  /// the communication costs next to the computing.
+  public private(set) var collectiveSeconds = 0.0
+  /// See `collectiveSeconds`.
+  public private(set) var collectiveCalls = 0
+
   private let communicator: Handle, float: Handle, double: Handle, sum: Handle
   private let allreduce: Allreduce, bcast: Bcast, abortFunction: Abort, finalizeFunction: Finalize, barrier: Barrier
 
@@ -97,8 +103,22 @@ public final class MPI: @unchecked Sendable {
     (self.allreduce, self.bcast, abortFunction, finalizeFunction, self.barrier) = (allreduce, bcast, abort, finalize, barrier)
   }
 
+  /// Runs `body` (a collective call), adding its time to `collectiveSeconds`.
+  private func timed(_ body: () -> Void) {
+    var start = timespec(), end = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    body()
+    clock_gettime(CLOCK_MONOTONIC, &end)
+    collectiveSeconds += Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+    collectiveCalls += 1
+  }
+
   /// Sums `values` over every rank, in place (the same result on each).
   public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    timed { sumChunks(values, count: count) }
+  }
+
+  private func sumChunks(_ values: UnsafeMutablePointer<Float>, count: Int) {
     var done = 0
     while done < count {  // MPI counts are Int32
       let n = min(count - done, Int(Int32.max))
@@ -110,18 +130,22 @@ public final class MPI: @unchecked Sendable {
   /// Sums `values` over every rank, in place.
   public func sum(_ values: inout [Double]) {
     let n = values.count
-    values.withUnsafeMutableBufferPointer {
-      precondition(allreduce(UnsafeRawPointer(bitPattern: 1), $0.baseAddress, Int32(n), double, sum, communicator) == 0, "MPI_Allreduce failed")
+    timed {
+      values.withUnsafeMutableBufferPointer {
+        precondition(allreduce(UnsafeRawPointer(bitPattern: 1), $0.baseAddress, Int32(n), double, sum, communicator) == 0, "MPI_Allreduce failed")
+      }
     }
   }
 
   /// Every rank gets rank `root`'s `values`.
   public func broadcast(_ values: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) {
-    var done = 0
-    while done < count {
-      let n = min(count - done, Int(Int32.max))
-      precondition(bcast(values + done, Int32(n), float, Int32(root), communicator) == 0, "MPI_Bcast failed")
-      done += n
+    timed {
+      var done = 0
+      while done < count {
+        let n = min(count - done, Int(Int32.max))
+        precondition(bcast(values + done, Int32(n), float, Int32(root), communicator) == 0, "MPI_Bcast failed")
+        done += n
+      }
     }
   }
 

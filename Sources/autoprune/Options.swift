@@ -328,6 +328,12 @@ struct TrainingOptions: ParsableArguments {
 
 /// Printing helpers: tables and the final JSON line.
 enum Output {
+  /// What the ranks of an MPI job spent communicating (rank 0's view): a line for stdout.
+  static func collectiveLine(_ world: MPI, steps: Int) -> String {
+    String(format: "MPI: %d ranks, %.2f s in %d collective calls (%.2f ms per training step)",
+           world.size, world.collectiveSeconds, world.collectiveCalls, 1000 * world.collectiveSeconds / Double(max(1, steps)))
+  }
+
   /// `object` with the fields of `record` added (its keys win), as one JSON line.
   static func json<Record: Encodable>(_ object: [String: Any], adding record: Record) {
     guard let data = try? RunRecordCoding.line(record), let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {

@@ -340,6 +340,7 @@ struct Prune: ParsableCommand {
     print(String(format: "\ntest accuracy %@ (dense %@, Δ %+.2f points), compression %.1f×, FLOPs %@, %.2f s per pruning epoch; saved %@",
                  TextTable.percent(outcome.testAccuracy), TextTable.percent(outcome.startingAccuracy), 100 * (outcome.testAccuracy - outcome.startingAccuracy),
                  outcome.report.compression, TextTable.percent(outcome.report.flopsFraction), summary.pruneEpochSeconds ?? 0, out + (log.map { " (run log in \($0.directory.path))" } ?? "")))
+    if let world = MPI.world, world.size > 1 { print(Output.collectiveLine(world, steps: (pretrain + pruneEpochs + finetuneEpochs) * stepsPerEpoch)) }
     try Output.finish(summary, out: out, granularity: pruning.layerGates.map { "per-layer \($0)" }, json: runOptions.json, log: log)
     session.finish()
   }

@@ -49,6 +49,7 @@ struct Train: ParsableCommand {
     var summary = run.summary(outcome: nil)
     (summary.threads, summary.gemm, summary.peakRssMib, summary.data) = (Parallel.threads, GEMM.backend.rawValue, Output.peakRSSMiB, label)
     print("saved \(out)\(log.map { " (run log in \($0.directory.path))" } ?? ""): test accuracy \(TextTable.percent(Float(summary.testAccuracy ?? 0))), \(String(format: "%.2f", summary.epochSeconds ?? 0)) s/epoch, peak RSS \(String(format: "%.0f", Output.peakRSSMiB)) MiB")
+    if let world = MPI.world, world.size > 1 { print(Output.collectiveLine(world, steps: config.epochs * stepsPerEpoch)) }
     try Output.finish(summary, out: out, json: runOptions.json, log: log)
     session.finish()
   }
