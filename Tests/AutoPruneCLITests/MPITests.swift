@@ -113,4 +113,60 @@ final class MPITests: XCTestCase {
     XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
   }
+
+  /// PIDs of this job's processes of MPI rank `rank` (their environment names the rank; their
+  /// command line holds `marker`).
+  static func processes(rank: Int, marker: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")),
+        let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+      let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+      return variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") && String(decoding: command, as: UTF8.self).contains(marker)
+    }
+  }
+
+  /// Rank 1 killed mid-run: the job ends within seconds (mpirun names the rank), and `--resume`
+  /// under MPI from the last checkpoint ends with the weights an uninterrupted MPI run gives.
+  func testAKilledRankEndsTheJobAndTheRunResumesUnderMPI() throws {
+    let arguments = ["train", "--model", "lenet300", "--data", "bundled", "--threads", "1", "--quiet", "--epochs", "40",
+                     "--checkpoint-every", "10"]
+    let whole = try mpi(2, arguments + ["--run-dir", path("whole"), "--out", path("whole.safetensors")])
+    XCTAssertEqual(whole.status, 0, whole.stderr)
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: MPITests.mpirun!)
+    process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", CLI.executable.path]
+      + arguments + ["--run-dir", path("cut"), "--out", path("cut.safetensors")]
+    process.currentDirectoryURL = scratch
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    // Wait for a checkpoint past the first, then kill rank 1.
+    let checkpoint = path("cut/checkpoint.safetensors")
+    let deadline = Date().addingTimeInterval(60)
+    var seen = 0
+    var last: Date?
+    while Date() < deadline, seen < 2 {
+      let stamp = (try? FileManager.default.attributesOfItem(atPath: checkpoint)[.modificationDate]) as? Date
+      if let stamp, stamp != last { (seen, last) = (seen + 1, stamp) }
+      usleep(20_000)
+    }
+    let victims = MPITests.processes(rank: 1, marker: path("cut"))
+    XCTAssertEqual(victims.count, 1, "rank 1 of the job")
+    let killed = Date()
+    for pid in victims { kill(pid, SIGKILL) }
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertNotEqual(process.terminationStatus, 0)
+    XCTAssertLessThan(Date().timeIntervalSince(killed), 20, "the job ended within seconds of the kill")
+    XCTAssertTrue(String(decoding: stderr, as: UTF8.self).contains("rank 1"), String(decoding: stderr, as: UTF8.self))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("cut.safetensors")))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "the last checkpoint is there to resume from")
+
+    let resumed = try mpi(2, ["train", "--resume", path("cut")])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertEqual(try compare(path("whole.safetensors"), path("cut.safetensors"), masksEqual: true), 0, "resumed = uninterrupted")
+  }
 }
