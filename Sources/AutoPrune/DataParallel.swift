@@ -9,6 +9,10 @@ import AutoPruneNN
 public struct DataParallel: Sendable {
   /// The job.
   public let world: MPI
+  /// Synchronised BatchNorm (`--sync-batchnorm`): trainers made from now on normalise training
+  /// batches with the whole global batch's statistics. Off by default (per-rank statistics, as
+  /// Horovod and PyTorch's DDP do).
+  public nonisolated(unsafe) static var synchronizesBatchNorm = false
 
   /// Data parallelism over `world` (nil for a job of one process: nothing to share).
   public init?(world: MPI?) {
@@ -93,4 +97,16 @@ public struct DataParallel: Sendable {
 public struct DataParallelError: Error, CustomStringConvertible {
   public let description: String
   init(_ description: String) { self.description = description }
+}
+
+/// The statistics reducer of synchronised BatchNorm: sums over the job's ranks, and this rank's
+/// share of the step's global batch (set by the trainer before each forward).
+public final class BatchNormSynchronizer: StatisticsReducer, @unchecked Sendable {
+  let world: MPI
+  public var share: Double = 1
+
+  /// Sums over `world`.
+  public init(world: MPI) { self.world = world }
+
+  public func sum(_ values: inout [Double]) { world.sum(&values) }
 }

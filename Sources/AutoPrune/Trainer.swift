@@ -170,7 +170,15 @@ public final class Trainer {
     self.rng = rng
     optimizer = config.makeOptimizer()
     dataParallel = DataParallel(world: MPI.world)
+    if let world = dataParallel?.world, DataParallel.synchronizesBatchNorm {
+      let synchronizer = BatchNormSynchronizer(world: world)
+      batchNormSynchronizer = synchronizer
+      for bn in model.network.batchNorms { bn.reducer = synchronizer }
+    }
   }
+
+  /// Synchronised BatchNorm's reducer (nil unless `DataParallel.synchronizesBatchNorm` in a job).
+  private var batchNormSynchronizer: BatchNormSynchronizer?
 
   /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
   /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
@@ -215,6 +223,9 @@ public final class Trainer {
       let start = DispatchTime.now()
       let startSeconds = position.seconds
       let batches = batcher.batches(of: position.order)
+      if batchNormSynchronizer != nil, let size = parallel?.world.size, let small = batches.first(where: { $0.count < size }) {
+        throw DataParallelError("--sync-batchnorm needs at least one sample per rank in every batch; a batch of this epoch holds \(small.count) for \(size) ranks (change --batch-size)")
+      }
       let seed = config.seed, normalization = normalization
       let prefetcher = BatchPrefetcher(count: batches.count, ahead: train.prefetches) { k in
         try train.batch(parallel?.shard(batches[k]) ?? batches[k], normalization: normalization, seed: Trainer.batchSeed(seed, epoch: epoch, step: k))
@@ -274,6 +285,7 @@ public final class Trainer {
     for gate in model.network.gates { gate.prepare(training: true, rng: rng) }
     for p in parameters { p.zeroGrad() }
     var result = (loss: Float(0), correct: 0)
+    batchNormSynchronizer?.share = Double(labels.count) / Double(max(1, globalCount ?? labels.count))
     // A rank whose share is empty (a last batch smaller than the job) adds zero gradients.
     if !labels.isEmpty {
       config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: rng)

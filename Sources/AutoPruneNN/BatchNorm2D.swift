@@ -57,6 +57,11 @@ public final class BatchNorm2D: Layer {
     runningVariance = Buffer(name: "running_var", value: Tensor(shape: [channels], repeating: 1))
   }
 
+  /// Set in a data-parallel job with synchronised BatchNorm: training batches are normalised
+  /// with the statistics of the whole global batch (summed over the processes), and backward
+  /// uses the matching global means. nil: this process's batch alone (the default).
+  public var reducer: (any StatisticsReducer)?
+
   public var parameters: [Parameter] { [weight, bias] }
   public var buffers: [Buffer] { [runningMean, runningVariance] }
 
@@ -89,6 +94,7 @@ public final class BatchNorm2D: Layer {
       }
       return y
     }
+    if let reducer { return synchronizedForward(x, reducer: reducer, gamma: gamma, beta: beta, open: open) }
     precondition(m > 1, "BatchNorm2D in training needs more than one value per channel (got \(x.shape))")
     var xhat = Tensor(shape: x.shape) { _ in }
     var mean = [Float](repeating: 0, count: channels), variance = [Float](repeating: 0, count: channels)
@@ -142,9 +148,65 @@ public final class BatchNorm2D: Layer {
     return y
   }
 
+  /// Training forward with the global batch's statistics: local sums, summed over the
+  /// processes (with the element count), then local squared deviations from the global mean,
+  /// summed again, then the same normalisation as one process.
+  private func synchronizedForward(_ x: Tensor, reducer: any StatisticsReducer, gamma: Tensor, beta: Tensor, open: [Bool]?) -> Tensor {
+    let n = x.shape[0], plane = x.shape[2] * x.shape[3]
+    var sums = [Double](repeating: 0, count: channels + 1)
+    x.withPointer { xp in
+      for c in 0..<channels {
+        for s in 0..<n { sums[c] += BatchNorm2D.sum(UnsafeMutablePointer(mutating: xp) + (s * channels + c) * plane, plane) }
+      }
+    }
+    sums[channels] = Double(n * plane)
+    reducer.sum(&sums)
+    let total = sums[channels]
+    precondition(total > 1, "BatchNorm2D in training needs more than one value per channel over the job")
+    let mean = (0..<channels).map { Float(sums[$0] / total) }
+    var squares = [Double](repeating: 0, count: channels)
+    x.withPointer { xp in
+      for c in 0..<channels {
+        for s in 0..<n { squares[c] += BatchNorm2D.squaredDeviations(UnsafeMutablePointer(mutating: xp) + (s * channels + c) * plane, plane, from: mean[c]) }
+      }
+    }
+    reducer.sum(&squares)
+    let variance = squares.map { Float($0 / total) }
+    inverseStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
+    var y = Tensor(shape: x.shape) { _ in }
+    var xhat = Tensor(shape: x.shape) { _ in }
+    x.withPointer { xp in
+      xhat.withMutablePointer { hp in
+        y.withMutablePointer { yp in
+          for c in 0..<channels {
+            for s in 0..<n {
+              let base = (s * channels + c) * plane
+              BatchNorm2D.normalize(UnsafeMutablePointer(mutating: xp) + base, plane, mean: mean[c], invStd: inverseStd[c], gamma: gamma[c], beta: beta[c], xhat: hp + base, y: yp + base)
+            }
+          }
+        }
+      }
+    }
+    let unbias = Float(total / (total - 1))
+    for c in 0..<channels where open?[c] ?? true {
+      runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
+      runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
+    }
+    normalized = xhat
+    forwardOpen = open
+    elementsInJob = total
+    return y
+  }
+
+  /// Elements per channel over the whole job in the last synchronised forward.
+  private var elementsInJob = 0.0
+
   // dβ = Σ dy;  dγ = Σ dy·x̂;  dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))   (per channel)
+  // Synchronised: the means run over the whole job, of the gradients of the global loss (each
+  // process's weighted by its share), and dx comes back at this process's own loss scale.
   public func backward(_ dY: Tensor) -> Tensor {
     precondition(dY.shape == normalized.shape, "BatchNorm2D.backward before a training forward (or shape \(dY.shape))")
+    if let reducer { return synchronizedBackward(dY, reducer: reducer) }
     let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3], m = n * plane
     let gamma = gatedAffine(forwardOpen).gamma
     var dX = Tensor(shape: dY.shape) { _ in }
@@ -197,6 +259,57 @@ public final class BatchNorm2D: Layer {
     for c in 0..<channels where forwardOpen?[c] ?? true {
       weight.grad[c] += dGamma[c]
       bias.grad[c] += dBeta[c]
+    }
+    return dX
+  }
+
+  private func synchronizedBackward(_ dY: Tensor, reducer: any StatisticsReducer) -> Tensor {
+    let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3]
+    let gamma = gatedAffine(forwardOpen).gamma
+    var local = [Double](repeating: 0, count: 2 * channels)
+    dY.withPointer { dyp in
+      normalized.withPointer { hp in
+        for c in 0..<channels {
+          for s in 0..<n {
+            let base = (s * channels + c) * plane
+            let (a, b) = BatchNorm2D.sums(UnsafeMutablePointer(mutating: dyp) + base, UnsafeMutablePointer(mutating: hp) + base, plane)
+            local[c] += a
+            local[channels + c] += b
+          }
+        }
+      }
+    }
+    // γ's and β's own gradients stay this process's (the job sums parameter gradients later).
+    for c in 0..<channels where forwardOpen?[c] ?? true {
+      bias.grad[c] += Float(local[c])
+      weight.grad[c] += Float(local[channels + c])
+    }
+    let share = reducer.share
+    var global = local.map { $0 * share }
+    reducer.sum(&global)
+    var dX = Tensor(shape: dY.shape) { _ in }
+    dY.withPointer { dyp in
+      normalized.withPointer { hp in
+        dX.withMutablePointer { dxp in
+          for c in 0..<channels {
+            let meanDy = Float(global[c] / elementsInJob / share), meanDyHat = Float(global[channels + c] / elementsInJob / share)
+            let scale = gamma[c] * inverseStd[c]
+            for s in 0..<n {
+              let base = (s * channels + c) * plane
+              BatchNorm2D.inputGradient(UnsafeMutablePointer(mutating: dyp) + base, UnsafeMutablePointer(mutating: hp) + base, plane, scale: scale, meanDy: meanDy, meanDyHat: meanDyHat, into: dxp + base)
+            }
+          }
+        }
+      }
+    }
+    if let open = forwardOpen, closedChannelGradient == .passThrough {
+      for c in 0..<channels where !open[c] {
+        let scale = weight.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
+        for s in 0..<n {
+          let base = (s * channels + c) * plane
+          for i in base..<(base + plane) { dX[i] = dY[i] * scale }
+        }
+      }
     }
     return dX
   }

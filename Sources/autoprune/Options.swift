@@ -301,6 +301,9 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Augment training batches: random crop of the image padded by 4 pixels, and horizontal flips (CIFAR training).")
   var augment = false
 
+  @Flag(help: "Under MPI: normalise BatchNorm's training batches with the whole global batch's statistics (summed over the ranks) instead of each rank's share.")
+  var syncBatchnorm = false
+
   func validate() throws {
     try checkEpochs("--epochs", epochs, atLeast: 1)
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }

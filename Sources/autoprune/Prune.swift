@@ -303,6 +303,7 @@ struct Prune: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
+    DataParallel.synchronizesBatchNorm = training.syncBatchnorm
     let (train, test, label) = try dataOptions.load(for: model)
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0

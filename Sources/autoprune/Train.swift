@@ -29,6 +29,7 @@ struct Train: ParsableCommand {
 
   func run() throws {
     runOptions.apply()
+    DataParallel.synchronizesBatchNorm = training.syncBatchnorm
     let (train, test, label) = try dataOptions.load(for: model)
     let config = training.config
     let stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
