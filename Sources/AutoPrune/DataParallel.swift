@@ -103,6 +103,7 @@ public struct DataParallelError: Error, CustomStringConvertible {
 /// share of the step's global batch (set by the trainer before each forward).
 public final class BatchNormSynchronizer: StatisticsReducer, @unchecked Sendable {
   let world: MPI
+  /// This rank's share of the current step's global batch.
   public var share: Double = 1
 
   /// Sums over `world`.
