@@ -179,6 +179,9 @@ public final class Trainer {
 
   /// Synchronised BatchNorm's reducer (nil unless `DataParallel.synchronizesBatchNorm` in a job).
   private var batchNormSynchronizer: BatchNormSynchronizer?
+  /// Steps of `fit` so far counted from its first epoch (set before each of its steps, so a
+  /// resumed run counts the same); seeds a rank's own random stream under MPI.
+  private var globalStep = 0
 
   /// Trains for `config.epochs`, evaluating on `test` after each; `onEpoch` sees each report.
   /// `afterBackward` runs between each backward pass and the optimizer step (pruning gates).
@@ -231,6 +234,7 @@ public final class Trainer {
         try train.batch(parallel?.shard(batches[k]) ?? batches[k], normalization: normalization, seed: Trainer.batchSeed(seed, epoch: epoch, step: k))
       }
       for k in position.step..<batches.count {
+        globalStep = epoch * batches.count + k
         let (images, labels) = try prefetcher.batch(k)
         let result: (loss: Float, correct: Int)
         do {
@@ -288,8 +292,15 @@ public final class Trainer {
     batchNormSynchronizer?.share = Double(labels.count) / Double(max(1, globalCount ?? labels.count))
     // A rank whose share is empty (a last batch smaller than the job) adds zero gradients.
     if !labels.isEmpty {
-      config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: rng)
-      let logits = model.network.forward(images, context: ForwardContext(training: true, rng: rng))
+      // Under MPI the ranks draw different numbers of values (their shares may differ), so
+      // augmentation and dropout take a rank's own stream, derived from the seed, the rank and
+      // the step (resumable, no state); `rng` (shuffling, stochastic gates) stays the same on
+      // every rank.
+      let draws = dataParallel.map {
+        RandomSource(seed: Trainer.batchSeed(config.seed &+ UInt64($0.world.rank + 1) &* 0xA24B_AED4_963E_E407, epoch: 0, step: globalStep))
+      } ?? rng
+      config.augmentation?.apply(to: &images, fill: normalization.zeroPixel(images.shape[1]), rng: draws)
+      let logits = model.network.forward(images, context: ForwardContext(training: true, rng: draws))
       let evaluated = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
       result = (evaluated.loss, evaluated.correct)
       if dataParallel == nil { guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") } }
@@ -303,6 +314,7 @@ public final class Trainer {
       guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
     }
     afterBackward?()
+    globalStep += 1
     optimizer.step(parameters)
     if let bad = parameters.first(where: { !$0.value.allFinite }) {
       throw TrainingError.diverged(epoch: 0, step: 0, what: "\(bad.name) has non-finite values after the update")
