@@ -303,7 +303,6 @@ public final class Trainer {
       let logits = model.network.forward(images, context: ForwardContext(training: true, rng: draws))
       let evaluated = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
       result = (evaluated.loss, evaluated.correct)
-      if dataParallel == nil { guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") } }
       _ = model.network.backward(evaluated.dLogits)
     }
     if let dataParallel {
@@ -311,8 +310,9 @@ public final class Trainer {
       dataParallel.reduceGradients(parameters, local: labels.count, global: global)
       let sums = dataParallel.sum([Double(result.loss) * Double(labels.count), Double(result.correct)])
       result = (Float(sums[0] / Double(max(1, global))), Int(sums[1]))
-      guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
     }
+    // Checked on the whole batch's loss (every rank the same), so all ranks stop together.
+    guard result.loss.isFinite else { throw TrainingError.diverged(epoch: 0, step: 0, what: "the loss is \(result.loss)") }
     afterBackward?()
     globalStep += 1
     optimizer.step(parameters)

@@ -136,13 +136,7 @@ public final class BatchNorm2D: Layer {
         }
       }
     }
-    let unbias = Float(m) / Float(m - 1)
-    // A closed channel's statistics are those of zeros: it keeps the ones it had when it closed
-    // (they normalise it if it reopens, and scale its pass-through gradient).
-    for c in 0..<channels where open?[c] ?? true {
-      runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
-      runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
-    }
+    updateRunningStatistics(mean: mean, variance: variance, unbias: Float(m) / Float(m - 1), open: open)
     normalized = xhat
     forwardOpen = open
     return y
@@ -187,15 +181,22 @@ public final class BatchNorm2D: Layer {
         }
       }
     }
-    let unbias = Float(total / (total - 1))
-    for c in 0..<channels where open?[c] ?? true {
-      runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
-      runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
-    }
+    updateRunningStatistics(mean: mean, variance: variance, unbias: Float(total / (total - 1)), open: open)
     normalized = xhat
     forwardOpen = open
     elementsInJob = total
     return y
+  }
+
+  /// The running averages moved toward a batch's `mean` and `variance` (times `unbias`, the
+  /// unbiased estimate's factor). A closed channel's statistics are those of zeros: it keeps the
+  /// ones it had when it closed (they normalise it if it reopens, and scale its pass-through
+  /// gradient).
+  private func updateRunningStatistics(mean: [Float], variance: [Float], unbias: Float, open: [Bool]?) {
+    for c in 0..<channels where open?[c] ?? true {
+      runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
+      runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * variance[c] * unbias
+    }
   }
 
   /// Elements per channel over the whole job in the last synchronised forward.
@@ -246,21 +247,27 @@ public final class BatchNorm2D: Layer {
         }
       }
     }
-    if let open = forwardOpen, closedChannelGradient == .passThrough {
-      for c in 0..<channels where !open[c] {
-        let scale = weight.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
-        for s in 0..<n {
-          let base = (s * channels + c) * plane
-          for i in base..<(base + plane) { dX[i] = dY[i] * scale }
-        }
-      }
-    }
+    passClosedChannels(dY, into: &dX)
     // A closed channel's γ and β act as zero: no gradient reaches them.
     for c in 0..<channels where forwardOpen?[c] ?? true {
       weight.grad[c] += dGamma[c]
       bias.grad[c] += dBeta[c]
     }
     return dX
+  }
+
+  /// With `passThrough`, a closed channel sends `dy · γ/√(running σ² + ε)` back in place of its
+  /// exact (zero) gradient, what the inference-form BatchNorm would.
+  private func passClosedChannels(_ dY: Tensor, into dX: inout Tensor) {
+    guard let open = forwardOpen, closedChannelGradient == .passThrough else { return }
+    let n = dY.shape[0], plane = dY.shape[2] * dY.shape[3]
+    for c in 0..<channels where !open[c] {
+      let scale = weight.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
+      for s in 0..<n {
+        let base = (s * channels + c) * plane
+        for i in base..<(base + plane) { dX[i] = dY[i] * scale }
+      }
+    }
   }
 
   private func synchronizedBackward(_ dY: Tensor, reducer: any StatisticsReducer) -> Tensor {
@@ -302,15 +309,7 @@ public final class BatchNorm2D: Layer {
         }
       }
     }
-    if let open = forwardOpen, closedChannelGradient == .passThrough {
-      for c in 0..<channels where !open[c] {
-        let scale = weight.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
-        for s in 0..<n {
-          let base = (s * channels + c) * plane
-          for i in base..<(base + plane) { dX[i] = dY[i] * scale }
-        }
-      }
-    }
+    passClosedChannels(dY, into: &dX)
     return dX
   }
 

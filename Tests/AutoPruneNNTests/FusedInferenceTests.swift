@@ -126,12 +126,7 @@ final class FusedInferenceTests: XCTestCase {
   func testFusedNetworkEqualsLayerByLayerEvaluation() {
     let rng = RandomSource(seed: 80)
     func norm(_ c: Int) -> BatchNorm2D {
-      let bn = BatchNorm2D(c)
-      bn.weight.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.5, 1.5) })
-      bn.bias.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-0.5, 0.5) })
-      bn.runningMean.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-0.3, 0.3) })
-      bn.runningVariance.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.5, 2) })
-      return bn
+      FusedInferenceTests.trainedLookingNorm(c, rng: rng, gamma: (0.5, 1.5), beta: (-0.5, 0.5), variance: (0.5, 2))
     }
     func conv(_ i: Int, _ o: Int, _ k: Int = 3, stride: Int = 1) -> Conv2D {
       Conv2D(i, o, kernelSize: k, stride: stride, padding: k / 2, bias: false, rng: rng)
@@ -152,6 +147,19 @@ final class FusedInferenceTests: XCTestCase {
     }
   }
 
+  /// A BatchNorm with γ, β and running variance drawn from the given ranges (in this order, so a
+  /// seed gives the same values) and running means in ±0.3: statistics as training leaves them.
+  private static func trainedLookingNorm(
+    _ c: Int, rng: RandomSource, gamma: (Float, Float), beta: (Float, Float), variance: (Float, Float)
+  ) -> BatchNorm2D {
+    let bn = BatchNorm2D(c)
+    bn.weight.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(gamma.0, gamma.1) })
+    bn.bias.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(beta.0, beta.1) })
+    bn.runningMean.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-0.3, 0.3) })
+    bn.runningVariance.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(variance.0, variance.1) })
+    return bn
+  }
+
   /// Every layer run on its own in inference mode, residual additions done here.
   private func layerByLayer(_ x: Tensor, _ stack: Sequential) -> Tensor {
     stack.layers.reduce(x) { y, entry in
@@ -168,13 +176,9 @@ final class FusedInferenceTests: XCTestCase {
   /// residual whose linear projection ends the block (BatchNorm and the addition folded).
   func testDepthwiseLayersFoldBatchNormReLU6AndTheResidual() {
     let rng = RandomSource(seed: 90)
+    // Shifts large enough that ReLU6's clamp at 6 bites.
     func norm(_ c: Int) -> BatchNorm2D {
-      let bn = BatchNorm2D(c)
-      bn.weight.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.5, 3) })
-      bn.bias.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-1, 4) })
-      bn.runningMean.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(-0.3, 0.3) })
-      bn.runningVariance.value = Tensor(shape: [c], values: (0..<c).map { _ in rng.uniform(0.2, 2) })
-      return bn
+      FusedInferenceTests.trainedLookingNorm(c, rng: rng, gamma: (0.5, 3), beta: (-1, 4), variance: (0.2, 2))
     }
     let pruned = DepthwiseConv2D(channels: 12, kernelSize: 3, stride: 1, padding: 1, bias: false, rng: rng)
     for i in stride(from: 0, to: pruned.weight.count, by: 4) { pruned.weight.value[i] = 0 }
