@@ -3,8 +3,8 @@ import AutoPruneNN
 
 /// Horovod-style data parallelism over the ranks of an MPI job: every rank holds the whole
 /// model, takes its share of each global batch, and the gradients are summed over the ranks
-/// (one fused buffer per step, weighted so the sum is the gradient of the global batch's mean
-/// loss) before any pruning method or optimizer sees them — so gates, masks and weights stay
+/// (in fused buckets started during the backward pass, weighted so the sum is the gradient of
+/// the global batch's mean loss) before any pruning method or optimizer sees them — so gates, masks and weights stay
 /// identical on every rank. BatchNorm keeps per-rank batch statistics.
 public struct DataParallel: Sendable {
   /// The job.
@@ -18,6 +18,8 @@ public struct DataParallel: Sendable {
   public init?(world: MPI?) {
     guard let world, world.size > 1 else { return nil }
     self.world = world
+    let bytes = DataParallel.bucketBytes
+    buckets = GradientBuckets(world: world, capacity: bytes > 0 ? max(1, bytes / MemoryLayout<Float>.size) : Int.max)
   }
 
   /// This rank's contiguous share of a global batch: the first `count % size` ranks take one
@@ -29,25 +31,25 @@ public struct DataParallel: Sendable {
     return indices[start..<(start + length)]
   }
 
-  /// Sums every parameter's gradient over the ranks in one call, each rank's first scaled by
-  /// its share of the global batch (`local / global`): the result is the gradient of the global
-  /// batch's mean loss, what one process training on the whole batch computes.
-  public func reduceGradients(_ parameters: [Parameter], local: Int, global: Int) {
-    let total = parameters.reduce(0) { $0 + $1.count }
-    var fused = [Float](repeating: 0, count: total)
-    let weight = Float(local) / Float(max(1, global))
-    var offset = 0
-    for p in parameters {
-      p.grad.withPointer { g in for i in 0..<p.count { fused[offset + i] = g[i] * weight } }
-      offset += p.count
-    }
-    fused.withUnsafeMutableBufferPointer { world.sum($0.baseAddress!, count: total) }
-    offset = 0
-    for p in parameters {
-      p.grad.withMutablePointer { g in for i in 0..<p.count { g[i] = fused[offset + i] } }
-      offset += p.count
-    }
-  }
+  /// Values summed per allreduce bucket (`--allreduce-bucket-mb`); 0: one bucket, started
+  /// once the whole backward pass is done. Read when a `DataParallel` is made.
+  public nonisolated(unsafe) static var bucketBytes = 4 << 20
+
+  /// Sums the gradients over the ranks in buckets started during the backward pass.
+  let buckets: GradientBuckets
+
+  /// Starts a step whose gradients are this rank's share `local` of a global batch of `global`:
+  /// each rank's are scaled by `local / global` before the sum, so the result is the gradient
+  /// of the global batch's mean loss, what one process training on the whole batch computes.
+  public func beginGradients(local: Int, global: Int) { buckets.begin(local: local, global: global) }
+
+  /// `parameters`' gradients are complete (the backward pass is done with their layer): their
+  /// bucket starts summing once full, while the pass goes on.
+  public func gradientsFinished(_ parameters: [Parameter]) { buckets.finished(parameters) }
+
+  /// Ends the step's sums: hands over what of `parameters` (every trained parameter, in the
+  /// network's order reversed) was not yet, waits for every bucket and writes the sums back.
+  public func finishGradients(_ parameters: [Parameter]) { buckets.finish(all: parameters) }
 
   /// Rank 0's values of `parameters` and `buffers` on every rank (at the start, and after a
   /// resume), in one call.
@@ -76,20 +78,35 @@ public struct DataParallel: Sendable {
   /// Throws unless every rank holds the same `masks` (a checksum compared over the ranks): the
   /// methods see the same summed gradients, so a difference is a bug, never noise.
   public func checkIdentical(_ masks: [Tensor], what: String) throws {
-    // FNV-1a over the bit patterns, folded to 20 bits so the sums below are exact in Double
-    // (for up to 8,192 ranks).
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for mask in masks {
-      for v in mask.storage {
-        hash = (hash ^ UInt64(v.bitPattern)) &* 0x100_0000_01B3
-      }
-    }
-    let c = Double((hash ^ (hash >> 20) ^ (hash >> 40)) & 0xF_FFFF)
+    var hash = Checksum()
+    for mask in masks { for v in mask.storage { hash.add(UInt64(v.bitPattern)) } }
+    try checkIdentical(hash, what: what)
+  }
+
+  /// Throws unless every rank drew the same epoch `order`: each rank takes its share of the
+  /// same batches only while the shared random stream (shuffling, stochastic gates) stays in
+  /// step, which a rank drawing more from it (augmentation of a larger share) would break.
+  public func checkIdentical(order: [Int]) throws {
+    var hash = Checksum()
+    for i in order { hash.add(UInt64(bitPattern: Int64(i))) }
+    try checkIdentical(hash, what: "shuffled training orders")
+  }
+
+  private func checkIdentical(_ hash: Checksum, what: String) throws {
+    let c = hash.folded
     let sums = sum([c, c * c])
     // All equal ⇔ the checksums' variance over the ranks is zero: n·Σc² = (Σc)².
     if sums[1] * Double(world.size) != sums[0] * sums[0] {
       throw DataParallelError("the \(what) differ between MPI ranks (rank \(world.rank)'s checksum \(Int(c))): the ranks no longer train the same model")
     }
+  }
+
+  /// FNV-1a over 64-bit words, folded to 20 bits so the sums over the ranks above are exact in
+  /// Double (for up to 8,192 ranks).
+  private struct Checksum {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    mutating func add(_ word: UInt64) { hash = (hash ^ word) &* 0x100_0000_01B3 }
+    var folded: Double { Double((hash ^ (hash >> 20) ^ (hash >> 40)) & 0xF_FFFF) }
   }
 }
 

@@ -225,6 +225,7 @@ public final class Trainer {
       }
       let start = DispatchTime.now()
       let startSeconds = position.seconds
+      try parallel?.checkIdentical(order: position.order)
       let batches = batcher.batches(of: position.order)
       if batchNormSynchronizer != nil, let size = parallel?.world.size, let small = batches.first(where: { $0.count < size }) {
         throw DataParallelError("--sync-batchnorm needs at least one sample per rank in every batch; a batch of this epoch holds \(small.count) for \(size) ranks (change --batch-size)")
@@ -303,11 +304,20 @@ public final class Trainer {
       let logits = model.network.forward(images, context: ForwardContext(training: true, rng: draws))
       let evaluated = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
       result = (evaluated.loss, evaluated.correct)
-      _ = model.network.backward(evaluated.dLogits)
+      if let dataParallel {
+        dataParallel.beginGradients(local: labels.count, global: globalCount ?? labels.count)
+        _ = model.network.backward(evaluated.dLogits, finished: dataParallel.gradientsFinished)
+      } else {
+        _ = model.network.backward(evaluated.dLogits)
+      }
+    } else {
+      dataParallel?.beginGradients(local: 0, global: globalCount ?? 0)
     }
     if let dataParallel {
       let global = globalCount ?? labels.count
-      dataParallel.reduceGradients(parameters, local: labels.count, global: global)
+      // In the order the backward pass hands them over (last layer first), so a rank with an
+      // empty share makes the same buckets.
+      dataParallel.finishGradients(model.network.layers.reversed().flatMap { $0.layer.parameters })
       let sums = dataParallel.sum([Double(result.loss) * Double(labels.count), Double(result.correct)])
       result = (Float(sums[0] / Double(max(1, global))), Int(sums[1]))
     }

@@ -22,6 +22,10 @@ public final class MPI: @unchecked Sendable {
   private typealias Finalize = @convention(c) () -> Int32
   private typealias LibraryVersion = @convention(c) (UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
   private typealias Barrier = @convention(c) (Handle) -> Int32
+  // MPI_Request is a pointer in Open MPI: held in 8 bytes the library writes and reads back.
+  private typealias Iallreduce = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, Handle, Handle, Handle, UnsafeMutablePointer<UInt64>?) -> Int32
+  private typealias Test = @convention(c) (UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32
+  private typealias Wait = @convention(c) (UnsafeMutablePointer<UInt64>?, UnsafeMutableRawPointer?) -> Int32
 
   /// Environment variables a launcher sets for each process: Open MPI's `mpirun`, PMIx (Open MPI 4+,
   /// Slurm with PMIx) and Slurm's `srun`.
@@ -58,14 +62,16 @@ public final class MPI: @unchecked Sendable {
   /// `MPI_Get_library_version`'s first line.
   public let libraryVersion: String
 
-  /// Seconds spent in collective calls (allreduce, broadcast) so far, and their number: what
-  /// the communication costs next to the computing.
+  /// Seconds spent in collective calls (allreduce, broadcast; for a started sum, the time in its
+  /// start, polls and wait: what the computing did not hide) so far, and their number: what the
+  /// communication costs next to the computing.
   public private(set) var collectiveSeconds = 0.0
   /// See `collectiveSeconds`.
   public private(set) var collectiveCalls = 0
 
   private let communicator: Handle, float: Handle, double: Handle, sum: Handle
   private let allreduce: Allreduce, bcast: Bcast, abortFunction: Abort, finalizeFunction: Finalize, barrier: Barrier
+  private let iallreduce: Iallreduce, test: Test, wait: Wait
 
   private init?(library: UnsafeMutableRawPointer, path: String) {
     func symbol<T>(_ name: String, _ type: T.Type) -> T? { dlsym(library, name).map { unsafeBitCast($0, to: type) } }
@@ -78,7 +84,9 @@ public final class MPI: @unchecked Sendable {
       let rankOf = symbol("MPI_Comm_rank", CommQuery.self), let sizeOf = symbol("MPI_Comm_size", CommQuery.self),
       let allreduce = symbol("MPI_Allreduce", Allreduce.self), let bcast = symbol("MPI_Bcast", Bcast.self),
       let abort = symbol("MPI_Abort", Abort.self), let finalize = symbol("MPI_Finalize", Finalize.self),
-      let version = symbol("MPI_Get_library_version", LibraryVersion.self), let barrier = symbol("MPI_Barrier", Barrier.self)
+      let version = symbol("MPI_Get_library_version", LibraryVersion.self), let barrier = symbol("MPI_Barrier", Barrier.self),
+      let iallreduce = symbol("MPI_Iallreduce", Iallreduce.self), let test = symbol("MPI_Test", Test.self),
+      let wait = symbol("MPI_Wait", Wait.self)
     else {
       MPI.problem = "\(path) lacks MPI functions the tool calls"
       return nil
@@ -101,16 +109,18 @@ public final class MPI: @unchecked Sendable {
     libraryVersion = String(cString: text).split(separator: "\n").first.map { String($0.drop { $0 == " " }) } ?? "?"
     (communicator, self.float, self.double, self.sum) = (comm, float, double, sum)
     (self.allreduce, self.bcast, abortFunction, finalizeFunction, self.barrier) = (allreduce, bcast, abort, finalize, barrier)
+    (self.iallreduce, self.test, self.wait) = (iallreduce, test, wait)
   }
 
-  /// Runs `body` (a collective call), adding its time to `collectiveSeconds`.
-  private func timed(_ body: () -> Void) {
+  /// Runs `body` (a collective call, or part of one when not `counting`), adding its time to
+  /// `collectiveSeconds`.
+  private func timed(counting: Bool = true, _ body: () -> Void) {
     var start = timespec(), end = timespec()
     clock_gettime(CLOCK_MONOTONIC, &start)
     body()
     clock_gettime(CLOCK_MONOTONIC, &end)
     collectiveSeconds += Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
-    collectiveCalls += 1
+    if counting { collectiveCalls += 1 }
   }
 
   /// Sums `values` over every rank, in place (the same result on each).
@@ -125,6 +135,57 @@ public final class MPI: @unchecked Sendable {
       precondition(allreduce(UnsafeRawPointer(bitPattern: 1), values + done, Int32(n), float, sum, communicator) == 0, "MPI_Allreduce failed")
       done += n
     }
+  }
+
+  /// A sum over the ranks started by `startSum` and not yet waited for.
+  public struct PendingSum {
+    fileprivate var requests: [UInt64]
+    /// True once the sum has arrived (seen by `poll` or `wait`).
+    public fileprivate(set) var isComplete = false
+  }
+
+  /// Starts summing `values` over every rank, in place, and returns at once: the sum runs while
+  /// the caller computes (driven by `poll`), and `values` must stay alive and untouched until
+  /// `wait` returns. Every rank must start the same sums in the same order.
+  public func startSum(_ values: UnsafeMutablePointer<Float>, count: Int) -> PendingSum {
+    var pending = PendingSum(requests: [])
+    timed(counting: true) {
+      var done = 0
+      while done < count {
+        let n = min(count - done, Int(Int32.max))
+        var request: UInt64 = 0
+        precondition(iallreduce(UnsafeRawPointer(bitPattern: 1), values + done, Int32(n), float, sum, communicator, &request) == 0, "MPI_Iallreduce failed")
+        pending.requests.append(request)
+        done += n
+      }
+    }
+    return pending
+  }
+
+  /// Lets MPI move `pending` on (Open MPI progresses nonblocking collectives only inside MPI
+  /// calls) and says whether it has arrived.
+  @discardableResult
+  public func poll(_ pending: inout PendingSum) -> Bool {
+    guard !pending.isComplete else { return true }
+    timed(counting: false) {
+      var all = true
+      for i in pending.requests.indices {
+        var flag: Int32 = 0
+        precondition(test(&pending.requests[i], &flag, nil) == 0, "MPI_Test failed")  // MPI_STATUS_IGNORE is NULL in Open MPI
+        all = all && flag != 0
+      }
+      pending.isComplete = all
+    }
+    return pending.isComplete
+  }
+
+  /// Returns when `pending` has arrived.
+  public func wait(_ pending: inout PendingSum) {
+    guard !pending.isComplete else { return }
+    timed(counting: false) {
+      for i in pending.requests.indices { precondition(wait(&pending.requests[i], nil) == 0, "MPI_Wait failed") }
+    }
+    pending.isComplete = true
   }
 
   /// Sums `values` over every rank, in place.

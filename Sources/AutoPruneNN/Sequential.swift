@@ -103,10 +103,16 @@ public final class Sequential: Layer {
     }
   }
 
-  public func backward(_ dY: Tensor) -> Tensor {
+  public func backward(_ dY: Tensor) -> Tensor { backward(dY, finished: { _ in }) }
+
+  /// `backward`, handing each layer's parameters to `finished` as soon as their gradients are
+  /// complete (last layer first): a data-parallel job starts summing them over its ranks while
+  /// the rest of the pass runs.
+  public func backward(_ dY: Tensor, finished: ([Parameter]) -> Void) -> Tensor {
     var gradient = dY
     for (_, layer) in layers.reversed() {
       gradient = layer.backward(gradient)
+      finished(layer.parameters)
       if skipsInputGradient, let optional = layer as? any InputGradientOptional, !optional.computesInputGradient {
         return Tensor(shape: [0])
       }

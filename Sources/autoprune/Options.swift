@@ -304,6 +304,9 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Under MPI: normalise BatchNorm's training batches with the whole global batch's statistics (summed over the ranks) instead of each rank's share.")
   var syncBatchnorm = false
 
+  @Option(help: "Under MPI: megabytes of gradients summed per allreduce; each bucket starts as soon as the backward pass has finished it, while the rest of the pass runs (0: one sum after the whole pass).")
+  var allreduceBucketMb: Double = 4
+
   func validate() throws {
     try checkEpochs("--epochs", epochs, atLeast: 1)
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
@@ -311,6 +314,7 @@ struct TrainingOptions: ParsableArguments {
     if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
     if nesterov && momentum == 0 { throw ValidationError("--nesterov needs --momentum > 0") }
     if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0 (got \(weightDecay))") }
+    if !(allreduceBucketMb >= 0 && allreduceBucketMb <= 1e6) { throw ValidationError("--allreduce-bucket-mb must be between 0 and 1e6 (got \(allreduceBucketMb))") }
   }
 
   var config: TrainingConfig {

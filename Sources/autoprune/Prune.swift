@@ -304,6 +304,7 @@ struct Prune: ParsableCommand {
   func run() throws {
     runOptions.apply()
     DataParallel.synchronizesBatchNorm = training.syncBatchnorm
+    DataParallel.bucketBytes = Int(training.allreduceBucketMb * 1_048_576)
     let (train, test, label) = try dataOptions.load(for: model)
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0

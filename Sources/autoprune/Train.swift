@@ -30,6 +30,7 @@ struct Train: ParsableCommand {
   func run() throws {
     runOptions.apply()
     DataParallel.synchronizesBatchNorm = training.syncBatchnorm
+    DataParallel.bucketBytes = Int(training.allreduceBucketMb * 1_048_576)
     let (train, test, label) = try dataOptions.load(for: model)
     let config = training.config
     let stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch

@@ -93,6 +93,31 @@ final class MPITests: XCTestCase {
     XCTAssertTrue(masks.values.contains { $0.contains(0) }, "the pruning closed something")
   }
 
+  /// Gradients summed in small buckets started during the backward pass give exactly what one
+  /// sum after the pass gives (two ranks: each sum is a + b, in any grouping). Batch 1,999 leaves
+  /// a last batch of one sample, so rank 1's share is empty there and it hands all its
+  /// gradients over at once: its buckets must still match rank 0's.
+  func testBucketedSumsEqualOneSumAfterTheBackwardPass() throws {
+    let arguments = ["train", "--model", "lenet5", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet", "--epochs", "2",
+                     "--batch-size", "1999", "--lr", "0.1", "--out"]
+    let one = try mpi(2, arguments + [path("one.safetensors"), "--allreduce-bucket-mb", "0"])
+    XCTAssertEqual(one.status, 0, one.stderr)
+    let buckets = try mpi(2, arguments + [path("buckets.safetensors"), "--allreduce-bucket-mb", "0.01"])
+    XCTAssertEqual(buckets.status, 0, buckets.stderr)
+    XCTAssertEqual(try compare(path("one.safetensors"), path("buckets.safetensors"), masksEqual: true), 0)
+  }
+
+  /// Ranks with shares of different sizes augment different numbers of images; their draws come
+  /// from each rank's own stream, so the shared one (shuffling) stays in step: the second
+  /// epoch's order is the same on both ranks (checked by the trainer every epoch, an error
+  /// otherwise).
+  func testUnequalSharesKeepTheRanksShufflingInStep() throws {
+    let r = try mpi(2, ["train", "--model", "lenet5", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet", "--epochs", "2",
+                        "--batch-size", "99", "--augment", "--out", path("augmented.safetensors")])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertFalse(r.stderr.contains("differ between MPI ranks"), r.stderr)
+  }
+
   /// The network path (TCP between the ranks instead of shared memory) gives the same run.
   func testTheTCPTransportTrainsTheSame() throws {
     let arguments = ["train", "--model", "lenet300", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet", "--epochs", "1"]
