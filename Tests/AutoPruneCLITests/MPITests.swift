@@ -3,30 +3,56 @@ import XCTest
 
 /// `mpirun -np 2 autoprune …` against one process on the same global batch: the same weights
 /// within a tolerance (sums in another order), identical masks; and a rank that dies ends the
-/// job. Skipped where Open MPI's `mpirun` is not installed (scripts/install-deps.sh installs it).
+/// job. Skipped where Open MPI's `mpirun` is not installed (scripts/install-deps.sh installs it);
+/// the MPICH tests are skipped where MPICH's `mpiexec.hydra` is not.
 final class MPITests: XCTestCase {
   var scratch: URL!
 
   override func setUpWithError() throws {
-    guard MPITests.mpirun != nil else { throw XCTSkip("mpirun not found (Debian openmpi-bin)") }
+    guard Launcher.openMPI.executable != nil else { throw XCTSkip("Open MPI's mpirun not found (Debian openmpi-bin)") }
     scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-mpi-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
   }
 
   override func tearDown() { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
 
-  static var mpirun: String? {
-    ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  /// The two MPI launchers the tool is tested under.
+  enum Launcher {
+    /// Open MPI's `mpirun` (its own name first: `mpirun` may be MPICH's where both are installed).
+    case openMPI
+    /// MPICH's Hydra `mpiexec`.
+    case mpich
+
+    var executable: String? {
+      let names = self == .openMPI ? ["/usr/bin/mpirun.openmpi", "/usr/bin/mpirun", "/usr/local/bin/mpirun"] : ["/usr/bin/mpiexec.hydra"]
+      return names.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// The launcher's arguments for `ranks` processes with `environment` passed to each
+    /// (`mca`: Open MPI's `--mca` pairs).
+    func arguments(ranks: Int, environment: [String: String], mca: [String]) -> [String] {
+      let variables = environment.sorted { $0.key < $1.key }
+      var arguments: [String]
+      switch self {
+      case .openMPI:
+        arguments = ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks)]
+        for pair in mca { arguments += ["--mca"] + pair.split(separator: " ").map(String.init) }
+        for (name, value) in variables { arguments += ["-x", name + "=" + value] }
+      case .mpich:
+        arguments = ["-n", String(ranks)]
+        for (name, value) in variables { arguments += ["-genv", name, value] }
+      }
+      return arguments
+    }
   }
 
   private func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
 
-  /// `autoprune ARGS` on `ranks` processes (`mca`: extra `--mca` pairs).
-  func mpi(_ ranks: Int, _ arguments: [String], mca: [String] = []) throws -> CLI.Result {
-    let launcher = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)"] + mca.flatMap { ["--mca"] + $0.split(separator: " ").map(String.init) }
+  /// `autoprune ARGS` on `ranks` processes (`mca`: extra `--mca` pairs for Open MPI).
+  func mpi(_ ranks: Int, _ arguments: [String], mca: [String] = [], launcher: Launcher = .openMPI, environment: [String: String] = [:]) throws -> CLI.Result {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: MPITests.mpirun!)
-    process.arguments = launcher + [CLI.executable.path] + arguments
+    process.executableURL = URL(fileURLWithPath: try XCTUnwrap(launcher.executable, "\(launcher) is not installed"))
+    process.arguments = launcher.arguments(ranks: ranks, environment: environment, mca: mca) + [CLI.executable.path] + arguments
     process.currentDirectoryURL = scratch
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
@@ -160,8 +186,8 @@ final class MPITests: XCTestCase {
     XCTAssertEqual(whole.status, 0, whole.stderr)
 
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: MPITests.mpirun!)
-    process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", CLI.executable.path]
+    process.executableURL = URL(fileURLWithPath: try XCTUnwrap(Launcher.openMPI.executable))
+    process.arguments = Launcher.openMPI.arguments(ranks: 2, environment: [:], mca: []) + [CLI.executable.path]
       + arguments + ["--run-dir", path("cut"), "--out", path("cut.safetensors")]
     process.currentDirectoryURL = scratch
     let err = Pipe()
@@ -230,5 +256,44 @@ final class MPITests: XCTestCase {
                                "--threads", "1", "--no-run-dir", "--quiet", "--sync-batchnorm", "--out", path("x.safetensors")])
     XCTAssertNotEqual(tooSmall.status, 0)
     XCTAssertTrue(tooSmall.stderr.contains("--sync-batchnorm needs at least one sample per rank"), tooSmall.stderr)
+  }
+
+  /// MPICH's ABI (handles as integer constants, not Open MPI's symbols): under Hydra's
+  /// `mpiexec`, `info` names MPICH and two ranks train LeNet-5 to the very weights Open MPI's
+  /// two ranks give (a sum of two is the same whichever library adds it).
+  func testMPICHTrainsLikeOpenMPI() throws {
+    guard Launcher.mpich.executable != nil else { throw XCTSkip("MPICH's mpiexec.hydra not found (Debian mpich)") }
+    let info = try mpi(2, ["info"], launcher: .mpich)
+    XCTAssertEqual(info.status, 0, info.stderr)
+    XCTAssertTrue(info.stdout.contains("MPICH") && info.stdout.contains("2"), info.stdout)
+    let arguments = ["train", "--model", "lenet5", "--data", "bundled", "--threads", "1", "--no-run-dir", "--quiet", "--epochs", "1",
+                     "--lr", "0.02", "--out"]
+    let openMPI = try mpi(2, arguments + [path("openmpi.safetensors")])
+    XCTAssertEqual(openMPI.status, 0, openMPI.stderr)
+    let mpich = try mpi(2, arguments + [path("mpich.safetensors")], launcher: .mpich)
+    XCTAssertEqual(mpich.status, 0, mpich.stderr)
+    XCTAssertEqual(try compare(path("openmpi.safetensors"), path("mpich.safetensors"), masksEqual: true), 0)
+  }
+
+  /// Under MPICH too, a failing rank ends the job with its message, within seconds.
+  func testAFailingRankEndsAnMPICHJob() throws {
+    guard Launcher.mpich.executable != nil else { throw XCTSkip("MPICH's mpiexec.hydra not found (Debian mpich)") }
+    let start = Date()
+    let r = try mpi(2, ["train", "--model", "lenet5", "--data", path("nowhere"), "--epochs", "1", "--out", path("x.safetensors")], launcher: .mpich)
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.stderr.contains("nowhere") && r.stderr.contains("rank"), r.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
+  }
+
+  /// A library that is not the launcher's sees a job of one; training alone on every rank would
+  /// silently give N unrelated models, so it is refused with a message naming the fix.
+  func testAnotherMPIsLibraryIsRefused() throws {
+    guard Launcher.mpich.executable != nil else { throw XCTSkip("MPICH's mpiexec.hydra not found (Debian mpich)") }
+    let r = try mpi(2, ["train", "--model", "lenet300", "--data", "bundled", "--epochs", "1", "--no-run-dir", "--out", path("x.safetensors")],
+                    environment: ["AUTOPRUNE_MPI_LIBRARY": "libmpich.so.12"])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.stderr.contains("sees a job of one") && r.stderr.contains("AUTOPRUNE_MPI_LIBRARY"), r.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
   }
 }
