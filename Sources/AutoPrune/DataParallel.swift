@@ -5,7 +5,8 @@ import AutoPruneNN
 /// model, takes its share of each global batch, and the gradients are summed over the ranks
 /// (in fused buckets started during the backward pass, weighted so the sum is the gradient of
 /// the global batch's mean loss) before any pruning method or optimizer sees them — so gates, masks and weights stay
-/// identical on every rank. BatchNorm keeps per-rank batch statistics.
+/// identical on every rank. BatchNorm keeps per-rank batch statistics unless
+/// `synchronizesBatchNorm`.
 public struct DataParallel: Sendable {
   /// The job.
   public let world: MPI
