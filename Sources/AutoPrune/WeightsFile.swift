@@ -39,6 +39,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
 public enum WeightsFile {
   static let formatKey = "format"
   static let formatValue = "autoprune-weights-1"
+  static let architectureKey = "architecture"
 
   /// Saves the parameters (raw values, PyTorch names), each gated parameter's mask as
   /// `NAME_mask` (like `torch.nn.utils.prune`'s `weight_mask`), and `extraTensors`.
@@ -52,6 +53,11 @@ public enum WeightsFile {
     metadata["input_shape"] = model.inputShape.map(String.init).joined(separator: ",")
     if model.kind?.hasWidth == true { metadata["width"] = "\(model.width)" }
     if model.kind != nil { metadata["classes"] = "\(model.classes)" }
+    // A network that is not built in carries its architecture, so the file alone rebuilds it
+    // (a network with layers of the caller's own kinds cannot: it needs the caller's code).
+    if model.kind == nil, let architecture = try? NetworkArchitecture(describing: model.network) {
+      metadata[architectureKey] = architecture.json
+    }
     metadata["normalization_mean"] = "\(normalization.mean)"
     metadata["normalization_std"] = "\(normalization.std)"
     if let means = normalization.channelMeans, let stds = normalization.channelStds {
@@ -66,13 +72,18 @@ public enum WeightsFile {
     try SafeTensors.write(tensors + extraTensors, metadata: metadata, to: path)
   }
 
-  /// The model a file holds, built as the file declares it (kind, input channels, width) or as
-  /// `kind` says when given, with the file's weights loaded (the file is read once), and its
-  /// normalisation; nil when neither names the model.
+  /// The model a file holds, built as the file declares it (kind, input channels, width, or
+  /// the architecture of a network that is not built in) or as `kind` says when given, with the
+  /// file's weights loaded (the file is read once), and its normalisation; nil when neither
+  /// names the model.
   public static func loadModel(path: String, kind given: ModelKind?) throws -> (model: Model, normalization: Normalization?)? {
     let file = try SafeTensors.read(path: path)
+    if given == nil, let json = file.metadata[architectureKey] {
+      let model = try model(architecture: json, file: file, path: path)
+      return (model, try load(into: model, file: file, path: path))
+    }
     if given == nil, let name = file.metadata["model"], ModelKind(rawValue: name) == nil {
-      throw WeightsError.badMetadata(path, key: "model", value: "\(name) (known: \(ModelKind.names))")
+      throw WeightsError.badMetadata(path, key: "model", value: "\(name) (known: \(ModelKind.names), or a file with an architecture)")
     }
     guard let kind = given ?? file.metadata["model"].flatMap(ModelKind.init(rawValue:)) else { return nil }
     let shape = file.metadata["input_shape"]?.split(separator: ",").compactMap { Int($0) }
@@ -118,6 +129,32 @@ public enum WeightsFile {
     let model = Model(
       kind, rng: RandomSource(seed: 0), inputChannels: channels, width: width, inputSize: kind.takesAnySize ? shape?[1] : nil, classes: classes)
     return (model, try load(into: model, file: file, path: path))
+  }
+
+  /// The network an `architecture` metadata value describes, checked against the file's size
+  /// and its declared input shape before its weights are read.
+  static func model(architecture json: String, file: SafeTensors.File, path: String) throws -> Model {
+    let architecture: NetworkArchitecture
+    do {
+      architecture = try NetworkArchitecture(json: json)
+    } catch let error as ArchitectureError {
+      throw WeightsError.badMetadata(path, key: architectureKey, value: error.description)
+    }
+    let name = file.metadata["model"] ?? "imported"
+    let shapeText = file.metadata["input_shape"] ?? ""
+    let shape = shapeText.split(separator: ",").compactMap { Int($0) }
+    // [features], or [channels, height, width] with sides as any image file may have.
+    let fits = shape.count == 1 ? (1...NetworkArchitecture.maximumFeatures).contains(shape[0])
+      : shape.count == 3 && (1...NetworkArchitecture.maximumChannels).contains(shape[0]) && shape.dropFirst().allSatisfy { (1...maximumInputSize).contains($0) }
+    guard shape.count == shapeText.split(separator: ",").count, fits
+    else { throw WeightsError.badMetadata(path, key: "input_shape", value: shapeText) }
+    let held = file.tensors.reduce(0) { $0 + $1.values.count }
+    if held < architecture.parameterCount { throw WeightsError.tooSmall(path, model: name, held: held, needed: architecture.parameterCount) }
+    let network = try architecture.build(rng: RandomSource(seed: 0))
+    if let problem = network.shapeProblem(for: shape) {
+      throw WeightsError.badMetadata(path, key: architectureKey, value: "does not fit input \(shapeText): \(problem)")
+    }
+    return Model(network: network, inputShape: shape, name: name)
   }
 
   /// Most classes a file may declare (ImageNet-21k has 21,841).

@@ -42,6 +42,6 @@ struct AutoPruneCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "autoprune",
     abstract: "Train neural networks and prune them by learning auxiliary mask parameters (AutoPrune, NeurIPS 2019).",
-    subcommands: [Demo.self, Train.self, Prune.self, Run.self, Eval.self, Export.self, Report.self, Table.self, Bench.self, Info.self, MakeImageFolder.self]
+    subcommands: [Demo.self, Train.self, Prune.self, Run.self, Eval.self, Export.self, Import.self, Report.self, Table.self, Bench.self, Info.self, MakeImageFolder.self]
   )
 }
