@@ -65,9 +65,30 @@ public final class Model {
 
   /// A model of any network: `inputShape` is one sample's `[channels, height, width]`, `name`
   /// what weights files record (loading checks it). The network's first layer gets no input
-  /// gradient (nothing comes before it).
+  /// gradient (nothing comes before it). A BatchNorm right after a convolution closes the
+  /// channels whose filters are pruned away, as in the built-in networks (its
+  /// `channelSource`, where not set already), so unit pruning removes them whole.
   public convenience init(network: Sequential, inputShape: [Int], name: String) {
+    Model.tieBatchNorms(in: network)
     self.init(network: network, inputShape: inputShape, name: name, kind: nil, width: 1)
+  }
+
+  /// Sets `channelSource` of every BatchNorm that follows a convolution of its channel count
+  /// directly, in nested blocks too.
+  static func tieBatchNorms(in network: Sequential) {
+    var previous: (any Layer)?
+    for (_, layer) in network.layers {
+      if let bn = layer as? BatchNorm2D, bn.channelSource == nil {
+        if let conv = previous as? Conv2D, conv.outputChannels == bn.channels { bn.channelSource = conv.weight }
+        if let depthwise = previous as? DepthwiseConv2D, depthwise.channels == bn.channels { bn.channelSource = depthwise.weight }
+      }
+      if let block = layer as? Residual {
+        tieBatchNorms(in: block.body)
+        if let shortcut = block.shortcut { tieBatchNorms(in: shortcut) }
+      }
+      if let nested = layer as? Sequential { tieBatchNorms(in: nested) }
+      previous = layer
+    }
   }
 
   private init(network: Sequential, inputShape: [Int], name: String, kind: ModelKind?, width: Double) {

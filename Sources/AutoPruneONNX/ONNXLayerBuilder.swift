@@ -29,7 +29,7 @@ struct ONNXLayerBuilder {
         let name = uniqueName(add, names: &names, strip: strip)
         var bodyShape = shape, shortcutShape = shape, inner = Set<String>(), side = Set<String>()
         let bodyLayers = try layers(body, shape: &bodyShape, names: &inner, strip: name + "_")
-        let shortcutLayers = try layers(shortcut, shape: &shortcutShape, names: &side, strip: name + "_")
+        let shortcutLayers = try layers(shortcut, shape: &shortcutShape, names: &side, strip: name + "_shortcut_")
         guard bodyShape == shortcutShape else {
           throw ONNXImportError("\(ONNXGraph.label(graph.nodes[add])): adds \(bodyShape) to \(shortcutShape) (broadcasting is not followed)")
         }
@@ -50,7 +50,11 @@ struct ONNXLayerBuilder {
     while name.contains("__") { name = name.replacingOccurrences(of: "__", with: "_") }
     name = String(name.drop { $0 == "_" }.reversed().drop { $0 == "_" }.reversed())
     if name.lowercased().hasSuffix("_" + node.opType.lowercased()) { name = String(name.dropLast(node.opType.count + 1)) }
-    if !strip.isEmpty, name.hasPrefix(strip), name.count > strip.count { name = String(name.dropFirst(strip.count)) }
+    // A block's layers are named inside it: `layer1_0_conv1` in block `layer1_0` is `conv1`.
+    for prefix in [strip, strip.replacingOccurrences(of: "_shortcut_", with: "_")] where !prefix.isEmpty && name.hasPrefix(prefix) && name.count > prefix.count {
+      name = String(name.dropFirst(prefix.count))
+      break
+    }
     if name.isEmpty || name == "shortcut" { name = node.opType.lowercased() }
     name = String(name.prefix(120))
     var candidate = name, k = 2

@@ -144,6 +144,39 @@ struct DataOptions: ParsableArguments {
   }
 }
 
+/// The model a run trains or prunes: the built-in `--model`, new for the data, or the network a
+/// weights file holds (an imported model carries its architecture); with the data and the RNG
+/// the run goes on with.
+enum RunModel {
+  static func make(
+    kind: ModelKind?, weights: String?, width: Double, data: DataOptions, seed: UInt64
+  ) throws -> (model: Model, rng: RandomSource, train: any LabelledImages, test: any LabelledImages, label: String) {
+    if let kind {
+      let (train, test, label) = try data.load(for: kind)
+      let (model, rng) = try data.build(kind, width: width, for: train, seed: seed)
+      return (model, rng, train, test, label)
+    }
+    guard let weights, let (model, _) = try WeightsFile.loadModel(path: weights, kind: nil) else {
+      throw ValidationError("\(weights ?? "the weights file") does not name its model; pass --model (\(ModelKind.names))")
+    }
+    let (train, test, label) = try data.load(for: model)
+    try WeightsFile.checkClassNames(path: weights, against: test)
+    return (model, RandomSource(seed: seed), train, test, label)
+  }
+
+  /// Refuses a run that names neither a model nor a weights file to take it from, and the
+  /// model's own options without `--model`.
+  static func check(kind: ModelKind?, weights: String?, width: WidthOption, data: DataOptions) throws {
+    guard let kind else {
+      if weights == nil { throw ValidationError("give --model (\(ModelKind.names)) or --weights FILE (from train, prune or import)") }
+      if width.width != 1 { throw ValidationError("--width applies with --model; the weights file fixes the network") }
+      return
+    }
+    try data.checkResize(for: kind)
+    try width.check(for: kind)
+  }
+}
+
 /// `--width` of the VGG-like network.
 struct WidthOption: ParsableArguments {
   @Option(parsing: .unconditional, help: "Width multiplier of vgg-like or mobilenetv2 (0.25, 0.5, 1, 1.4, …; every layer's channels times this).")

@@ -189,8 +189,8 @@ struct Prune: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Prune a model with AutoPrune: dense pretrain (or --weights), joint W/M pruning, optional fine-tune.")
 
-  @Option(help: "Model: \(ModelKind.names).")
-  var model: ModelKind
+  @Option(help: "Model: \(ModelKind.names) (default: the network in --weights).")
+  var model: ModelKind?
 
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var width: WidthOption
@@ -269,8 +269,7 @@ struct Prune: ParsableCommand {
     _ = try either(masks, masksFromAlias, "--masks", old: "--masks-from")
     if training.epochs != nil { throw ValidationError("prune takes --pretrain-epochs, --prune-epochs and --finetune-epochs, not --epochs") }
     try Output.checkWritableDestination(out, flag: "--out", inputs: [("--weights", from), ("--masks", masksFrom)] + dataOptions.inputFiles)
-    try dataOptions.checkResize(for: model)
-    try width.check(for: model)
+    try RunModel.check(kind: model, weights: from, width: width, data: dataOptions)
     if from != nil && pretrainEpochs != nil { throw ValidationError("give --weights or --pretrain-epochs, not both") }
     if from == nil && pretrainEpochs == nil {
       throw ValidationError("give --weights DENSE.safetensors or --pretrain-epochs N (0 prunes from random weights)")
@@ -305,7 +304,7 @@ struct Prune: ParsableCommand {
     runOptions.apply()
     DataParallel.synchronizesBatchNorm = training.syncBatchnorm
     DataParallel.bucketBytes = Int(training.allreduceBucketMb * 1_048_576)
-    let (train, test, label) = try dataOptions.load(for: model)
+    let (net, rng, train, test, label) = try RunModel.make(kind: model, weights: from, width: width.width, data: dataOptions, seed: training.seed)
     let stepsPerEpoch = Batcher(count: train.count, batchSize: training.batchSize).batchesPerEpoch
     let pretrain = from == nil ? pretrainEpochs ?? 0 : 0
     let pruneEpochs = self.pruneEpochs ?? Prune.epochs(covering: Prune.defaultPruneSteps, stepsPerEpoch: stepsPerEpoch)
@@ -314,7 +313,6 @@ struct Prune: ParsableCommand {
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
       runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
-    let (net, rng) = try dataOptions.build(model, width: width.width, for: train, seed: training.seed)
     let run = try PruningRun(model: net, train: train, test: test, config: training.config, rng: rng, session: session)
     // Before any training: a --target-params beyond the model's size or a --layer-gates naming
     // no layer is refused at once.
@@ -322,7 +320,7 @@ struct Prune: ParsableCommand {
     for bn in PrunableLayer.discover(in: run.model).compactMap(\.batchNorm) { bn.closedChannelGradient = pruning.closedChannelGradient }
     if let from {
       try run.loadDense(from: from)
-      progress.say("loaded dense \(model.rawValue) from \(from)")
+      progress.say("loaded dense \(net.name) from \(from)")
     }
     run.onEpoch = { progress.epoch(Prune.epochLine($0)) }
     if pretrain > 0 {

@@ -7,8 +7,11 @@ import Foundation
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Train a dense model and save its weights as safetensors.")
 
-  @Option(help: "Model: \(ModelKind.names).")
-  var model: ModelKind
+  @Option(help: "Model: \(ModelKind.names) (default: the network in --weights).")
+  var model: ModelKind?
+
+  @Option(help: "Start from these weights (from train, prune or import) instead of random ones: fine-tuning.")
+  var weights: String?
 
   @OptionGroup var dataOptions: DataOptions
   @OptionGroup var width: WidthOption
@@ -22,25 +25,24 @@ struct Train: ParsableCommand {
   var out: String
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out", inputs: dataOptions.inputFiles)
-    try dataOptions.checkResize(for: model)
-    try width.check(for: model)
+    try Output.checkWritableDestination(out, flag: "--out", inputs: [("--weights", weights)] + dataOptions.inputFiles)
+    try RunModel.check(kind: model, weights: weights, width: width, data: dataOptions)
   }
 
   func run() throws {
     runOptions.apply()
     DataParallel.synchronizesBatchNorm = training.syncBatchnorm
     DataParallel.bucketBytes = Int(training.allreduceBucketMb * 1_048_576)
-    let (train, test, label) = try dataOptions.load(for: model)
     let config = training.config
+    let (net, rng, train, test, label) = try RunModel.make(kind: model, weights: weights, width: width.width, data: dataOptions, seed: config.seed)
     let stepsPerEpoch = Batcher(count: train.count, batchSize: config.batchSize).batchesPerEpoch
     let stages = [(name: "dense", epochs: config.epochs)]
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: config.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
       runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
-    let (net, rng) = try dataOptions.build(model, width: width.width, for: train, seed: config.seed)
     let run = try PruningRun(model: net, train: train, test: test, config: config, rng: rng, session: session)
-    progress.say("training \(model.rawValue) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
+    if let weights { try run.loadDense(from: weights) }
+    progress.say("training \(net.name) (\(net.parameterCount) parameters) on \(label): \(train.count) train / \(test.count) test, \(config.optimizer.rawValue) lr \(config.learningRate), \(Parallel.threads) threads, GEMM \(GEMM.backend.rawValue)")
     run.onEpoch = { e in
       let r = e.report
       progress.epoch(String(format: "dense %2ld/%ld  lr %.4f  loss %.4f  train %.2f%%  test %.2f%%  %.2fs",
