@@ -15,9 +15,10 @@ work=$(mktemp -d /tmp/autoprune-interop.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" interop/check_safetensors.py "$binary" "$work"
 "$venv/bin/python" interop/check_onnx.py "$binary" "$work"
+"$venv/bin/python" interop/check_onnx_import.py "$binary" "$work"
 # Graphs of networks only the library builds, written by the (already built) ONNX tests.
 mkdir -p "$work/fixtures"
-AUTOPRUNE_ONNX_FIXTURES="$work/fixtures" swift test -c release --disable-swift-testing --skip-build --filter ONNXExportTests >/dev/null
+AUTOPRUNE_ONNX_FIXTURES="$work/fixtures" swift test -c release --disable-swift-testing --skip-build --filter 'ONNXExportTests|ONNXImportTests' >/dev/null
 "$venv/bin/python" interop/check_onnx_fixtures.py "$work/fixtures"
 # The demo report rendered by headless Chromium (installed from Debian when missing; where it
 # cannot be installed the page is checked as text, or the check fails with

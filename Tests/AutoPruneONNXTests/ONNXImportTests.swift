@@ -7,7 +7,8 @@ import XCTest
 
 /// Importing ONNX: every network the tool exports comes back with the same logits, layers and
 /// parameter count; hand-written graphs check the operators' translations; hostile files are
-/// refused in one line naming the node.
+/// refused in one line naming the node. With `AUTOPRUNE_ONNX_FIXTURES` set, the round trips are
+/// written for onnxruntime (scripts/interop.sh).
 final class ONNXImportTests: XCTestCase {
   /// `model` exported and imported again.
   static func roundTrip(_ model: Model) throws -> ONNXImport.Imported {
@@ -50,6 +51,15 @@ final class ONNXImportTests: XCTestCase {
       let architecture = try NetworkArchitecture(describing: imported.model.network)
       XCTAssertEqual(try NetworkArchitecture(json: architecture.json), architecture, model.name)
       XCTAssertEqual(architecture.parameterCount, model.parameterCount, model.name)
+      // For onnxruntime (interop): the export and the export of the import, with the logits.
+      guard let directory = ProcessInfo.processInfo.environment["AUTOPRUNE_ONNX_FIXTURES"] else { continue }
+      let normalization = Normalization(mean: 0, std: 1)
+      for (suffix, source) in [("", model), ("-reexported", imported.model)] {
+        let proto = try ONNXExport.model(network: source.network, inputShape: source.inputShape, normalization: normalization, name: source.name)
+        try ONNXExport.write(proto, to: "\(directory)/import-\(model.name)\(suffix).onnx")
+        try SafeTensors.write([("inputs", x.shape, x.storage), ("logits", expected.shape, expected.storage)], metadata: [:],
+                              to: "\(directory)/import-\(model.name)\(suffix).safetensors")
+      }
     }
   }
 
