@@ -40,7 +40,7 @@ struct ONNXGraph {
   /// `LogSoftmax` only last, where they are dropped).
   static let operators = [
     "Conv", "Gemm", "MatMul", "Add", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "Flatten", "Reshape", "Identity", "Dropout", "Gather", "Constant", "Softmax", "LogSoftmax",
+    "ReduceMean", "Flatten", "Reshape", "Identity", "Dropout", "Gather", "Constant", "Softmax", "LogSoftmax",
   ]
 
   init(bytes: Data) throws {

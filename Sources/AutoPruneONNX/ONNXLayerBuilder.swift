@@ -139,6 +139,13 @@ struct ONNXLayerBuilder {
     case "GlobalAveragePool":
       guard shape.count == 3 else { throw fail(n, "needs an image input, gets \(shape)") }
       return AdaptiveAvgPool2D(1, 1)  // keeps the 1 × 1 plane, as ONNX does
+    case "ReduceMean":
+      // A mean over the plane (PyTorch's dynamo exporter writes adaptive_avg_pool2d(x, 1) so).
+      guard shape.count == 3 else { throw fail(n, "needs an image input, gets \(shape)") }
+      let axes = graph.opset >= 18 ? (node.input.count > 1 && !node.input[1].isEmpty ? try graph.constant(n, 1, "axes").integers.map(Int.init) : nil)
+        : ints(n, "axes")
+      guard let axes, Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else { throw fail(n, "averages over axes \(axes ?? []) (only the plane, axes 2 and 3)") }
+      return int(n, "keepdims", 1) != 0 ? AdaptiveAvgPool2D(1, 1) : GlobalAvgPool2D()
     case "Flatten":
       let axis = int(n, "axis", 1)
       guard axis == 1 || axis == -shape.count else { throw fail(n, "flattens from axis \(axis) (only 1, keeping the batch)") }

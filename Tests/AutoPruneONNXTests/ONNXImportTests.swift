@@ -175,6 +175,26 @@ final class ONNXImportTests: XCTestCase {
     XCTAssertEqual(y.storage[0], min(6, max(0, corner)), accuracy: 1e-6)
   }
 
+  /// ReduceMean over the plane (PyTorch's dynamo exporter's adaptive pooling) with axes as an
+  /// input (opset 18) or an attribute (earlier): the mean of each channel.
+  func testReduceMeanOverThePlaneIsAGlobalAverage() throws {
+    var axes = Onnx_TensorProto()
+    axes.name = "axes"
+    axes.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+    axes.dims = [2]
+    axes.int64Data = [-1, -2]
+    var opset18 = try Onnx_ModelProto(serializedBytes: ONNXImportTests.graph(
+      [ONNXImportTests.node("ReduceMean", ["x", "axes"], "m", int: ["keepdims": 0])], output: "m", opset: 18))
+    opset18.graph.initializer.append(axes)
+    let x = Tensor(shape: [1, 1, 4, 4], values: (0..<16).map(Float.init))
+    XCTAssertEqual(try ONNXImport.model(from: opset18.serializedData(), name: "m").model.network(x).storage, [7.5])
+    let opset13 = try ONNXImportTests.graph(
+      [ONNXImportTests.node("ReduceMean", ["x"], "m", ints: ["axes": [2, 3]]), ONNXImportTests.node("Flatten", ["m"], "y")])
+    XCTAssertEqual(try ONNXImport.model(from: opset13, name: "m").model.network(x).storage, [7.5])
+    let channels = try ONNXImportTests.graph([ONNXImportTests.node("ReduceMean", ["x"], "m", ints: ["axes": [1]]), ONNXImportTests.node("Flatten", ["m"], "y")])
+    assertRefused(channels, mentioning: ["node m (ReduceMean)", "axes [1]"])
+  }
+
   // MARK: - Refusals
 
   func assertRefused(_ data: Data, inputShape: [Int]? = nil, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
