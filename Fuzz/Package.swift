@@ -7,6 +7,7 @@ import PackageDescription
 // harness over its seeds in Corpus/<Harness>/ (docs/fuzzing.md).
 let autoPrune = Target.Dependency.product(name: "AutoPrune", package: "AutoPrune")
 let autoPruneNN = Target.Dependency.product(name: "AutoPruneNN", package: "AutoPrune")
+let autoPruneONNX = Target.Dependency.product(name: "AutoPruneONNX", package: "AutoPrune")
 
 let package = Package(
   name: "AutoPruneFuzz",
@@ -19,10 +20,11 @@ let package = Package(
     .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", autoPrune]),
     .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzSupport", autoPrune, autoPruneNN]),
     .executableTarget(name: "FuzzRecipe", dependencies: ["FuzzSupport", autoPrune]),
+    .executableTarget(name: "FuzzONNX", dependencies: ["FuzzSupport", autoPruneONNX]),
     .executableTarget(
       name: "FuzzRunLog",
       dependencies: ["FuzzSupport", autoPrune, .product(name: "AutoPruneReport", package: "AutoPrune")]),
     // Writes Corpus/ (a plain build, see its doc comment).
-    .executableTarget(name: "MakeCorpus", dependencies: ["FuzzSupport", autoPrune, autoPruneNN]),
+    .executableTarget(name: "MakeCorpus", dependencies: ["FuzzSupport", autoPrune, autoPruneNN, autoPruneONNX]),
   ]
 )

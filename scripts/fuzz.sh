@@ -16,7 +16,7 @@ seconds=${1:-600}
 shift || true
 harnesses=("$@")
 if [ ${#harnesses[@]} = 0 ]; then
-  harnesses=(FuzzIDX FuzzCIFAR FuzzImage FuzzSafeTensors FuzzCheckpoint FuzzRecipe FuzzRunLog)
+  harnesses=(FuzzIDX FuzzCIFAR FuzzImage FuzzSafeTensors FuzzCheckpoint FuzzRecipe FuzzRunLog FuzzONNX)
 fi
 config=${FUZZ_CONFIG:-release}
 work=${FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/autoprune-fuzz.XXXXXX")}

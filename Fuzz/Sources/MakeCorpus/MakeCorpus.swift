@@ -23,6 +23,7 @@ enum MakeCorpus {
       try ImageSeeds.write(Seeds(root, harness: "FuzzImage"))
       try SafeTensorsSeeds.write(Seeds(root, harness: "FuzzSafeTensors"))
       try CheckpointSeeds.write(Seeds(root, harness: "FuzzCheckpoint"))
+      try ONNXSeeds.write(Seeds(root, harness: "FuzzONNX"))
       try TextSeeds.recipes(Seeds(root, harness: "FuzzRecipe"), from: "recipes")
       try TextSeeds.runLogs(Seeds(root, harness: "FuzzRunLog"), runs: runs)
     } catch {

@@ -1,4 +1,6 @@
 import AutoPrune
+import AutoPruneNN
+import Foundation
 
 /// safetensors seeds: files the library writes (plain tensors, and the metadata `WeightsFile`
 /// writes for each model kind) and hand-made hostile headers.
@@ -23,6 +25,27 @@ enum SafeTensorsSeeds {
       "normalization_channel_std": "0.24,0.24,0.26",
     ]) { $1 }
     try seeds.write("weights-vgg-like-0.25.safetensors", try SafeTensors.encode(tensors, metadata: vgg))
+    // A network that is not built in, rebuilt from its `architecture` (an imported model's
+    // file): the real thing, and settings out of bounds.
+    let rng = RandomSource(seed: 2)
+    let open = Model(network: Sequential([
+      ("conv", Conv2D(1, 2, kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn", BatchNorm2D(2)), ("relu", ReLU()),
+      ("block", Residual([("conv", Conv2D(2, 2, kernelSize: 3, padding: 1, rng: rng))])), ("pool", AdaptiveAvgPool2D(1, 1)),
+      ("flatten", Flatten()), ("fc", Dense(2, 3, rng: rng)),
+    ]), inputShape: [1, 4, 4], name: "imported")
+    let path = NSTemporaryDirectory() + "/seed-open.safetensors"
+    try WeightsFile.save(open, normalization: Normalization(mean: 0, std: 1), to: path)
+    try seeds.write("weights-architecture.safetensors", [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+    try? FileManager.default.removeItem(atPath: path)
+    let architecture = try NetworkArchitecture(describing: open.network).json
+    let openMetadata = weights.merging(["model": "imported", "input_shape": "1,4,4"]) { $1 }
+    for (name, json) in [
+      ("huge-conv", architecture.replacingOccurrences(of: "\"outputs\":2", with: "\"outputs\":65536")),
+      ("deep", String(repeating: "[", count: 200) + String(repeating: "]", count: 200)),
+      ("not-json", "{\"layers\": [{\"name\": \"x\", \"layer\": {\"dense\": {\"inputs\": -1, \"outputs\": 3}}}]}"),
+    ] {
+      try seeds.write("architecture-\(name).safetensors", try SafeTensors.encode(tensors, metadata: openMetadata.merging(["architecture": json]) { $1 }))
+    }
     // Hostile.
     try seeds.write("empty.safetensors", [])
     try seeds.write("seven-bytes.safetensors", [1, 0, 0, 0, 0, 0, 0])
