@@ -72,9 +72,9 @@ with torch.no_grad():  # trained-looking BatchNorm statistics, so folding them s
             m.bias.uniform_(-0.1, 0.1)
 path = work / "torch-resnet18.onnx"
 example = torch.randn(2, 3, 64, 64)
-if dynamo:  # its own opset (18), the weights inside the file (it writes them beside it by default)
+if dynamo:  # its own opset (18); the weights go to torch-resnet18.onnx.data beside the model
     torch.onnx.export(model, (example,), str(path), input_names=["input"], output_names=["logits"],
-                      dynamic_shapes=({0: torch.export.Dim("N")},), opset_version=18, dynamo=True, external_data=False)
+                      dynamic_shapes=({0: torch.export.Dim("N")},), opset_version=18, dynamo=True)
 else:
     torch.onnx.export(model, (example,), str(path), input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=17, dynamo=False)

@@ -43,7 +43,7 @@ struct ONNXGraph {
     "ReduceMean", "Flatten", "Reshape", "Identity", "Dropout", "Gather", "Constant", "Softmax", "LogSoftmax",
   ]
 
-  init(bytes: Data) throws {
+  init(bytes: Data, external: ONNXExternalData? = nil) throws {
     let model: Onnx_ModelProto
     do {
       model = try Onnx_ModelProto(serializedBytes: bytes)
@@ -65,7 +65,7 @@ struct ONNXGraph {
     var constants: [String: ONNXConstant] = [:]
     for tensor in graph.initializer {
       guard constants[tensor.name] == nil else { throw ONNXImportError("initializer \(tensor.name) is given twice") }
-      constants[tensor.name] = try ONNXConstant(tensor, node: "initializer \(tensor.name)")
+      constants[tensor.name] = try ONNXConstant(tensor, node: "initializer \(tensor.name)", external: external)
     }
     nodes = graph.node
     var producer: [String: Int] = [:], consumers: [String: [Int]] = [:]
@@ -81,7 +81,7 @@ struct ONNXGraph {
         guard node.output.count == 1, let value = node.attribute.first(where: { $0.name == "value" }), value.type == .tensor else {
           throw ONNXImportError("\(label): a Constant is read only with a tensor `value`")
         }
-        constants[node.output[0]] = try ONNXConstant(value.t, node: label)
+        constants[node.output[0]] = try ONNXConstant(value.t, node: label, external: external)
         continue
       }
       for output in node.output where !output.isEmpty {

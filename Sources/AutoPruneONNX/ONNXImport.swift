@@ -30,9 +30,11 @@ public enum ONNXImport {
 
   /// The model in `bytes` (an ONNX protobuf). `inputShape` (`[C, H, W]`) is the images' shape:
   /// needed where the graph's input dims are symbolic, or where the graph takes flat features
-  /// `[N, F]` (a Flatten is put first); elsewhere it must agree with the graph.
-  public static func model(from bytes: Data, name: String, inputShape: [Int]? = nil) throws -> Imported {
-    let graph = try ONNXGraph(bytes: bytes)
+  /// `[N, F]` (a Flatten is put first); elsewhere it must agree with the graph. `directory`
+  /// holds the files of tensors kept outside the model (PyTorch's exporter writes them for
+  /// large models: `MODEL.onnx.data`).
+  public static func model(from bytes: Data, name: String, inputShape: [Int]? = nil, directory: URL? = nil) throws -> Imported {
+    let graph = try ONNXGraph(bytes: bytes, external: directory.map(ONNXExternalData.init))
     var notes: [String] = []
     let shape = try imageShape(graph, given: inputShape)
     let pieces = try graph.chain(from: graph.input, to: graph.output, notes: &notes)

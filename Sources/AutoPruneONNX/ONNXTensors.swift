@@ -16,11 +16,16 @@ extension ONNXConstant {
   /// Most values one constant may hold (a billion: 4 GB of floats, past protobuf's 2 GB limit).
   static let maximumCount = 1 << 30
 
-  /// The numbers `tensor` holds, from its typed fields or `raw_data` (little-endian); throws
-  /// for external data, types that are not numbers, and a count that disagrees with the dims.
-  init(_ tensor: Onnx_TensorProto, node: String) throws {
-    guard tensor.dataLocation != .external, tensor.externalData.isEmpty else {
-      throw ONNXImportError("\(node): tensor \(tensor.name) keeps its data in an external file; save the model with the weights inside (onnx.save(model, path, save_as_external_data=False))")
+  /// The numbers `tensor` holds, from its typed fields, `raw_data` (little-endian) or, for
+  /// external data, the file beside the model (`external`, nil when the model came without a
+  /// directory); throws for types that are not numbers and a count that disagrees with the dims.
+  init(_ tensor: Onnx_TensorProto, node: String, external: ONNXExternalData?) throws {
+    var tensor = tensor
+    if tensor.dataLocation == .external || !tensor.externalData.isEmpty {
+      guard let external else {
+        throw ONNXImportError("\(node): tensor \(tensor.name) keeps its data in an external file, and the model was given without its directory")
+      }
+      tensor.rawData = try external.bytes(of: tensor, node: node)
     }
     guard tensor.dims.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXConstant.maximumCount) }) else {
       throw ONNXImportError("\(node): tensor \(tensor.name) has dims \(tensor.dims)")
@@ -59,5 +64,47 @@ extension ONNXConstant {
     guard max(values.count, integers.count) == total else {
       throw ONNXImportError("\(node): tensor \(tensor.name) holds \(max(values.count, integers.count)) values, its dims \(tensor.dims) need \(total)")
     }
+  }
+}
+
+/// The files beside an ONNX model that hold its external data (`location`, `offset`, `length`
+/// of each tensor), read only inside the model's directory.
+public struct ONNXExternalData {
+  /// The model's directory.
+  public let directory: URL
+
+  /// External data resolved against `directory`.
+  public init(directory: URL) { self.directory = directory }
+
+  func bytes(of tensor: Onnx_TensorProto, node: String) throws -> Data {
+    let entries = Dictionary(tensor.externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    guard let location = entries["location"], !location.isEmpty else { throw ONNXImportError("\(node): tensor \(tensor.name) is external but names no file") }
+    // A relative path inside the model's directory: a hostile model must not read /etc/passwd.
+    let parts = location.split(separator: "/")
+    guard !location.hasPrefix("/"), !location.contains("\\"), !parts.contains(".."), !location.contains("\0") else {
+      throw ONNXImportError("\(node): tensor \(tensor.name)'s external file \(location) is not inside the model's directory")
+    }
+    guard let offset = Int(entries["offset"] ?? "0"), offset >= 0 else {
+      throw ONNXImportError("\(node): tensor \(tensor.name) has an external offset that is not a number ≥ 0")
+    }
+    var length: Int?
+    if let text = entries["length"] {
+      guard let value = Int(text), value >= 0, value <= ONNXConstant.maximumCount * 8 else {
+        throw ONNXImportError("\(node): tensor \(tensor.name) has an external length that is not a number ≥ 0")
+      }
+      length = value
+    }
+    let url = directory.appendingPathComponent(location)
+    guard let handle = try? FileHandle(forReadingFrom: url) else {
+      throw ONNXImportError("\(node): tensor \(tensor.name)'s external file \(location) cannot be read beside the model")
+    }
+    defer { try? handle.close() }
+    let size = Int((try? handle.seekToEnd()) ?? 0)
+    let count = length ?? max(0, size - offset)
+    guard offset <= size, count <= size - offset else {
+      throw ONNXImportError("\(node): tensor \(tensor.name) wants bytes \(offset)..<\(offset + count) of \(location), which holds \(size)")
+    }
+    try handle.seek(toOffset: UInt64(offset))
+    return try handle.read(upToCount: count) ?? Data()
   }
 }

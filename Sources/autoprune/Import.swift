@@ -69,7 +69,8 @@ struct Import: ParsableCommand {
     let name = self.name ?? URL(fileURLWithPath: onnx).deletingPathExtension().lastPathComponent
     let imported: ONNXImport.Imported
     do {
-      imported = try ONNXImport.model(from: bytes, name: name, inputShape: inputShape.flatMap(Import.shape))
+      imported = try ONNXImport.model(
+        from: bytes, name: name, inputShape: inputShape.flatMap(Import.shape), directory: URL(fileURLWithPath: onnx).deletingLastPathComponent())
     } catch let error as ONNXImportError {
       throw Failure("\(onnx): \(error)")
     }

@@ -195,6 +195,40 @@ final class ONNXImportTests: XCTestCase {
     assertRefused(channels, mentioning: ["node m (ReduceMean)", "axes [1]"])
   }
 
+  /// Weights kept in a file beside the model (what PyTorch's exporter writes by default) are
+  /// read from the model's directory, and only from there.
+  func testExternalDataIsReadFromBesideTheModel() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-external-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let weights: [Float] = [0, 2, 0.5]  // 4 bytes of padding, then w = 2, b = 0.5
+    try weights.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: directory.appendingPathComponent("m.onnx.data"))
+    func graph(location: String) throws -> Data {
+      var model = try Onnx_ModelProto(serializedBytes: ONNXImportTests.graph(
+        [ONNXImportTests.node("Conv", ["x", "W", "B"], "c"), ONNXImportTests.node("Flatten", ["c"], "y")], input: [-1, 1, 1, 1]))
+      for (name, offset) in [("W", 4), ("B", 8)] {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        t.dims = name == "W" ? [1, 1, 1, 1] : [1]
+        t.dataLocation = .external
+        t.externalData = [("location", location), ("offset", "\(offset)"), ("length", "4")].map { key, value in
+          var entry = Onnx_StringStringEntryProto()
+          (entry.key, entry.value) = (key, value)
+          return entry
+        }
+        model.graph.initializer.append(t)
+      }
+      return try model.serializedData()
+    }
+    let imported = try ONNXImport.model(from: graph(location: "m.onnx.data"), name: "m", directory: directory)
+    XCTAssertEqual(imported.model.network(Tensor(shape: [1, 1, 1, 1], values: [3])).storage, [6.5])
+    assertRefused(try graph(location: "m.onnx.data"), mentioning: ["external file", "without its directory"])
+    XCTAssertThrowsError(try ONNXImport.model(from: graph(location: "../m.onnx.data"), name: "m", directory: directory)) {
+      XCTAssertTrue("\($0)".contains("not inside the model's directory"), "\($0)")
+    }
+  }
+
   // MARK: - Refusals
 
   func assertRefused(_ data: Data, inputShape: [Int]? = nil, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
