@@ -1,11 +1,13 @@
 """`autoprune import` on graphs written with onnx.helper, as another framework would write them:
 a ResNet-18 of torchvision's shape (BatchNorm unfolded, and folded into the convolutions as
 torch.onnx.export does), a CNN with residual blocks, a MobileNetV2-style depthwise block
-(Clip as ReLU6, Reshape to 2-D, MatMul + Add) and a Concat (refused by name).
+(Clip as ReLU6, Reshape to 2-D, MatMul + Add), SqueezeNet fire modules (Concat), and a Sigmoid
+(refused by name).
 
 Each imported graph is exported again and must give the original's onnxruntime logits; the
-small CNN is then pruned to 90% sparsity and, with unit gates, to half its FLOPs on the bundled
-Fashion-MNIST subset, exported thinned, and run by onnxruntime against `autoprune eval`.
+small CNN and the fire-module net are then pruned to 90% sparsity and, with unit gates, to half
+their FLOPs on the bundled Fashion-MNIST subset, exported thinned, and run by onnxruntime against
+`autoprune eval`.
 Usage: check_onnx_import.py AUTOPRUNE_BINARY WORK_DIRECTORY"""
 import pathlib
 import re
@@ -128,13 +130,29 @@ def depthwise_block(path):
     g.save(path, [1, 28, 28], out, 10)
 
 
-def concat(path):
+def fire_net(path):
+    """SqueezeNet-style: a stem, two fire modules (1×1 squeeze, then 1×1 and 3×3 expansions
+    joined by Concat), global pooling and a classifier."""
     g = Graph()
-    a = g.conv("input", 1, 4, 3, 1, 1)
-    b = g.conv("input", 1, 4, 3, 1, 1)
-    x = g.op("Concat", [a, b], node_name="join", axis=1)
+    x = g.op("MaxPool", [g.op("Relu", [g.conv_bn("input", 1, 16, 3, 1, 1)])], kernel_shape=[2, 2], strides=[2, 2])
+    channels = 16
+    for squeeze, expand in [(8, 16), (8, 24)]:
+        s = g.op("Relu", [g.conv(x, channels, squeeze, 1, bias=True)])
+        a = g.op("Relu", [g.conv_bn(s, squeeze, expand, 1)])
+        b = g.op("Relu", [g.conv_bn(s, squeeze, expand, 3, 1, 1)])
+        x = g.op("Concat", [a, b], axis=1)
+        channels = 2 * expand
     x = g.op("Flatten", [g.op("GlobalAveragePool", [x])], axis=1)
-    fc = g.op("Gemm", [x, g.constant("fc_w", rng.normal(0, 0.1, (10, 8)).astype(np.float32))], transB=1)
+    fc = g.op("Gemm", [x, g.constant("fc_w", rng.normal(0, 0.1, (10, channels)).astype(np.float32)),
+                      g.constant("fc_b", np.zeros(10, np.float32))], transB=1)
+    g.save(path, [1, 28, 28], fc, 10)
+
+
+def sigmoid(path):
+    g = Graph()
+    x = g.op("Sigmoid", [g.conv("input", 1, 4, 3, 1, 1)], node_name="squash")
+    x = g.op("Flatten", [g.op("GlobalAveragePool", [x])], axis=1)
+    fc = g.op("Gemm", [x, g.constant("fc_w", rng.normal(0, 0.1, (10, 4)).astype(np.float32))], transB=1)
     g.save(path, [1, 28, 28], fc, 10)
 
 
@@ -166,32 +184,33 @@ for fold in (False, True):
     if stated != total - running:
         failures.append(f"{path.name}: imported with {stated} parameters, the graph holds {total - running}")
 
-for name, writer in [("small-cnn", small_cnn), ("depthwise-block", depthwise_block)]:
+for name, writer in [("small-cnn", small_cnn), ("depthwise-block", depthwise_block), ("fire-net", fire_net)]:
     path = work / f"{name}.onnx"
     writer(path)
     round_trip(path, (1, 28, 28), 1e-5)
 
-concat(work / "concat.onnx")
-refused = subprocess.run([binary, "import", str(work / "concat.onnx"), "--out", str(work / "concat.safetensors")], capture_output=True, text=True)
+sigmoid(work / "sigmoid.onnx")
+refused = subprocess.run([binary, "import", str(work / "sigmoid.onnx"), "--out", str(work / "sigmoid.safetensors")], capture_output=True, text=True)
 message = refused.stderr.strip()
-print(f"concat.onnx: {message}")
-if refused.returncode == 0 or "join" not in message or "Concat" not in message or "\n" in message:
-    failures.append(f"a Concat graph should be refused in one line naming node join: {message!r}")
+print(f"sigmoid.onnx: {message}")
+if refused.returncode == 0 or "squash" not in message or "Sigmoid" not in message or "\n" in message:
+    failures.append(f"a Sigmoid graph should be refused in one line naming node squash: {message!r}")
 
-# The small CNN, pruned on Fashion-MNIST, thinned, run by onnxruntime.
-cnn = work / "small-cnn.safetensors"
+# The small CNN and the fire-module net, pruned on Fashion-MNIST, thinned, run by onnxruntime.
 common = ["--data", "bundled", "--prune-epochs", "2", "--finetune-epochs", "1", "--no-run-dir", "--quiet"]
-for label, flags in [("sparse", ["--target-sparsity", "0.9"]), ("units", ["--granularity", "unit", "--target-flops-reduction", "0.5"])]:
-    pruned, thin, evaluated = (work / f"cnn-{label}{suffix}" for suffix in (".safetensors", ".onnx", "-logits.safetensors"))
-    print(run(binary, "prune", "--weights", str(cnn), *common, *flags, "--out", str(pruned)).strip().splitlines()[-1])
+budgets = [("sparse", ["--target-sparsity", "0.9"]), ("units", ["--granularity", "unit", "--target-flops-reduction", "0.5"])]
+for (net, label), flags in [((net, label), flags) for net in ("small-cnn", "fire-net") for label, flags in budgets]:
+    weights = work / f"{net}.safetensors"
+    pruned, thin, evaluated = (work / f"{net}-{label}{suffix}" for suffix in (".safetensors", ".onnx", "-logits.safetensors"))
+    print(run(binary, "prune", "--weights", str(weights), *common, *flags, "--out", str(pruned)).strip().splitlines()[-1])
     print(run(binary, "export", "--weights", str(pruned), "--thin", "--out", str(thin)).strip())
     run(binary, "eval", "--weights", str(pruned), "--data", "bundled", "--thin", "--logits-out", str(evaluated))
     expected = load_file(str(evaluated))
     got = logits(thin, expected["inputs"])
     worst = float(np.abs(got - expected["logits"]).max())
     agree = float((got.argmax(1) == expected["logits"].argmax(1)).mean())
-    print(f"cnn-{label}: onnxruntime vs autoprune eval --thin: max |Δ| {worst:.1e}, same class for {100 * agree:.1f}%")
+    print(f"{net}-{label}: onnxruntime vs autoprune eval --thin: max |Δ| {worst:.1e}, same class for {100 * agree:.1f}%")
     if worst > 1e-4:
-        failures.append(f"cnn-{label}: the thinned ONNX's logits differ from autoprune's by {worst}")
+        failures.append(f"{net}-{label}: the thinned ONNX's logits differ from autoprune's by {worst}")
 
 finish(failures, "ONNX import")

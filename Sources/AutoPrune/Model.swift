@@ -86,6 +86,7 @@ public final class Model {
         tieBatchNorms(in: block.body)
         if let shortcut = block.shortcut { tieBatchNorms(in: shortcut) }
       }
+      if let join = layer as? Concatenation { for branch in join.branches { tieBatchNorms(in: branch.network) } }
       if let nested = layer as? Sequential { tieBatchNorms(in: nested) }
       previous = layer
     }

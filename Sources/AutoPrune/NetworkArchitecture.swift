@@ -29,6 +29,20 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
     }
   }
 
+  /// A named branch of a concatenation.
+  public struct Branch: Codable, Equatable, Sendable {
+    /// The prefix of its layers' names.
+    public var name: String
+    /// Its layers in forward order (none: the identity).
+    public var layers: [Entry]
+
+    /// `layers` named `name`.
+    public init(name: String, layers: [Entry]) {
+      self.name = name
+      self.layers = layers
+    }
+  }
+
   /// The layers in forward order.
   public var layers: [Entry]
 
@@ -106,6 +120,16 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
           return "\(label): the shortcut is empty or its name \(shortcutName) is also a layer of the body"
         }
       }
+      if case .concatenation(let branches) = entry.layer {
+        guard !branches.isEmpty else { return "\(label): a concatenation needs a branch" }
+        var names = Set<String>()
+        for branch in branches {
+          guard !branch.name.isEmpty, !branch.name.contains("."), names.insert(branch.name).inserted else {
+            return "\(label): branch name \"\(branch.name)\" is empty, holds a dot or is used twice"
+          }
+          if let problem = problem(in: branch.layers, path: label + "." + branch.name + ".") { return problem }
+        }
+      }
     }
     return nil
   }
@@ -122,6 +146,7 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
       case .depthwise(let c, let k, _, _, let bias): return total + c * k * k + (bias ? c : 0)
       case .batchNorm(let c, _, _): return total + 2 * c
       case .residual(let body, let shortcut, _): return total + count(body) + count(shortcut ?? [])
+      case .concatenation(let branches): return total + branches.reduce(0) { $0 + count($1.layers) }
       default: return total
       }
     }
@@ -177,6 +202,8 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
   case selectFeatures(indices: [Int], inputs: Int)
   /// `Residual(body, shortcut:, shortcutName:)`; a nil shortcut is the identity.
   case residual(body: [NetworkArchitecture.Entry], shortcut: [NetworkArchitecture.Entry]?, shortcutName: String)
+  /// `Concatenation(branches)`: named branches (an empty one is the identity).
+  case concatenation(branches: [NetworkArchitecture.Branch])
 
   /// The description of `layer` (`name` for the error); throws for a kind it does not know.
   public init(_ layer: any Layer, name: String) throws {
@@ -195,6 +222,13 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
     case is GlobalAvgPool2D: self = .globalAveragePool
     case let l as AdaptiveAvgPool2D: self = .adaptiveAveragePool(height: l.outputHeight, width: l.outputWidth)
     case let l as SelectFeatures: self = .selectFeatures(indices: l.indices, inputs: l.inputSize)
+    case let join as Concatenation:
+      self = .concatenation(branches: try join.branches.map { branch in
+        let prefix = branch.name + "."
+        return NetworkArchitecture.Branch(name: branch.name, layers: try branch.network.layers.map { name, layer in
+          NetworkArchitecture.Entry(name: name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, layer: try LayerDescription(layer, name: name))
+        })
+      })
     case let block as Residual:
       let shortcutPrefix = block.shortcutName + "."
       self = .residual(
@@ -234,7 +268,7 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
     case .selectFeatures(let indices, let n):
       return features.contains(n) && indices.count <= NetworkArchitecture.maximumFeatures && indices.allSatisfy({ $0 >= 0 && $0 < n }) ? nil
         : "SelectFeatures of \(indices.count) from \(n) features is out of bounds"
-    case .relu, .relu6, .flatten, .globalAveragePool, .residual: return nil
+    case .relu, .relu6, .flatten, .globalAveragePool, .residual, .concatenation: return nil
     }
   }
 
@@ -256,6 +290,8 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
     case .selectFeatures(let indices, let n): return SelectFeatures(indices, of: n)
     case .residual(let body, let shortcut, let name):
       return Residual(body.map { ($0.name, $0.layer.make(rng: rng)) }, shortcut: shortcut?.map { ($0.name, $0.layer.make(rng: rng)) }, shortcutName: name)
+    case .concatenation(let branches):
+      return Concatenation(branches.map { branch in (branch.name, branch.layers.map { ($0.name, $0.layer.make(rng: rng)) }) })
     }
   }
 }

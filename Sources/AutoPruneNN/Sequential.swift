@@ -120,9 +120,10 @@ public final class Sequential: Layer {
     return gradient
   }
 
-  /// True when a residual block lies anywhere in the stack (the network is not one chain).
+  /// True when a residual block or a concatenation lies anywhere in the stack (the network is
+  /// not one chain).
   public var containsResidual: Bool {
-    layers.contains { $0.layer is Residual || ($0.layer as? Sequential)?.containsResidual == true }
+    layers.contains { $0.layer is Residual || $0.layer is Concatenation || ($0.layer as? Sequential)?.containsResidual == true }
   }
 
   /// The layer registered under `name`, if any.

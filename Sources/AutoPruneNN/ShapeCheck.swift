@@ -36,6 +36,14 @@ extension Sequential {
         if let problem = block.shortcut?.shapeProblem(for: shape, prefix: label + ".") { return problem }
         let main = block.body.outputShape(for: shape), side = block.shortcut?.outputShape(for: shape) ?? shape
         if main != side { return "\(label) (Residual) adds \(text(main)) to a shortcut of \(text(side))" }
+      case let join as Concatenation:
+        for branch in join.branches {
+          if let problem = branch.network.shapeProblem(for: shape, prefix: label + ".") { return problem }
+        }
+        let shapes = join.branchShapes(for: shape)
+        if shapes.contains(where: { $0.count != shapes[0].count || $0.dropFirst() != shapes[0].dropFirst() }) {
+          return "\(label) (Concatenation) joins \(shapes.map(text).joined(separator: ", ")), which differ after the channels"
+        }
       case let nested as Sequential:
         if let problem = nested.shapeProblem(for: shape, prefix: label + ".") { return problem }
       default: break

@@ -17,7 +17,7 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
 
 /// Writes a network as an ONNX model (opset 13): Flatten, Gemm (transB = 1, PyTorch's Linear),
 /// Conv, BatchNormalization (running averages), MaxPool, AveragePool, GlobalAveragePool, Relu,
-/// Add (residual blocks) and Gather (a thinned network's input selection), weights as float
+/// Add (residual blocks), Concat (concatenations) and Gather (a thinned network's input selection), weights as float
 /// initializers with the masks applied. The graph takes normalised images `input`
 /// `[N, C, H, W]` (the normalisation is in the model's metadata) and returns `logits`.
 public enum ONNXExport {
@@ -82,6 +82,22 @@ public enum ONNXExport {
         add.output = [layerName + ".add"]
         graph.node.append(add)
         current = layerName + ".add"
+        continue
+      }
+      if let join = layer as? Concatenation {
+        var outputs: [String] = []
+        for branch in join.branches {
+          var branchShape = inputShape
+          outputs.append(try emit(branch.network.layers, from: current, prefix: layerName + ".", shape: &branchShape, into: &graph))
+        }
+        var concat = Onnx_NodeProto()
+        concat.name = layerName
+        concat.opType = "Concat"
+        concat.input = outputs
+        concat.output = [layerName]
+        concat.attribute = [attribute("axis", int: 1)]
+        graph.node.append(concat)
+        current = layerName
         continue
       }
       var node = Onnx_NodeProto()

@@ -40,7 +40,7 @@ struct ONNXGraph {
   /// `LogSoftmax` only last, where they are dropped).
   static let operators = [
     "Conv", "Gemm", "MatMul", "Add", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "ReduceMean", "Flatten", "Reshape", "Identity", "Dropout", "Gather", "Constant", "Softmax", "LogSoftmax",
+    "ReduceMean", "Concat", "Flatten", "Reshape", "Identity", "Dropout", "Gather", "Constant", "Softmax", "LogSoftmax",
   ]
 
   init(bytes: Data, external: ONNXExternalData? = nil) throws {
@@ -179,6 +179,8 @@ indirect enum ONNXPiece {
   case matMul(Int, bias: Int?)
   /// `Add` of a body and a shortcut (empty: the identity) from one fork.
   case residual(add: Int, body: [ONNXPiece], shortcut: [ONNXPiece])
+  /// `Concat` of branches (empty: the identity) from one fork.
+  case concatenation(node: Int, branches: [[ONNXPiece]])
 }
 
 extension ONNXGraph {
@@ -220,6 +222,21 @@ extension ONNXGraph {
         }
         let (body, shortcut) = a.count >= b.count ? (a, b) : (b, a)
         pieces.insert(.residual(add: n, body: body, shortcut: shortcut), at: 0)
+        t = fork
+        forked = true
+        continue
+      case "Concat" where inputs.count >= 2:
+        guard inputs.count == node.input.filter({ !$0.isEmpty }).count else { throw ONNXImportError("\(label): concatenates a constant") }
+        var common = ancestors(of: inputs[0])
+        for input in inputs.dropFirst() { common.formIntersection(ancestors(of: input)) }
+        guard let fork = common.max(by: { position($0) < position($1) }) else {
+          throw ONNXImportError("\(label): its inputs do not come from one tensor")
+        }
+        let branches = try inputs.map { try chain(from: fork, to: $0, depth: depth + 1, notes: &notes) }
+        guard (consumers[fork] ?? []).count == inputs.count else {
+          throw ONNXImportError("\(label): the tensor \(fork) its branches start from is read by \((consumers[fork] ?? []).count) nodes, not \(inputs.count)")
+        }
+        pieces.insert(.concatenation(node: n, branches: branches), at: 0)
         t = fork
         forked = true
         continue

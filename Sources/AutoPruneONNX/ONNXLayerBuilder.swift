@@ -36,6 +36,22 @@ struct ONNXLayerBuilder {
         guard !bodyLayers.isEmpty else { throw ONNXImportError("\(ONNXGraph.label(graph.nodes[add])): adds a tensor to a copy of itself") }
         out.append((name, Residual(bodyLayers, shortcut: shortcutLayers.isEmpty ? nil : shortcutLayers, shortcutName: "shortcut")))
         shape = bodyShape
+      case .concatenation(let n, let branches):
+        let axis = int(n, "axis", 1)
+        guard axis == 1 || axis == -shape.count else { throw fail(n, "concatenates along axis \(axis) (only the channels, axis 1)") }
+        let name = uniqueName(n, names: &names, strip: strip)
+        var built: [(String, [(String, any Layer)])] = [], shapes: [[Int]] = []
+        for (b, branch) in branches.enumerated() {
+          var branchShape = shape, inner = Set<String>()
+          built.append(("branch\(b)", try layers(branch, shape: &branchShape, names: &inner, strip: name + "_")))
+          shapes.append(branchShape)
+        }
+        guard shapes.allSatisfy({ $0.count == shapes[0].count && $0.dropFirst() == shapes[0].dropFirst() }) else {
+          throw fail(n, "joins \(shapes), which differ after the channels")
+        }
+        let join = Concatenation(built)
+        out.append((name, join))
+        shape = join.outputShape(for: shape)
       }
     }
     return out
@@ -168,6 +184,7 @@ struct ONNXLayerBuilder {
       guard indices.allSatisfy({ $0 >= 0 && $0 < shape[0] }), !indices.isEmpty else { throw fail(n, "gathers indices outside 0..<\(shape[0])") }
       return SelectFeatures(indices, of: shape[0])
     case "Add": throw fail(n, "adds a constant to something other than a MatMul's output")
+    case "Concat": return nil  // of one input: the identity
     default: throw fail(n, "operator \(node.opType) is not supported here")
     }
   }

@@ -36,6 +36,13 @@ final class ONNXImportTests: XCTestCase {
       Model(.lenet300, rng: rng), Model(.lenet5, rng: rng), Model(.vggLike, rng: rng, width: 0.25), Model(.resnet20, rng: rng),
       Model(.resnet18, rng: rng, inputSize: 32, classes: 10), Model(.mobilenetv2, rng: rng, width: 0.35, inputSize: 32, classes: 10),
       ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, adaptStem: false, rng: rng),
+      Model(network: Sequential([  // SqueezeNet's fire module and a DenseNet layer: Concat nodes
+        ("squeeze", Conv2D(1, 4, kernelSize: 1, rng: rng)), ("relu", ReLU()),
+        ("fire", Concatenation([("e1", [("conv", Conv2D(4, 3, kernelSize: 1, bias: false, rng: rng)), ("bn", BatchNorm2D(3))]),
+                                ("e3", [("conv", Conv2D(4, 5, kernelSize: 3, padding: 1, rng: rng)), ("relu", ReLU())])])),
+        ("dense", Concatenation([("x", []), ("new", [("conv", Conv2D(8, 2, kernelSize: 3, padding: 1, rng: rng))])])),
+        ("pool", AdaptiveAvgPool2D(1, 1)), ("flatten", Flatten()), ("fc", Dense(10, 10, rng: rng)),
+      ]), inputShape: [1, 8, 8], name: "concatenations"),
     ]
     for model in models {
       ONNXImportTests.randomizeStatistics(model, rng: rng)

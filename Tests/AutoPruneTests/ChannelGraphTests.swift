@@ -26,6 +26,23 @@ final class ChannelGraphTests: XCTestCase {
     }
   }
 
+  /// SqueezeNet's fire module (1×1 squeeze, then 1×1 and 3×3 expansions side by side) and a
+  /// DenseNet layer (its input joined with what it makes), with BatchNorms: the channels a
+  /// concatenation joins are kept whole, the layers around them prune.
+  static func concatenationModel() -> Model {
+    let rng = RandomSource(seed: 1)
+    let fire = Concatenation([
+      ("expand1x1", [("conv", Conv2D(4, 6, kernelSize: 1, bias: false, rng: rng)), ("bn", BatchNorm2D(6)), ("relu", ReLU())]),
+      ("expand3x3", [("conv", Conv2D(4, 6, kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn", BatchNorm2D(6)), ("relu", ReLU())]),
+    ])
+    let dense = Concatenation([("input", []), ("new", [("conv", Conv2D(12, 4, kernelSize: 3, padding: 1, rng: rng)), ("relu", ReLU())])])
+    return Model(network: Sequential([
+      ("stem", Conv2D(1, 8, kernelSize: 3, padding: 1, bias: false, rng: rng)), ("bn", BatchNorm2D(8)), ("relu", ReLU()),
+      ("squeeze", Conv2D(8, 4, kernelSize: 1, rng: rng)), ("relu2", ReLU()), ("fire", fire), ("dense", dense),
+      ("pool", MaxPool2D(2)), ("flatten", Flatten()), ("fc1", Dense(16 * 4 * 4, 20, rng: rng)), ("relu3", ReLU()), ("fc2", Dense(20, 10, rng: rng)),
+    ]), inputShape: [1, 8, 8], name: "concatenations")
+  }
+
   func testReportAndThinnedNetworkAgreeOnEveryUnitOfEveryModel() throws {
     var compared = 0
     // Every built-in model, and the ImageNet networks with depthwise convolutions and
@@ -34,6 +51,7 @@ final class ChannelGraphTests: XCTestCase {
       (kind.rawValue, { Model(kind, rng: RandomSource(seed: 1), inputChannels: 1, width: kind == .vggLike ? 0.25 : 1) })
     }
     makers.append(("mobilenetv2", { ImageNetModels.mobilenetV2(width: 0.35, classes: 10, inputSize: 32, adaptStem: false, rng: RandomSource(seed: 1)) }))
+    makers.append(("concatenations", { ChannelGraphTests.concatenationModel() }))
     makers.append(("resnet50", { ImageNetModels.resnet(depth: 50, classes: 10, inputSize: 32, adaptStem: false, rng: RandomSource(seed: 1)) }))
     for (kind, make) in makers {
       for (sparsity, closedRows) in [(Float(0.5), Float(0.2)), (0.97, 0.1), (0.995, 0)] {

@@ -10,6 +10,7 @@ final class ResidualPruningTests: XCTestCase {
     network.layers.flatMap { _, layer -> [BatchNorm2D] in
       if let bn = layer as? BatchNorm2D { return [bn] }
       if let block = layer as? Residual { return batchNorms(in: block.body) + (block.shortcut.map(batchNorms) ?? []) }
+      if let join = layer as? Concatenation { return join.branches.flatMap { batchNorms(in: $0.network) } }
       return []
     }
   }

@@ -84,6 +84,10 @@ public enum Thinning {
         if let shortcut = block.shortcut { try checkSupported(shortcut, prefix: prefix + name + ".", prunable: prunable) }
         continue
       }
+      if let join = layer as? Concatenation {
+        for branch in join.branches { try checkSupported(branch.network, prefix: prefix + name + ".", prunable: prunable) }
+        continue
+      }
       // Layers that act on each channel alone keep working on the kept ones.
       let known = layer is Dense || layer is Conv2D || layer is DepthwiseConv2D || layer is ReLU || layer is ReLU6 || layer is MaxPool2D || layer is AvgPool2D
         || layer is GlobalAvgPool2D || layer is AdaptiveAvgPool2D || layer is Flatten || layer is Dropout
@@ -116,6 +120,11 @@ public enum Thinning {
             rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst(block.shortcutName.count + 1)), $0.1) }
           }
           layers.append((name, Residual(body, shortcut: shortcut, shortcutName: block.shortcutName)))
+        } else if let join = layer as? Concatenation {
+          // Its channels are kept whole (`PrunableLayer.outputPinned`); layers inside thin.
+          layers.append((name, Concatenation(join.branches.map { branch in
+            (branch.name, rebuild(branch.network, prefix: prefix + name + ".").map { (String($0.0.dropFirst(branch.name.count + 1)), $0.1) })
+          })))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
         } else if let weight = layer.parameters.first(where: \.prunable), let p = prunable.firstIndex(where: { $0.weight === weight }) {

@@ -56,6 +56,7 @@ public struct ChannelGraph {
     var alive: [Int: [Bool]] = [:]
     for (i, layer) in layers.enumerated() where i != classifier { alive[layer.outputSpace] = [Bool](repeating: true, count: layer.rows) }
     if classifier >= 0 { alive[layers[classifier].outputSpace] = nil }
+    for layer in layers where layer.outputPinned { alive[layer.outputSpace] = nil }  // kept whole
     func rowAlive(_ i: Int, _ r: Int) -> Bool { i == classifier || alive[layers[i].outputSpace]?[r] ?? true }
     // A BatchNorm after a convolution, in inference form (closed channels at zero scale and
     // shift): unit r outputs scale·(its weighted inputs + bias) + shift.

@@ -45,6 +45,9 @@ public struct PrunableLayer {
   public var outputSpace: Int
   /// The channel space its inputs come from (`networkInput` for the network's input).
   public var inputSpace: Int
+  /// Its output space feeds or comes out of a `Concatenation`, which the channel graph does not
+  /// follow yet: its units are kept whole (always alive, never thinned, no unit gate).
+  public var outputPinned = false
 
   /// True when the layer reads the network's input (pixels or, after a Flatten, features).
   public var readsNetworkInput: Bool { inputSpace == PrunableLayer.networkInput }
@@ -83,6 +86,8 @@ struct DiscoveryWalk {
   private var layers: [PrunableLayer] = []
   /// Union–find over spaces; 0 is the network input.
   private var parent = [0]
+  /// Spaces a concatenation joins or makes (see `PrunableLayer.outputPinned`).
+  private var pinned: [Int] = []
 
   private mutating func newSpace() -> Int {
     parent.append(parent.count)
@@ -120,6 +125,19 @@ struct DiscoveryWalk {
         position.space = union(body.space, side.space)
         position.flattenedSpatial = 1
         position.lastWasConvolution = false  // a BatchNorm after the block normalises the sum
+        continue
+      }
+      if let join = layer as? Concatenation {
+        for branch in join.branches {
+          var inner = position
+          visit(branch.network, prefix: fullName + ".", at: &inner)
+          pinned.append(inner.space)
+        }
+        position.shape = layer.outputShape(for: input)
+        position.space = newSpace()
+        pinned.append(position.space)
+        position.flattenedSpatial = 1
+        position.lastWasConvolution = false
         continue
       }
       position.shape = layer.outputShape(for: input)
@@ -166,9 +184,11 @@ struct DiscoveryWalk {
   /// The layers with every space replaced by its merged representative.
   mutating func finished() -> [PrunableLayer] {
     var result = layers
+    let pinnedRoots = Set(pinned.map { find($0) })
     for i in result.indices {
       result[i].outputSpace = find(result[i].outputSpace)
       result[i].inputSpace = find(result[i].inputSpace)
+      result[i].outputPinned = pinnedRoots.contains(result[i].outputSpace)
     }
     return result
   }

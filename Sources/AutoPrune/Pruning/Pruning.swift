@@ -64,7 +64,7 @@ public final class AutoPrunePruning {
         plan[layer.name] = [.element]
       case .unit:
         var axes: Set<AutoPruneGate.Axis> = []
-        if index < layers.count - 1 { axes.insert(.output) }
+        if index < layers.count - 1 && !layer.outputPinned { axes.insert(.output) }
         if index == 0 && !layer.isConvolution { axes.insert(.input) }
         plan[layer.name] = axes
       }
