@@ -118,6 +118,7 @@ final class ResumeCLITests: XCTestCase {
         batch-size: 50
         pretrain-epochs: 2
         prune-epochs: 2
+        finetune-epochs: 1
         checkpoint-every: 5
       """.write(toFile: path("tiny.yaml"), atomically: true, encoding: .utf8)
     let straight = try start(["run", path("tiny.yaml"), "--out", path("straight")])
