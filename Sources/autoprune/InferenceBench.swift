@@ -63,6 +63,21 @@ enum InferenceBench {
     }
   }
 
+  /// The same network without gates (a built-in one, or one rebuilt from its architecture: an
+  /// imported model), holding `model`'s raw weights.
+  static func denseCopy(of model: Model) throws -> Model {
+    let dense: Model
+    if let kind = model.kind {
+      dense = Model(
+        kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width,
+        inputSize: kind.takesAnySize ? model.inputShape[1] : nil, classes: model.classes)
+    } else {
+      let network = try NetworkArchitecture(describing: model.network).build(rng: RandomSource(seed: 1))
+      dense = Model(network: network, inputShape: model.inputShape, name: model.name)
+    }
+    return dense
+  }
+
   /// Interleaved timing rounds per batch size (odd, for a plain median).
   static let rounds = 5
 
@@ -71,10 +86,7 @@ enum InferenceBench {
     var records: [[String: Any]] = []
     for subject in subjects {
       let model = subject.model
-      guard let kind = model.kind else { throw Failure("bench times the built-in models only, not \(model.name)") }
-      let dense = Model(
-        kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width,
-        inputSize: kind.takesAnySize ? model.inputShape[1] : nil, classes: model.classes)
+      let dense = try denseCopy(of: model)
       for (p, q) in zip(dense.parameters, model.parameters) { p.value = q.value }
       for (b, c) in zip(dense.buffers, model.buffers) { b.value = c.value }
       let thinned = try? Thinning.thin(model)
@@ -98,7 +110,8 @@ enum InferenceBench {
         let bytes = fileBytes(thinned.network.parameters)
         forms.append(("thinned \(thinned.architecture)", { thinned.network.forward($0, context: .inference) }, bytes, (bytes, work)))
       }
-      for batch in [1, ModelKind.lenets.contains(kind) ? 256 : kind.takesAnySize ? 32 : 64] {
+      let large = model.kind.map { ModelKind.lenets.contains($0) ? 256 : $0.takesAnySize ? 32 : 64 } ?? (model.inputShape.reduce(1, *) >= 3 * 64 * 64 ? 32 : 64)
+      for batch in [1, large] {
         let rng = RandomSource(seed: 2)
         let count = batch * model.inputShape.reduce(1, *)
         let x = Tensor(shape: [batch] + model.inputShape, values: (0..<count).map { _ in rng.uniform(-1, 1) })
