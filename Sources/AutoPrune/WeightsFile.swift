@@ -159,8 +159,9 @@ public enum WeightsFile {
 
   /// Most classes a file may declare (ImageNet-21k has 21,841).
   static let maximumClasses = 22_000
-  /// Largest image side a file may declare for the networks that take any size.
-  static let maximumInputSize = 1024
+  /// Largest image side a file may declare (for the networks that take any size, and for any
+  /// network carrying its architecture).
+  public static let maximumInputSize = 1024
   /// The classifier's weight in torchvision's state dicts: its rows are the classes.
   static let torchvisionClassifier: [ModelKind: String] = [
     .alexnet: "classifier.6.weight", .resnet18: "fc.weight", .resnet50: "fc.weight", .mobilenetv2: "classifier.1.weight",

@@ -75,7 +75,9 @@ struct ONNXGraph {
         throw ONNXImportError("\(label): operator \(node.opType) of domain \(node.domain) is not supported (supported: \(ONNXGraph.operators.joined(separator: ", ")) of the default domain)")
       }
       guard ONNXGraph.operators.contains(node.opType) else {
-        throw ONNXImportError("\(label): operator \(node.opType) is not supported (supported: \(ONNXGraph.operators.joined(separator: ", ")))")
+        // PyTorch's TorchScript exporter writes x.view(x.size(0), -1) as Shape → Gather → … → Reshape.
+        let hint = node.opType == "Shape" ? "; a shape computed in the graph: flatten with torch.flatten(x, 1), or export with dynamo=True" : ""
+        throw ONNXImportError("\(label): operator \(node.opType) is not supported (supported: \(ONNXGraph.operators.joined(separator: ", "))\(hint))")
       }
       if node.opType == "Constant" {
         guard node.output.count == 1, let value = node.attribute.first(where: { $0.name == "value" }), value.type == .tensor else {
@@ -110,6 +112,9 @@ struct ONNXGraph {
     }
     let dims = inputs[0].type.tensorType.shape.dim
     guard dims.count >= 2 else { throw ONNXImportError("the graph's input \(input) has \(dims.count) dimensions; a batch of images [N, C, H, W] or of features [N, F] is imported") }
+    if let bad = dims.dropFirst().first(where: { $0.dimParam.isEmpty && $0.dimValue <= 0 && $0.value != nil }) {
+      throw ONNXImportError("the graph's input \(inputs[0].name) has a dimension of \(bad.dimValue)")
+    }
     inputDims = dims.dropFirst().map { $0.dimValue > 0 ? Int(clamping: $0.dimValue) : nil }
     self.constants = constants
     self.producer = producer
@@ -203,7 +208,8 @@ extension ONNXGraph {
       if node.output.dropFirst().contains(where: { !$0.isEmpty && !(consumers[$0] ?? []).isEmpty }) {
         throw ONNXImportError("\(label): only its first output may be used")
       }
-      if t == output, pieces.isEmpty, ["Softmax", "LogSoftmax"].contains(node.opType), inputs.count == 1 {
+      let axis = node.attribute.first { $0.name == "axis" }.map { Int(clamping: $0.i) } ?? (opset >= 13 ? -1 : 1)
+      if t == output, pieces.isEmpty, ["Softmax", "LogSoftmax"].contains(node.opType), inputs.count == 1, [1, -1].contains(axis) {
         notes.append("dropped the final \(node.opType): the tool trains and exports logits (the largest is the same class)")
         t = inputs[0]
         continue

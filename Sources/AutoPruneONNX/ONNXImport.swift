@@ -68,6 +68,17 @@ public enum ONNXImport {
   /// The per-sample image shape: the graph's `[C, H, W]`, or `given` where the graph leaves it
   /// open or takes flat features.
   static func imageShape(_ graph: ONNXGraph, given: [Int]?) throws -> [Int] {
+    let shape = try unboundedImageShape(graph, given: given)
+    // The bounds a weights file's input shape must keep, so the file written can be read.
+    let fits = shape.count == 3 && (1...NetworkArchitecture.maximumChannels).contains(shape[0])
+      && shape.dropFirst().allSatisfy { (1...WeightsFile.maximumInputSize).contains($0) }
+    guard fits else {
+      throw ONNXImportError("images of \(shape.map(String.init).joined(separator: "×")) are out of bounds (at most \(NetworkArchitecture.maximumChannels) channels, sides of \(WeightsFile.maximumInputSize))")
+    }
+    return shape
+  }
+
+  static func unboundedImageShape(_ graph: ONNXGraph, given: [Int]?) throws -> [Int] {
     let dims = graph.inputDims
     if let given {
       guard given.count == 3, given.allSatisfy({ $0 > 0 }) else { throw ONNXImportError("the input shape must be C,H,W (got \(given))") }

@@ -185,6 +185,7 @@ struct ONNXLayerBuilder {
       return SelectFeatures(indices, of: shape[0])
     case "Add": throw fail(n, "adds a constant to something other than a MatMul's output")
     case "Concat": return nil  // of one input: the identity
+    case "Softmax", "LogSoftmax": throw fail(n, "is read only as the graph's last node, over the classes (axis 1 or -1), where it is dropped")
     default: throw fail(n, "operator \(node.opType) is not supported here")
     }
   }

@@ -59,7 +59,8 @@ extension ONNXConstant {
       integers = raw != nil ? try rawValues(Int32.self).map { Int64($0) } : tensor.int32Data.map { Int64($0) }
       values = integers.map { Float($0) }
     default:
-      throw ONNXImportError("\(node): tensor \(tensor.name) is of type \(tensor.dataType); only float, double, int32 and int64 tensors are read")
+      let type = Onnx_TensorProto.DataType(rawValue: Int(tensor.dataType)).map { "\($0)" } ?? "\(tensor.dataType)"
+      throw ONNXImportError("\(node): tensor \(tensor.name) is of type \(type); only float, double, int32 and int64 tensors are read")
     }
     guard max(values.count, integers.count) == total else {
       throw ONNXImportError("\(node): tensor \(tensor.name) holds \(max(values.count, integers.count)) values, its dims \(tensor.dims) need \(total)")
@@ -94,9 +95,16 @@ public struct ONNXExternalData {
       }
       length = value
     }
-    let url = directory.appendingPathComponent(location)
-    guard let handle = try? FileHandle(forReadingFrom: url) else {
-      throw ONNXImportError("\(node): tensor \(tensor.name)'s external file \(location) cannot be read beside the model")
+    // Symbolic links resolved first: a link inside the directory may point anywhere.
+    let root = directory.resolvingSymlinksInPath().standardizedFileURL.path
+    let url = directory.appendingPathComponent(location).resolvingSymlinksInPath().standardizedFileURL
+    guard url.path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+      throw ONNXImportError("\(node): tensor \(tensor.name)'s external file \(location) is not inside the model's directory")
+    }
+    // A FIFO or a device would block or never end: only a regular file is read.
+    let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+    guard attributes?[.type] as? FileAttributeType == .typeRegular, let handle = try? FileHandle(forReadingFrom: url) else {
+      throw ONNXImportError("\(node): tensor \(tensor.name)'s external file \(location) is not a readable regular file beside the model")
     }
     defer { try? handle.close() }
     let size = Int((try? handle.seekToEnd()) ?? 0)

@@ -36,7 +36,10 @@ struct Import: ParsableCommand {
   var inputShape: String?
 
   func validate() throws {
-    try Output.checkWritableDestination(out, flag: "--out", inputs: [("ONNX model", onnx)])
+    try Output.checkWritableDestination(out, flag: "--out", inputs: [("the ONNX model", onnx)])
+    if let name, name.isEmpty || name.count > 200 || name.contains(where: { $0.isNewline || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+      throw ValidationError("--name must be 1 to 200 characters on one line (got \(name.debugDescription))")
+    }
     guard inputScale.isFinite && inputScale > 0 else { throw ValidationError("--input-scale must be positive (got \(inputScale))") }
     _ = try Import.numbers(mean, flag: "--mean", positive: false)
     _ = try Import.numbers(std, flag: "--std", positive: true)

@@ -234,6 +234,18 @@ final class ONNXImportTests: XCTestCase {
     XCTAssertThrowsError(try ONNXImport.model(from: graph(location: "../m.onnx.data"), name: "m", directory: directory)) {
       XCTAssertTrue("\($0)".contains("not inside the model's directory"), "\($0)")
     }
+    // A link inside the directory to a file outside it, and a FIFO (it would block): refused.
+    let outside = directory.deletingLastPathComponent().appendingPathComponent("outside-\(UUID().uuidString).data")
+    try FileManager.default.copyItem(at: directory.appendingPathComponent("m.onnx.data"), to: outside)
+    defer { try? FileManager.default.removeItem(at: outside) }
+    try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent("link.data"), withDestinationURL: outside)
+    XCTAssertThrowsError(try ONNXImport.model(from: graph(location: "link.data"), name: "m", directory: directory)) {
+      XCTAssertTrue("\($0)".contains("not inside the model's directory"), "\($0)")
+    }
+    XCTAssertEqual(mkfifo(directory.appendingPathComponent("fifo").path, 0o600), 0)
+    XCTAssertThrowsError(try ONNXImport.model(from: graph(location: "fifo"), name: "m", directory: directory)) {
+      XCTAssertTrue("\($0)".contains("not a readable regular file"), "\($0)")
+    }
   }
 
   // MARK: - Refusals
@@ -280,6 +292,13 @@ final class ONNXImportTests: XCTestCase {
     XCTAssertEqual(try ONNXImport.model(from: dynamic, name: "ok", inputShape: [1, 5, 5]).model.inputShape, [1, 5, 5])
     let twoInputs = try ONNXImportTests.graph([ONNXImportTests.node("Add", ["x", "z"], "y")], inputs: ["x", "z"])
     assertRefused(twoInputs, mentioning: ["2 inputs"])
+    let huge = try ONNXImportTests.graph([ONNXImportTests.node("Flatten", ["x"], "y")], input: [-1, 1, 100_000, 100_000])
+    assertRefused(huge, mentioning: ["out of bounds"])
+    // A Softmax over the batch is not a classifier's: refused, not dropped.
+    let batchSoftmax = try ONNXImportTests.graph([ONNXImportTests.node("Flatten", ["x"], "f"), ONNXImportTests.node("Softmax", ["f"], "y", int: ["axis": 0])])
+    assertRefused(batchSoftmax, mentioning: ["node y (Softmax)"])
+    let lastSoftmax = try ONNXImportTests.graph([ONNXImportTests.node("Flatten", ["x"], "f"), ONNXImportTests.node("Softmax", ["f"], "y")])
+    XCTAssertEqual(try ONNXImport.model(from: lastSoftmax, name: "ok").notes.count, 1)
     let oldOpset = try ONNXImportTests.graph([ONNXImportTests.node("Flatten", ["x"], "y")], opset: 3)
     assertRefused(oldOpset, mentioning: ["operator set 3"])
     let branch = try ONNXImportTests.graph([
