@@ -54,7 +54,9 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
     layers = try NetworkArchitecture.entries(of: network, dropping: "")
   }
 
-  private static func entries(of network: Sequential, dropping prefix: String) throws -> [Entry] {
+  /// The entries of `network`'s layers, `prefix` left off their names (a block's shortcut or
+  /// branch prefixes its layers' names with its own).
+  static func entries(of network: Sequential, dropping prefix: String) throws -> [Entry] {
     try network.layers.map { name, layer in
       let local = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
       return Entry(name: local, layer: try LayerDescription(layer, name: name))
@@ -159,7 +161,8 @@ public struct NetworkArchitecture: Codable, Equatable, Sendable {
     return Sequential(NetworkArchitecture.layers(layers, rng: rng))
   }
 
-  private static func layers(_ entries: [Entry], rng: RandomSource) -> [(String, any Layer)] {
+  /// New layers for `entries`, named as they are.
+  static func layers(_ entries: [Entry], rng: RandomSource) -> [(String, any Layer)] {
     entries.map { ($0.name, $0.layer.make(rng: rng)) }
   }
 }
@@ -224,21 +227,12 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
     case let l as SelectFeatures: self = .selectFeatures(indices: l.indices, inputs: l.inputSize)
     case let join as Concatenation:
       self = .concatenation(branches: try join.branches.map { branch in
-        let prefix = branch.name + "."
-        return NetworkArchitecture.Branch(name: branch.name, layers: try branch.network.layers.map { name, layer in
-          NetworkArchitecture.Entry(name: name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name, layer: try LayerDescription(layer, name: name))
-        })
+        NetworkArchitecture.Branch(name: branch.name, layers: try NetworkArchitecture.entries(of: branch.network, dropping: branch.name + "."))
       })
     case let block as Residual:
-      let shortcutPrefix = block.shortcutName + "."
       self = .residual(
-        body: try NetworkArchitecture(describing: block.body).layers,
-        shortcut: try block.shortcut.map { shortcut in
-          try shortcut.layers.map { name, layer in
-            NetworkArchitecture.Entry(name: name.hasPrefix(shortcutPrefix) ? String(name.dropFirst(shortcutPrefix.count)) : name,
-                                      layer: try LayerDescription(layer, name: name))
-          }
-        },
+        body: try NetworkArchitecture.entries(of: block.body, dropping: ""),
+        shortcut: try block.shortcut.map { try NetworkArchitecture.entries(of: $0, dropping: block.shortcutName + ".") },
         shortcutName: block.shortcutName)
     default: throw ArchitectureError("layer \(name) (\(type(of: layer))) has no architecture description")
     }
@@ -289,9 +283,10 @@ public indirect enum LayerDescription: Codable, Equatable, Sendable {
     case .adaptiveAveragePool(let h, let w): return AdaptiveAvgPool2D(h, w)
     case .selectFeatures(let indices, let n): return SelectFeatures(indices, of: n)
     case .residual(let body, let shortcut, let name):
-      return Residual(body.map { ($0.name, $0.layer.make(rng: rng)) }, shortcut: shortcut?.map { ($0.name, $0.layer.make(rng: rng)) }, shortcutName: name)
+      return Residual(
+        NetworkArchitecture.layers(body, rng: rng), shortcut: shortcut.map { NetworkArchitecture.layers($0, rng: rng) }, shortcutName: name)
     case .concatenation(let branches):
-      return Concatenation(branches.map { branch in (branch.name, branch.layers.map { ($0.name, $0.layer.make(rng: rng)) }) })
+      return Concatenation(branches.map { ($0.name, NetworkArchitecture.layers($0.layers, rng: rng)) })
     }
   }
 }

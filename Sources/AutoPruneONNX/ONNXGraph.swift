@@ -195,7 +195,7 @@ extension ONNXGraph {
   func chain(from start: String, to end: String, depth: Int = 0, notes: inout [String]) throws -> [ONNXPiece] {
     guard depth <= 64 else { throw ONNXImportError("residual blocks nest more than 64 deep") }
     var pieces: [ONNXPiece] = [], t = end
-    var forked = false  // t starts a residual block: read by its two paths (checked there)
+    var forked = false  // t starts a residual block or a concatenation: read by its paths (checked in `join`)
     while t != start {
       guard let n = producer[t] else {
         throw ONNXImportError("tensor \(t) is neither the graph's input nor computed from it (a missing initializer or a second input)")
@@ -204,6 +204,7 @@ extension ONNXGraph {
       if t != output, !forked, (consumers[t] ?? []).count != 1 {
         throw ONNXImportError("\(label): its output \(t) is read by \((consumers[t] ?? []).count) nodes; only residual blocks (Add of two paths) may branch")
       }
+      forked = false
       let inputs = dataInputs(n)
       if node.output.dropFirst().contains(where: { !$0.isEmpty && !(consumers[$0] ?? []).isEmpty }) {
         throw ONNXImportError("\(label): only its first output may be used")
@@ -217,35 +218,15 @@ extension ONNXGraph {
       switch node.opType {
       case "Add" where inputs.count == 2:
         guard inputs[0] != inputs[1] else { throw ONNXImportError("\(label): adds a tensor to itself") }
-        let common = ancestors(of: inputs[0]).intersection(ancestors(of: inputs[1]))
-        guard let fork = common.max(by: { position($0) < position($1) }) else {
-          throw ONNXImportError("\(label): its two inputs do not come from one tensor")
-        }
-        let a = try chain(from: fork, to: inputs[0], depth: depth + 1, notes: &notes)
-        let b = try chain(from: fork, to: inputs[1], depth: depth + 1, notes: &notes)
-        guard (consumers[fork] ?? []).count == 2 else {
-          throw ONNXImportError("\(label): the tensor \(fork) its block starts from is read by \((consumers[fork] ?? []).count) nodes, not 2")
-        }
-        let (body, shortcut) = a.count >= b.count ? (a, b) : (b, a)
+        let (fork, paths) = try join(inputs, at: label, inputsAre: "its two inputs", startAre: "its block starts", depth: depth, notes: &notes)
+        let (body, shortcut) = paths[0].count >= paths[1].count ? (paths[0], paths[1]) : (paths[1], paths[0])
         pieces.insert(.residual(add: n, body: body, shortcut: shortcut), at: 0)
-        t = fork
-        forked = true
-        continue
+        (t, forked) = (fork, true)
       case "Concat" where inputs.count >= 2:
         guard inputs.count == node.input.filter({ !$0.isEmpty }).count else { throw ONNXImportError("\(label): concatenates a constant") }
-        var common = ancestors(of: inputs[0])
-        for input in inputs.dropFirst() { common.formIntersection(ancestors(of: input)) }
-        guard let fork = common.max(by: { position($0) < position($1) }) else {
-          throw ONNXImportError("\(label): its inputs do not come from one tensor")
-        }
-        let branches = try inputs.map { try chain(from: fork, to: $0, depth: depth + 1, notes: &notes) }
-        guard (consumers[fork] ?? []).count == inputs.count else {
-          throw ONNXImportError("\(label): the tensor \(fork) its branches start from is read by \((consumers[fork] ?? []).count) nodes, not \(inputs.count)")
-        }
+        let (fork, branches) = try join(inputs, at: label, inputsAre: "its inputs", startAre: "its branches start", depth: depth, notes: &notes)
         pieces.insert(.concatenation(node: n, branches: branches), at: 0)
-        t = fork
-        forked = true
-        continue
+        (t, forked) = (fork, true)
       case "Add" where inputs.count == 1:
         guard let m = producer[inputs[0]], nodes[m].opType == "MatMul", (consumers[inputs[0]] ?? []).count == 1 else {
           throw ONNXImportError("\(label): adds a constant to something other than a MatMul's output")
@@ -254,21 +235,37 @@ extension ONNXGraph {
         guard matrixInputs.count == 1 else { throw ONNXImportError("\(ONNXGraph.label(nodes[m])): multiplies two computed tensors") }
         pieces.insert(.matMul(m, bias: n), at: 0)
         t = matrixInputs[0]
-        forked = false
       case "MatMul":
         guard inputs.count == 1 else { throw ONNXImportError("\(label): multiplies two computed tensors") }
         pieces.insert(.matMul(n, bias: nil), at: 0)
         t = inputs[0]
-        forked = false
       default:
         guard inputs.count == 1 else {
           throw ONNXImportError("\(label): reads \(inputs.count) computed tensors (\(inputs.joined(separator: ", "))); a weight must be an initializer")
         }
         pieces.insert(.node(n), at: 0)
         t = inputs[0]
-        forked = false
       }
     }
     return pieces
+  }
+
+  /// The paths a joining node (an Add or a Concat of `inputs`) joins, each a chain from the
+  /// tensor they all come from (the latest common ancestor), which must be read by one node per
+  /// path and by nothing else; `inputsAre` and `startAre` word the errors.
+  private func join(
+    _ inputs: [String], at label: String, inputsAre: String, startAre: String, depth: Int, notes: inout [String]
+  ) throws -> (fork: String, paths: [[ONNXPiece]]) {
+    var common = ancestors(of: inputs[0])
+    for input in inputs.dropFirst() { common.formIntersection(ancestors(of: input)) }
+    guard let fork = common.max(by: { position($0) < position($1) }) else {
+      throw ONNXImportError("\(label): \(inputsAre) do not come from one tensor")
+    }
+    let paths = try inputs.map { try chain(from: fork, to: $0, depth: depth + 1, notes: &notes) }
+    let readers = (consumers[fork] ?? []).count
+    guard readers == inputs.count else {
+      throw ONNXImportError("\(label): the tensor \(fork) \(startAre) from is read by \(readers) nodes, not \(inputs.count)")
+    }
+    return (fork, paths)
   }
 }

@@ -242,12 +242,8 @@ struct ONNXLayerBuilder {
     let alpha = float(n, "alpha", 1), beta = float(n, "beta", 1)
     var weight = transposed ? b.values : transpose(b.values, rows: inputs, columns: outputs)
     if alpha != 1 { weight = weight.map { $0 * alpha } }
-    var bias = [Float](repeating: 0, count: outputs)
-    if graph.nodes[n].input.count > 2, !graph.nodes[n].input[2].isEmpty {
-      let c = try graph.constant(n, 2, "bias")
-      guard c.count == outputs || c.count == 1, c.dims.dropLast().allSatisfy({ $0 == 1 }) else { throw fail(n, "bias of dims \(c.dims) for \(outputs) outputs") }
-      bias = c.count == 1 ? bias.map { _ in c.values[0] * beta } : c.values.map { $0 * beta }
-    }
+    let hasBias = graph.nodes[n].input.count > 2 && !graph.nodes[n].input[2].isEmpty
+    let bias = hasBias ? try self.bias(n, 2, outputs: outputs, scale: beta) : [Float](repeating: 0, count: outputs)
     return try dense(inputs: inputs, outputs: outputs, weight: weight, bias: bias, node: n)
   }
 
@@ -259,14 +255,19 @@ struct ONNXLayerBuilder {
     let b = try graph.constant(m, 1, "matrix")
     guard b.dims.count == 2, b.dims[0] == shape[0] else { throw fail(m, "matrix of dims \(b.dims) for \(shape[0]) features") }
     let (inputs, outputs) = (b.dims[0], b.dims[1])
-    var bias = [Float](repeating: 0, count: outputs)
-    if let add {
-      let i = graph.nodes[add].input.firstIndex { graph.constants[$0] != nil }!
-      let c = try graph.constant(add, i, "bias")
-      guard c.count == outputs || c.count == 1, c.dims.dropLast().allSatisfy({ $0 == 1 }) else { throw fail(add, "bias of dims \(c.dims) for \(outputs) outputs") }
-      bias = c.count == 1 ? bias.map { _ in c.values[0] } : c.values
-    }
+    let bias = try add.map { add in
+      try self.bias(add, graph.nodes[add].input.firstIndex { graph.constants[$0] != nil }!, outputs: outputs, scale: 1)
+    } ?? [Float](repeating: 0, count: outputs)
     return try dense(inputs: inputs, outputs: outputs, weight: transpose(b.values, rows: inputs, columns: outputs), bias: bias, node: m)
+  }
+
+  /// The constant input `index` of node `n` as a bias of `outputs` values, times `scale`: given
+  /// `[out]`, `[1, out]` or as one value for every output.
+  private func bias(_ n: Int, _ index: Int, outputs: Int, scale: Float) throws -> [Float] {
+    let c = try graph.constant(n, index, "bias")
+    guard c.count == outputs || c.count == 1, c.dims.dropLast().allSatisfy({ $0 == 1 }) else { throw fail(n, "bias of dims \(c.dims) for \(outputs) outputs") }
+    let values = c.count == 1 ? [Float](repeating: c.values[0], count: outputs) : c.values
+    return scale == 1 ? values : values.map { $0 * scale }
   }
 
   private func dense(inputs: Int, outputs: Int, weight: [Float], bias: [Float], node n: Int) throws -> any Layer {

@@ -116,15 +116,11 @@ public enum Thinning {
         if let block = layer as? Residual {
           let body = rebuild(block.body, prefix: prefix + name + ".")
           // Residual prefixes its shortcut's layers again.
-          let shortcut = block.shortcut.map {
-            rebuild($0, prefix: prefix + name + ".").map { (String($0.0.dropFirst(block.shortcutName.count + 1)), $0.1) }
-          }
+          let shortcut = block.shortcut.map { rebuild($0, prefix: prefix + name + ".", dropping: block.shortcutName + ".") }
           layers.append((name, Residual(body, shortcut: shortcut, shortcutName: block.shortcutName)))
         } else if let join = layer as? Concatenation {
           // Its channels are kept whole (`PrunableLayer.outputPinned`); layers inside thin.
-          layers.append((name, Concatenation(join.branches.map { branch in
-            (branch.name, rebuild(branch.network, prefix: prefix + name + ".").map { (String($0.0.dropFirst(branch.name.count + 1)), $0.1) })
-          })))
+          layers.append((name, Concatenation(join.branches.map { ($0.name, rebuild($0.network, prefix: prefix + name + ".", dropping: $0.name + ".")) })))
         } else if let bn = layer as? BatchNorm2D, let p = prunable.firstIndex(where: { $0.batchNorm === bn }) {
           layers.append((name, thinnedBatchNorm(bn, keeping: keptRows[p])))
         } else if let weight = layer.parameters.first(where: \.prunable), let p = prunable.firstIndex(where: { $0.weight === weight }) {
@@ -137,6 +133,12 @@ public enum Thinning {
         }
       }
       return layers
+    }
+
+    /// `rebuild`, with `dropping` left off the layers' names: a shortcut or a branch prefixes
+    /// them again when made.
+    func rebuild(_ network: Sequential, prefix: String, dropping: String) -> [(String, any Layer)] {
+      rebuild(network, prefix: prefix).map { (String($0.0.dropFirst(dropping.count)), $0.1) }
     }
 
     /// Layer `p` with its kept rows and the columns of its input space's kept channels.
