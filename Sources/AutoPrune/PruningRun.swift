@@ -249,6 +249,7 @@ public final class PruningRun {
     s.model = model.name
     s.parameters = model.parameterCount
     s.seed = config.seed
+    s.augmentation = config.augmentation?.description
     guard let outcome else {
       let dense = session.reports["dense"] ?? []
       s.command = "train"

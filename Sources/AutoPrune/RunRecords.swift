@@ -141,6 +141,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
   public var seed: UInt64?
   /// The command as run (`autoprune …`, without `--resume`), so it can be run again.
   public var commandLine: String?
+  /// How training batches were augmented (`shifts ±3 px`, `shifts ±4 px, flips`); nil for none.
+  public var augmentation: String?
 
   // Pruning.
   /// Pruning method's registry name (`autoprune`, `magnitude`, …, `scratch`).
@@ -197,7 +199,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
   public var pruneEpochSeconds: Double?
 
   enum CodingKeys: String, CodingKey {
-    case command, model, parameters, epochs, threads, gemm, out, data, seed, method, summary, granularity, compression
+    case command, model, parameters, epochs, threads, gemm, out, data, seed, method, summary, granularity, compression, augmentation
     case weights, flops, architecture, mu, ste
     case testAccuracy = "test_accuracy", testLoss = "test_loss", trainAccuracy = "train_accuracy"
     case denseTestAccuracy = "dense_test_accuracy", initialTestAccuracy = "initial_test_accuracy"

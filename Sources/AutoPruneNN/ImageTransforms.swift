@@ -25,7 +25,7 @@ extension ImageDataset {
 /// Training augmentation as in He et al. 2016 for CIFAR: a random `side × side` crop of the image
 /// zero-padded by `padding` on every side, and a horizontal flip with probability ½. Drawn from
 /// the run's random source, so a seed fixes every crop.
-public struct Augmentation: Codable, Equatable, Sendable {
+public struct Augmentation: Codable, Equatable, Sendable, CustomStringConvertible {
   /// Largest shift in pixels along each axis: offsets are drawn from −padding … padding, the
   /// uncovered border black.
   public var padding: Int
@@ -37,6 +37,11 @@ public struct Augmentation: Codable, Equatable, Sendable {
     precondition(padding >= 0, "augmentation padding must be ≥ 0")
     self.padding = padding
     self.flip = flip
+  }
+
+  /// `shifts ±4 px, flips`, `shifts ±3 px`, `flips`: what run summaries record.
+  public var description: String {
+    [padding > 0 ? "shifts ±\(padding) px" : nil, flip ? "flips" : nil].compactMap { $0 }.joined(separator: ", ")
   }
 
   /// Augments a normalised batch `[N, C, H, W]` in place. Padding is black: `fill[c]` is the

@@ -331,8 +331,10 @@ struct TrainingOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Random seed (initialisation, shuffling); same seed and threads give identical weights.")
   var seed: UInt64 = 1
 
-  @Flag(help: "Augment training batches: random crop of the image padded by 4 pixels, and horizontal flips (CIFAR training).")
-  var augment = false
+  @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+    "Augment training batches: random crop of the image padded by 4 pixels, and horizontal flips (CIFAR training).",
+    discussion: "Default: none for train; for prune, shifts of up to 1/8 of the image side without flips when the pruning phase has more than \(PruningAugmentation.maximumUnshiftedEpochs) epochs (a small data set), so the network does not learn the images by heart. --no-augment turns that off."))
+  var augment: Bool?
 
   @Flag(help: "Under MPI: normalise BatchNorm's training batches with the whole global batch's statistics (summed over the ranks) instead of each rank's share.")
   var syncBatchnorm = false
@@ -361,7 +363,7 @@ struct TrainingOptions: ParsableArguments {
     c.weightDecay = weightDecay
     c.schedule = schedule
     c.seed = seed
-    c.augmentation = augment ? Augmentation() : nil
+    c.augmentation = augment == true ? Augmentation() : nil
     return c
   }
 }

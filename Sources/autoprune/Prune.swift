@@ -313,7 +313,12 @@ struct Prune: ParsableCommand {
     let progress = Progress(quiet: progressOptions.quiet, stages: stages, stepsPerEpoch: stepsPerEpoch, batchSize: training.batchSize, samples: train.count)
     let (log, session) = try checkpoints.session(
       runDirectory: logOptions.directory(writing: out, resuming: checkpoints.resume), stepsPerEpoch: stepsPerEpoch, stages: stages, progress: progress)
-    let run = try PruningRun(model: net, train: train, test: test, config: training.config, rng: rng, session: session)
+    var config = training.config
+    if training.augment == nil, let shifts = PruningAugmentation.automatic(pruneEpochs: pruneEpochs, data: train) {
+      config.augmentation = shifts
+      progress.say("training on images shifted by up to \(shifts.padding) pixels (\(pruneEpochs) pruning epochs would teach the network \(train.count) images by heart; --no-augment turns this off)")
+    }
+    let run = try PruningRun(model: net, train: train, test: test, config: config, rng: rng, session: session)
     // Before any training: a --target-params beyond the model's size or a --layer-gates naming
     // no layer is refused at once.
     let settings = try self.settings(for: run.model)

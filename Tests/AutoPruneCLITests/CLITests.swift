@@ -413,6 +413,26 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(stepJSON["mu_scale"] as? String, "absolute")
   }
 
+  /// A long pruning phase (a small data set) trains on shifted images unless --no-augment says
+  /// not to; a short one does not; --augment is the CIFAR setting. The summary says which.
+  func testLongPruningPhasesShiftTheImagesByDefault() throws {
+    try writeData(path("data"))
+    func prune(_ epochs: Int, _ extra: [String] = []) throws -> (said: String, augmentation: String?) {
+      let r = try autoprune(["prune", "--model", "lenet300", "--data", path("data"), "--pretrain-epochs", "0", "--prune-epochs", "\(epochs)",
+                             "--finetune-epochs", "0", "--out", path("a.safetensors"), "--json"] + extra)
+      XCTAssertEqual(r.status, 0, r.stderr)
+      return (r.stdout + r.stderr, try r.lastJSON()["augmentation"] as? String)
+    }
+    let long = try prune(21)
+    XCTAssertTrue(long.said.contains("shifted by up to 3 pixels"), long.said)
+    XCTAssertEqual(long.augmentation, "shifts ±3 px")
+    XCTAssertNil(try prune(20).augmentation)
+    let off = try prune(21, ["--no-augment"])
+    XCTAssertNil(off.augmentation)
+    XCTAssertFalse(off.said.contains("shifted"), off.said)
+    XCTAssertEqual(try prune(2, ["--augment"]).augmentation, "shifts ±4 px, flips")
+  }
+
   /// The kernel set and GEMM backend named in the environment: applied (any case, spaces
   /// ignored, empty = unset) or refused in one line before any work, for `run` too.
   func testKernelAndGEMMEnvironmentIsAppliedOrRefused() throws {
