@@ -52,6 +52,11 @@ struct PruningOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Phase clock with a target: the fraction of the pruning phase by which the target is reached exactly and the masks freeze.")
   var budgetBy: Float = 0.5
 
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "Density feedback γ: each layer's penalty is multiplied by its kept fraction to the power γ (default 0: METHOD's constant penalty).",
+    discussion: "As a layer thins, what is left of it is pushed less, so compression grows more slowly with μ (LeNet-300-100, γ 1: ×2 per ×3 of μ instead of ×4–6). With γ 1, μ must be about ten times larger for the same compression (docs/pruning.md)."))
+  var densityFeedback: Float = 0
+
   @Option(name: .customLong("m0"), parsing: .unconditional, help: "Initial auxiliary parameter (positive: gates open).")
   var m0: Float = 1
 
@@ -130,6 +135,7 @@ struct PruningOptions: ParsableArguments {
     }
     if !(travel > 0 && travel.isFinite) { throw ValidationError("--travel must be positive (got \(travel))") }
     if !(budgetBy > 0 && budgetBy <= 1) { throw ValidationError("--budget-by must be in (0, 1] (got \(budgetBy))") }
+    if !(densityFeedback >= 0 && densityFeedback <= 4) { throw ValidationError("--density-feedback must be in [0, 4] (got \(densityFeedback))") }
     if let targetParams, targetParams < 1 { throw ValidationError("--target-params must be at least 1 (got \(targetParams))") }
     if !(m0 > 0 && m0.isFinite) { throw ValidationError("--m0 must be positive so gates start open (got \(m0))") }
     if !(m0Spread >= 0 && m0Spread < 1) { throw ValidationError("--m0-spread must be in [0, 1) (got \(m0Spread))") }
@@ -157,6 +163,7 @@ struct PruningOptions: ParsableArguments {
     if let etaM { o.etaM = etaM }
     o.travel = travel
     o.budgetBy = budgetBy
+    o.densityFeedback = densityFeedback
     o.m0 = m0
     o.m0Spread = m0Spread
     o.auxiliaryMomentum = auxiliaryMomentum

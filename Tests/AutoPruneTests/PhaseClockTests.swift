@@ -195,4 +195,29 @@ final class PhaseClockTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(gates[0].networkScale[.element]), expected, accuracy: expected * 1e-5)
     XCTAssertEqual(gates[1].networkScale[.element], gates[0].networkScale[.element])
   }
+
+  /// Density feedback: with γ 1 a layer whose masks keep half its weights gets half the
+  /// penalty; γ 0 and a fully open layer are METHOD's constant penalty.
+  func testDensityFeedbackScalesThePenaltyByTheKeptFraction() {
+    func penaltyStep(gamma: Float, closeOne: Bool) -> Float {
+      var o = phaseOptions(steps: 100)
+      o.densityFeedback = gamma
+      let weight = Parameter(name: "w", value: Tensor(shape: [1, 2], values: [1, 1]), prunable: true)
+      let gate = AutoPruneGate(layerName: "w", weight: weight, bias: nil, rows: 1, columns: 2, axes: [.element], options: o)
+      if closeOne {
+        gate.element = [1, -1]
+        gate.refreshMasks()
+      }
+      weight.grad = Tensor(shape: [1, 2], values: [0, 0])
+      gate.update(mu: o.mu)
+      return 1 - gate.element![0]
+    }
+    let constant = penaltyStep(gamma: 0, closeOne: true)
+    // Travel 2 over 100 steps: the penalty alone moves an open gate 0.02 a step.
+    XCTAssertEqual(constant, 0.02, accuracy: 1e-6)
+    XCTAssertEqual(penaltyStep(gamma: 0, closeOne: false), constant, accuracy: 1e-7)
+    XCTAssertEqual(penaltyStep(gamma: 1, closeOne: false), constant, accuracy: 1e-7)
+    XCTAssertEqual(penaltyStep(gamma: 1, closeOne: true), constant / 2, accuracy: 1e-7)
+    XCTAssertEqual(penaltyStep(gamma: 2, closeOne: true), constant / 4, accuracy: 1e-7)
+  }
 }

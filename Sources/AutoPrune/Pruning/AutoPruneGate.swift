@@ -267,7 +267,8 @@ public final class AutoPruneGate: Gate {
   /// and η = travelOverPhase·m0 / (steps · μ₀ · scale · penaltyUnit), so at the starting μ₀ the
   /// penalty moves an average gate by that travel over the phase and the data term counts in
   /// units of the scale.
-  private func rules(mu: Float, outputData: [Float]?, inputData: [Float]?) -> [Axis: AxisRule] {
+  private func rules(mu unscaled: Float, outputData: [Float]?, inputData: [Float]?) -> [Axis: AxisRule] {
+    let mu = unscaled * densityFactor
     let relative = options.muScale != .absolute
     let network = options.muScale == .networkRelative
     guard options.usesPhaseClock else {
@@ -299,6 +300,15 @@ public final class AutoPruneGate: Gate {
       add(.input, scale: meanAbsInputData, rho: inputPenalty)
     }
     return result
+  }
+
+  /// `keptFraction^γ` of the density feedback (1 when γ is 0): the share of this layer's weights
+  /// the current masks keep, counted only when the option asks for it.
+  private var densityFactor: Float {
+    let gamma = options.densityFeedback
+    guard gamma > 0 else { return 1 }
+    let kept = weightMask.withUnsafeBufferPointer { m in m.reduce(0, +) } / Float(max(1, weightMask.count))
+    return kept > 0 ? Float(pow(Double(kept), Double(gamma))) : 0
   }
 
   /// New masks from `m` (unless frozen), then the weight-gradient and weight-decay rules.

@@ -38,7 +38,8 @@ extension AutoPrunePruning: PruningMethod {
     let rate = options.clock == .phase
       ? "phase clock (travel \(options.travel)\(options.targetKeptFraction == nil ? "" : ", target by \(options.budgetBy) of the phase"))"
       : "η_M \(options.etaM)"
-    let scale = options.muScale == .absolute ? "" : " (\(options.muScale.rawValue))"
+    let scale = (options.muScale == .absolute ? "" : " (\(options.muScale.rawValue))")
+      + (options.densityFeedback == 0 ? "" : " × kept^\(options.densityFeedback)")
     return "AutoPrune, \(gates.count) gated layers\(tied), μ \(options.mu)\(scale), \(rate), STE \(options.ste)"
   }
 
