@@ -66,16 +66,13 @@ enum InferenceBench {
   /// The same network without gates (a built-in one, or one rebuilt from its architecture: an
   /// imported model), holding `model`'s raw weights.
   static func denseCopy(of model: Model) throws -> Model {
-    let dense: Model
-    if let kind = model.kind {
-      dense = Model(
-        kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width,
-        inputSize: kind.takesAnySize ? model.inputShape[1] : nil, classes: model.classes)
-    } else {
+    guard let kind = model.kind else {
       let network = try NetworkArchitecture(describing: model.network).build(rng: RandomSource(seed: 1))
-      dense = Model(network: network, inputShape: model.inputShape, name: model.name)
+      return Model(network: network, inputShape: model.inputShape, name: model.name)
     }
-    return dense
+    return Model(
+      kind, rng: RandomSource(seed: 1), inputChannels: model.inputShape[0], width: model.width,
+      inputSize: kind.takesAnySize ? model.inputShape[1] : nil, classes: model.classes)
   }
 
   /// Interleaved timing rounds per batch size (odd, for a plain median).

@@ -9,7 +9,7 @@ import AutoPruneNN
 /// test accuracy drifts down with nothing pruned yet (LeNet-5, bundled subset: 85.6% → 84.0% in
 /// 140 epochs), every gate's data term vanishes at once, and the gates close in a wave that costs
 /// what fine-tuning cannot give back. Shifted copies keep the loss informative (≈ 0.2 there), so
-/// the gates close in the order of their importance (docs/pruning.md, "Small data sets").
+/// the gates close in the order of their importance (docs/pruning.md, "Shifted images when the phase is long").
 ///
 /// Shifts only, no flips: a mirrored digit or letter is another symbol. Image folders are left
 /// alone: their training batches are random crops already.
